@@ -1,0 +1,108 @@
+/**
+ * Errors that cross the HTTP boundary. Each carries a literal `code` (the `err` value of the
+ * documented error body), an HTTP `statusCode`, and `expose`: whether its message may be shown
+ * to the caller. Anything that is not a SetpollError, or is not exposed, becomes a generic 500.
+ *
+ * Programmer misuse (bad configuration, wrong arguments to a library call) throws TypeError
+ * instead and is never turned into a 4xx.
+ */
+export abstract class SetpollError extends Error {
+  abstract readonly code: string;
+  abstract readonly statusCode: number;
+  readonly expose: boolean = true;
+  /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
+  readonly headers: Record<string, string> = {};
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** 400: the body or a parameter breaks the documented request shape (RFC 8936 §2.4.5). */
+export class InvalidRequest extends SetpollError {
+  readonly code = 'invalid_request';
+  readonly statusCode = 400;
+}
+
+/** 401: no usable client identity or token. */
+export class InvalidToken extends SetpollError {
+  readonly code = 'invalid_token';
+  readonly statusCode = 401;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, realm: string, options?: ErrorOptions) {
+    super(message, options);
+    // RFC 6750 §3: no error_description here, so the header does not help an attacker.
+    this.headers = { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` };
+  }
+}
+
+/** 401 without a token error: the request carried no client certificate at all. */
+export class Unauthenticated extends SetpollError {
+  readonly code = 'unauthenticated';
+  readonly statusCode = 401;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, realm: string) {
+    super(message);
+    this.headers = { 'www-authenticate': `Bearer realm="${realm}"` };
+  }
+}
+
+/** 403: the caller is known but not allowed (unregistered or revoked certificate). */
+export class AccessDenied extends SetpollError {
+  readonly code = 'access_denied';
+  readonly statusCode = 403;
+}
+
+/** 403 with RFC 6750 `insufficient_scope`. */
+export class InsufficientScope extends SetpollError {
+  readonly code = 'insufficient_scope';
+  readonly statusCode = 403;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, realm: string, scope: string) {
+    super(message);
+    this.headers = { 'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"` };
+  }
+}
+
+export class NotFound extends SetpollError {
+  readonly code = 'not_found';
+  readonly statusCode = 404;
+}
+
+export class MethodNotAllowed extends SetpollError {
+  readonly code = 'method_not_allowed';
+  readonly statusCode = 405;
+  override readonly headers: Record<string, string>;
+  constructor(allowed: string) {
+    super(`Only ${allowed} is allowed on this resource`);
+    this.headers = { allow: allowed };
+  }
+}
+
+export class PayloadTooLarge extends SetpollError {
+  readonly code = 'payload_too_large';
+  readonly statusCode = 413;
+}
+
+export class UnsupportedMediaType extends SetpollError {
+  readonly code = 'unsupported_media_type';
+  readonly statusCode = 415;
+}
+
+/** 503: a dependency failed or was throttled; safe to retry. Nothing was lost. */
+export class ServiceUnavailable extends SetpollError {
+  readonly code = 'temporarily_unavailable';
+  readonly statusCode = 503;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(message, options);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** The documented error body: the RFC 8935 §2.3 shape, used for every error response. */
+export interface ErrorBody {
+  err: string;
+  description: string;
+}

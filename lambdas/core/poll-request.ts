@@ -1,0 +1,86 @@
+import { InvalidRequest } from './errors.ts';
+
+/** One entry of `setErrs` (RFC 8936 §2.4.4, RFC 8935 §2.3). */
+export interface SetError {
+  readonly err: string;
+  readonly description?: string;
+}
+
+/** A validated poll request (RFC 8936 §2.2). */
+export interface PollRequest {
+  /** Undefined when omitted: the server cap applies. */
+  readonly maxEvents?: number;
+  readonly returnImmediately: boolean;
+  readonly ack: readonly string[];
+  readonly setErrs: ReadonlyMap<string, SetError>;
+}
+
+export const JTI_MAX_LENGTH = 128;
+export const ERR_MAX_LENGTH = 40;
+export const DESCRIPTION_MAX_LENGTH = 256;
+
+const MEMBERS = new Set(['maxEvents', 'returnImmediately', 'ack', 'setErrs']);
+const SET_ERR_MEMBERS = new Set(['err', 'description']);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= JTI_MAX_LENGTH;
+
+/**
+ * Validates a parsed JSON body. Unknown members are rejected rather than ignored, so a misspelt
+ * `maxevents` is a clear 400 instead of a silent long poll with the default cap.
+ */
+export function parsePollRequest(body: unknown): PollRequest {
+  if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
+  for (const key of Object.keys(body)) {
+    if (!MEMBERS.has(key)) throw new InvalidRequest(`Unknown member ${JSON.stringify(key.slice(0, 64))}`);
+  }
+
+  const { maxEvents, returnImmediately, ack, setErrs } = body;
+  if (maxEvents !== undefined && !(typeof maxEvents === 'number' && Number.isInteger(maxEvents) && maxEvents >= 0)) {
+    throw new InvalidRequest('maxEvents must be a non-negative integer');
+  }
+  if (returnImmediately !== undefined && typeof returnImmediately !== 'boolean') {
+    throw new InvalidRequest('returnImmediately must be a boolean');
+  }
+
+  let acks: string[] = [];
+  if (ack !== undefined) {
+    if (!Array.isArray(ack)) throw new InvalidRequest('ack must be an array of jti strings');
+    if (!ack.every(isJti)) throw new InvalidRequest(`ack entries must be strings of 1 to ${JTI_MAX_LENGTH} characters`);
+    acks = [...new Set(ack)];
+  }
+
+  const errs = new Map<string, SetError>();
+  if (setErrs !== undefined) {
+    if (!isObject(setErrs)) throw new InvalidRequest('setErrs must be an object keyed by jti');
+    for (const [jti, value] of Object.entries(setErrs)) {
+      if (!isJti(jti)) throw new InvalidRequest(`setErrs keys must be jti strings of 1 to ${JTI_MAX_LENGTH} characters`);
+      errs.set(jti, parseSetError(value));
+    }
+  }
+  for (const jti of acks) {
+    if (errs.has(jti)) throw new InvalidRequest('A jti cannot be both acknowledged and reported in setErrs');
+  }
+
+  return {
+    ...(maxEvents === undefined ? {} : { maxEvents: maxEvents as number }),
+    returnImmediately: returnImmediately === true,
+    ack: acks,
+    setErrs: errs,
+  };
+}
+
+function parseSetError(value: unknown): SetError {
+  if (!isObject(value)) throw new InvalidRequest('Each setErrs entry must be an object with err and description');
+  for (const key of Object.keys(value)) {
+    if (!SET_ERR_MEMBERS.has(key)) throw new InvalidRequest(`Unknown setErrs member ${JSON.stringify(key.slice(0, 64))}`);
+  }
+  const { err, description } = value;
+  if (typeof err !== 'string' || err.length < 1 || err.length > ERR_MAX_LENGTH) {
+    throw new InvalidRequest(`setErrs err must be a string of 1 to ${ERR_MAX_LENGTH} characters`);
+  }
+  if (description !== undefined && (typeof description !== 'string' || description.length > DESCRIPTION_MAX_LENGTH)) {
+    throw new InvalidRequest(`setErrs description must be a string of at most ${DESCRIPTION_MAX_LENGTH} characters`);
+  }
+  return description === undefined ? { err } : { err, description };
+}

@@ -1,0 +1,260 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { PollRequest } from './poll-request.ts';
+import type { PollSettings } from './settings.ts';
+import { LeaseConflict, type Lease, type LeaseEntry, type QueueStore, type QueuedSet, type SetKey } from '../store/queue-store.ts';
+
+/** What one poll did, for the response and for metrics. */
+export interface PollOutcome {
+  readonly sets: Record<string, string>;
+  readonly moreAvailable: boolean;
+  readonly stats: PollStats;
+}
+
+export interface PollStats {
+  /** Acks that deleted a queued SET (unknown or repeated acks are silent successes and not counted). */
+  acked: number;
+  errored: number;
+  delivered: number;
+  failed: number;
+  /** Lease conflicts with concurrent polls of the same recipient that were retried. */
+  conflicts: number;
+  /** Rounds a long poll spent waiting. */
+  waits: number;
+}
+
+export interface PollContext {
+  /** `Content-Language` of the request, stored with setErrs. */
+  readonly lang?: string;
+  /** Aborts a long poll early, e.g. when the client went away. */
+  readonly signal?: AbortSignal;
+}
+
+export interface PollServiceOptions {
+  readonly store: QueueStore;
+  readonly settings: PollSettings;
+  /** Epoch milliseconds; injectable so tests can move time. */
+  readonly now?: () => number;
+}
+
+/** Lease conflicts retried before a short poll gives up with no SETs (and moreAvailable true). */
+const MAX_CONFLICT_RETRIES = 8;
+/** Long-poll re-reads back off from the first to the last delay: bounded cost, ~1 s wake-up. */
+const LONG_POLL_DELAYS_MS = [100, 200, 400, 700, 1000];
+/** Pages read in one selection before answering with what was found. */
+const MAX_PAGES = 10;
+
+interface Selection {
+  readonly picked: QueuedSet[];
+  readonly moreAvailable: boolean;
+  readonly exhausted: QueuedSet[];
+  readonly expired: QueuedSet[];
+}
+
+/**
+ * The RFC 8936 §2 poll, over a QueueStore.
+ *
+ * Leases cost one write per poll, not one per SET: a recipient's delivered-but-unacked SETs are
+ * listed in a single lease record, written with a version condition. Two concurrent polls of one
+ * recipient cannot both lease a SET: the second write fails its condition and selects again.
+ *
+ * A poll with acks takes two sequential round trips: (lease read ‖ queue read), then
+ * (ack deletes ‖ lease write). Acked jtis are excluded from the selection, so the order of work
+ * is as if acks were applied first.
+ */
+export class PollService {
+  readonly #store: QueueStore;
+  readonly #settings: PollSettings;
+  readonly #now: () => number;
+
+  constructor(options: PollServiceOptions) {
+    this.#store = options.store;
+    this.#settings = options.settings;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async poll(clientId: string, request: PollRequest, context: PollContext = {}): Promise<PollOutcome> {
+    const stats: PollStats = { acked: 0, errored: 0, delivered: 0, failed: 0, conflicts: 0, waits: 0 };
+    const limit = Math.min(request.maxEvents ?? this.#settings.maxEvents, this.#settings.maxEvents);
+    const excluded = new Set<string>([...request.ack, ...request.setErrs.keys()]);
+    const deadline = this.#now() + this.#settings.longPollSeconds * 1000;
+    let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
+    let conflictsInRow = 0;
+
+    for (let round = 0; ; round++) {
+      // After a lease conflict the cheap, eventually consistent lease read was stale: read strongly.
+      const [lease, firstPage] = await Promise.all([
+        this.#store.readLease(clientId, conflictsInRow > 0),
+        this.#store.readQueue(clientId, limit + 1 + excluded.size),
+      ]);
+      const now = this.#now();
+      const selection = await this.#select(clientId, lease, firstPage.items, firstPage.next, excluded, limit, now);
+
+      const writes: Promise<unknown>[] = [];
+      if (pendingAcks) writes.push(this.#applyAcks(clientId, request, lease, firstPage.items, context, now, stats));
+      if (selection.exhausted.length > 0) writes.push(this.#fail(clientId, selection.exhausted, now, stats));
+      if (selection.expired.length > 0) writes.push(this.#store.deleteSets(clientId, selection.expired));
+      let leased = selection.picked.length === 0;
+      if (!leased) {
+        writes.push(
+          this.#lease(clientId, lease, selection.picked, excluded, now).then(
+            () => void (leased = true),
+            (error: unknown) => {
+              if (!(error instanceof LeaseConflict)) throw error;
+            },
+          ),
+        );
+      }
+      await settleAll(writes);
+      pendingAcks = false;
+
+      if (!leased) {
+        stats.conflicts++;
+        conflictsInRow++;
+        if (conflictsInRow <= MAX_CONFLICT_RETRIES) {
+          await delay(5 + Math.random() * 20 * conflictsInRow);
+          continue;
+        }
+        // Contention this high means other polls are draining the queue; let the caller come back.
+        return { sets: {}, moreAvailable: true, stats };
+      }
+      conflictsInRow = 0;
+
+      if (selection.picked.length > 0 && this.#settings.maxDeliveryAttempts > 0) {
+        await this.#store.countAttempts(clientId, selection.picked);
+      }
+      stats.delivered = selection.picked.length;
+      const done =
+        selection.picked.length > 0 ||
+        request.returnImmediately ||
+        // An ack-only long poll still waits until a SET is ready (RFC 8936 §2.4.2), then returns none.
+        (limit === 0 && selection.moreAvailable) ||
+        context.signal?.aborted === true;
+      const wait = LONG_POLL_DELAYS_MS[Math.min(stats.waits, LONG_POLL_DELAYS_MS.length - 1)]!;
+      if (done || this.#now() + wait >= deadline) {
+        const sets: Record<string, string> = {};
+        for (const item of selection.picked) sets[item.jti] = item.set;
+        return { sets, moreAvailable: selection.moreAvailable, stats };
+      }
+      stats.waits++;
+      await delay(wait, undefined, context.signal ? { signal: context.signal } : undefined).catch(() => undefined);
+    }
+  }
+
+  /** Picks up to `limit` deliverable SETs, oldest first, and learns whether more remain. */
+  async #select(
+    clientId: string,
+    lease: Lease,
+    firstItems: readonly QueuedSet[],
+    firstNext: Record<string, unknown> | undefined,
+    excluded: ReadonlySet<string>,
+    limit: number,
+    now: number,
+  ): Promise<Selection> {
+    const { maxDeliveryAttempts, maxResponseBytes, maxInFlight } = this.#settings;
+    const nowSeconds = Math.floor(now / 1000);
+    let activeLeases = 0;
+    for (const [jti, entry] of lease.entries) if (entry.until > now && !excluded.has(jti)) activeLeases++;
+    const room = Math.max(0, Math.min(limit, maxInFlight - activeLeases));
+
+    const picked: QueuedSet[] = [];
+    const exhausted: QueuedSet[] = [];
+    const expired: QueuedSet[] = [];
+    let bytes = 0;
+    let moreAvailable = false;
+    let items = firstItems;
+    let next = firstNext;
+
+    for (let page = 1; ; page++) {
+      for (const item of items) {
+        if (excluded.has(item.jti)) continue;
+        if (item.ttl <= nowSeconds) {
+          expired.push(item);
+          continue;
+        }
+        const entry = lease.entries.get(item.jti);
+        if (entry !== undefined && entry.until > now) continue;
+        if (maxDeliveryAttempts > 0 && item.attempts >= maxDeliveryAttempts) {
+          exhausted.push(item);
+          continue;
+        }
+        const size = item.jti.length + item.set.length + 8;
+        if (picked.length >= room || bytes + size > maxResponseBytes) {
+          moreAvailable = true;
+          break;
+        }
+        picked.push(item);
+        bytes += size;
+      }
+      if (moreAvailable || next === undefined) break;
+      if (page >= MAX_PAGES) {
+        // The rest of the queue is unread: say so rather than claim it is empty.
+        moreAvailable = true;
+        break;
+      }
+      const more = await this.#store.readQueue(clientId, Math.max(limit + 1, 25), next);
+      items = more.items;
+      next = more.next;
+    }
+    return { picked, moreAvailable, exhausted, expired };
+  }
+
+  async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number): Promise<void> {
+    const until = now + this.#settings.leaseSeconds * 1000;
+    const entries = new Map<string, LeaseEntry>();
+    // Run-out leases are dropped (their SETs are deliverable again), and so are the SETs this
+    // request acked or reported: the record only lists what is still in flight.
+    for (const [jti, entry] of lease.entries) if (entry.until > now && !answered.has(jti)) entries.set(jti, entry);
+    for (const item of picked) entries.set(item.jti, { iat: item.iat, until });
+    await this.#store.writeLease(clientId, lease.version, entries);
+  }
+
+  /**
+   * Acks and setErrs name only a jti; the SET's key also needs its iat, found in the lease record
+   * (every SET delivered within the lease) or in the queue page just read. A jti found in neither
+   * is unknown, already acked, or expired: a silent success.
+   */
+  async #applyAcks(
+    clientId: string,
+    request: PollRequest,
+    lease: Lease,
+    page: readonly QueuedSet[],
+    context: PollContext,
+    now: number,
+    stats: PollStats,
+  ): Promise<void> {
+    const known = new Map<string, number>();
+    for (const item of page) known.set(item.jti, item.iat);
+    for (const [jti, entry] of lease.entries) known.set(jti, entry.iat);
+    const keyOf = (jti: string): SetKey | undefined => {
+      const iat = known.get(jti);
+      return iat === undefined ? undefined : { jti, iat };
+    };
+
+    const ackKeys = request.ack.map(keyOf).filter((k): k is SetKey => k !== undefined);
+    const errWrites = [...request.setErrs].map(async ([jti, error]) => {
+      const key = keyOf(jti);
+      if (!key) return;
+      const report = { ...error, ...(context.lang ? { lang: context.lang } : {}) };
+      if (await this.#store.recordError(clientId, key, report, now)) stats.errored++;
+    });
+    await settleAll([
+      this.#store.deleteSets(clientId, ackKeys).then((n) => void (stats.acked = n)),
+      ...errWrites,
+    ]);
+  }
+
+  async #fail(clientId: string, items: readonly QueuedSet[], now: number, stats: PollStats): Promise<void> {
+    await settleAll(
+      items.map(async (item) => {
+        if (await this.#store.markFailed(clientId, item, now)) stats.failed++;
+      }),
+    );
+  }
+}
+
+/** Like Promise.all, but waits for every write to finish before rethrowing the first failure. */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}

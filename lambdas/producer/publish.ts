@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import type { QueueStore } from '../store/queue-store.ts';
+import type { SetSigner } from './signer.ts';
+
+/** The event claims of one SET (RFC 8417 §2.2). */
+export interface PublishInput {
+  /** Recipient client ids whose queues receive the SET. */
+  readonly recipients: readonly string[];
+  /** `events`: event type URI -> event payload. */
+  readonly events: Record<string, Record<string, unknown>>;
+  /** @default a random UUID */
+  readonly jti?: string;
+  /** @default the recipients' client ids */
+  readonly aud?: string | readonly string[];
+  readonly sub?: string;
+  /** RFC 9493 subject identifier. */
+  readonly sub_id?: Record<string, unknown>;
+  readonly txn?: string;
+  /** Time of event, epoch seconds. */
+  readonly toe?: number;
+  /** How long the SET stays queued. @default the publisher's ttlSeconds */
+  readonly ttlSeconds?: number;
+}
+
+export interface PublishResult {
+  readonly jti: string;
+  readonly set: string;
+  /** Per recipient: 'queued', or 'duplicate' when this exact SET was already queued. */
+  readonly outcomes: ReadonlyMap<string, 'queued' | 'duplicate'>;
+}
+
+export interface PublisherOptions {
+  readonly store: QueueStore;
+  readonly signer: SetSigner;
+  readonly issuer: string;
+  /** @default 7 days */
+  readonly ttlSeconds?: number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_SET_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The producer library: builds SET claims, signs them (`typ: secevent+jwt`) and enqueues them. */
+export class Publisher {
+  readonly #store: QueueStore;
+  readonly #signer: SetSigner;
+  readonly #issuer: string;
+  readonly #ttl: number;
+  readonly #now: () => number;
+
+  constructor(options: PublisherOptions) {
+    if (!options.issuer) throw new TypeError('issuer is required');
+    this.#store = options.store;
+    this.#signer = options.signer;
+    this.#issuer = options.issuer;
+    this.#ttl = options.ttlSeconds ?? DEFAULT_SET_TTL_SECONDS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async publish(input: PublishInput): Promise<PublishResult> {
+    if (input.recipients.length === 0) throw new TypeError('At least one recipient is required');
+    if (typeof input.events !== 'object' || input.events === null || Object.keys(input.events).length === 0) {
+      throw new TypeError('events must name at least one event type');
+    }
+    const ttlSeconds = input.ttlSeconds ?? this.#ttl;
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new TypeError('ttlSeconds must be a positive integer');
+    const jti = input.jti ?? randomUUID();
+    if (jti.length < 1 || jti.length > 128) throw new TypeError('jti must be 1 to 128 characters');
+
+    const iat = Math.floor(this.#now() / 1000);
+    const recipients = [...new Set(input.recipients)];
+    const aud = input.aud ?? (recipients.length === 1 ? recipients[0]! : recipients);
+    const claims: JWTPayload = {
+      iss: this.#issuer,
+      iat,
+      jti,
+      aud: typeof aud === 'string' ? aud : [...aud],
+      events: input.events,
+      ...(input.sub === undefined ? {} : { sub: input.sub }),
+      ...(input.sub_id === undefined ? {} : { sub_id: input.sub_id }),
+      ...(input.txn === undefined ? {} : { txn: input.txn }),
+      ...(input.toe === undefined ? {} : { toe: input.toe }),
+    };
+    const set = await this.#signer.sign(claims);
+    const ttl = iat + ttlSeconds;
+
+    // The same signed SET is put to each queue; a retry of this call with the same SET is a no-op.
+    const outcomes = new Map<string, 'queued' | 'duplicate'>();
+    await Promise.all(
+      recipients.map(async (recipient) => {
+        outcomes.set(recipient, await this.#store.enqueue(recipient, { jti, iat, set, ttl }));
+      }),
+    );
+    return { jti, set, outcomes };
+  }
+}

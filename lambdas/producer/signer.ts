@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+
+export const SET_ALGORITHMS = ['PS256', 'ES256', 'RS256'] as const;
+export type SetAlgorithm = (typeof SET_ALGORITHMS)[number];
+
+/** Signs SET claims as a compact JWS. The local key and (later) KMS implement the same interface. */
+export interface SetSigner {
+  readonly alg: SetAlgorithm;
+  readonly kid: string;
+  sign(claims: JWTPayload): Promise<string>;
+}
+
+export function assertAlgorithm(alg: string): asserts alg is SetAlgorithm {
+  if (!(SET_ALGORITHMS as readonly string[]).includes(alg)) {
+    throw new TypeError(`Unsupported SET algorithm ${alg}; use one of ${SET_ALGORITHMS.join(', ')}`);
+  }
+}
+
+/** A signer over a private JWK held in memory (the local stack's generated key file). */
+export class JwkSigner implements SetSigner {
+  readonly alg: SetAlgorithm;
+  readonly kid: string;
+  readonly #key: CryptoKey | Uint8Array;
+
+  private constructor(alg: SetAlgorithm, kid: string, key: CryptoKey | Uint8Array) {
+    this.alg = alg;
+    this.kid = kid;
+    this.#key = key;
+  }
+
+  static async fromJwk(jwk: JWK): Promise<JwkSigner> {
+    const alg = jwk.alg ?? '';
+    assertAlgorithm(alg);
+    if (!jwk.kid) throw new TypeError('The signing JWK needs a kid');
+    return new JwkSigner(alg, jwk.kid, await importJWK(jwk, alg));
+  }
+
+  sign(claims: JWTPayload): Promise<string> {
+    return new SignJWT(claims).setProtectedHeader({ alg: this.alg, kid: this.kid, typ: 'secevent+jwt' }).sign(this.#key);
+  }
+}
+
+/** Public half of a private JWK, as published in a JWKS. */
+export function publicJwk(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...pub } = jwk;
+  return { ...pub, use: 'sig' };
+}
+
+/**
+ * Reads a private JWK from `file`, or generates one (with its RFC 7638 thumbprint as kid) and
+ * writes it with owner-only permissions. Used by the local stack; in AWS the key lives in KMS.
+ */
+export async function loadOrCreateSigningJwk(file: string, alg: SetAlgorithm = 'PS256'): Promise<JWK> {
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as JWK;
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'ES256' ? {} : { modulusLength: 2048 }) });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk).catch(() => randomUUID());
+  const full: JWK = { ...jwk, alg, kid };
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(full, null, 2), { mode: 0o600 });
+  return full;
+}

@@ -1,0 +1,288 @@
+import { ConditionalCheckFailedException, TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  LEASE_SK,
+  SET_PREFIX,
+  parseSetSk,
+  queuePk,
+  recordSk,
+  setSk,
+  type DeliveryRecordItem,
+  type QueuedSetItem,
+} from './schema.ts';
+import {
+  LeaseConflict,
+  QueueStore,
+  type DeliveryRecord,
+  type ErrorReport,
+  type Lease,
+  type LeaseEntry,
+  type NewSet,
+  type QueuePage,
+  type QueuedSet,
+  type SetKey,
+} from './queue-store.ts';
+
+export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
+
+export interface DynamoQueueStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Receives `ConsumedCapacity` of every call (logged in debug mode, summed by the benchmark). */
+  readonly onCapacity?: CapacityListener;
+}
+
+/** How many conditional deletes run at once; keeps within the SDK's socket pool. */
+const DELETE_CONCURRENCY = 32;
+
+export class DynamoQueueStore extends QueueStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #onCapacity: CapacityListener | undefined;
+
+  constructor(options: DynamoQueueStoreOptions) {
+    super();
+    if (!options.tableName) throw new TypeError('tableName is required');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#onCapacity = options.onCapacity;
+  }
+
+  get tableName(): string {
+    return this.#table;
+  }
+
+  async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'> {
+    const item: QueuedSetItem = { pk: queuePk(clientId), sk: setSk(set.iat, set.jti), jti: set.jti, set: set.set, ttl: set.ttl };
+    try {
+      const out = await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(sk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#onCapacity?.('enqueue', out.ConsumedCapacity);
+      return 'queued';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw error;
+    }
+  }
+
+  async readLease(clientId: string, consistent: boolean): Promise<Lease> {
+    const out = await this.#client.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: queuePk(clientId), sk: LEASE_SK },
+        ConsistentRead: consistent,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.#onCapacity?.('readLease', out.ConsumedCapacity);
+    const entries = new Map<string, LeaseEntry>();
+    const raw = (out.Item?.l ?? {}) as Record<string, string>;
+    for (const [jti, value] of Object.entries(raw)) {
+      const [iat, until] = value.split(':').map(Number);
+      if (Number.isFinite(iat) && Number.isFinite(until)) entries.set(jti, { iat: iat!, until: until! });
+    }
+    return { version: Number(out.Item?.v ?? 0), entries };
+  }
+
+  async readQueue(clientId: string, limit: number, start?: Record<string, unknown>): Promise<QueuePage> {
+    const out = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
+        Limit: limit,
+        ExclusiveStartKey: start,
+        // Eventually consistent: half the read cost. A just-acked SET that a stale read still shows
+        // is withheld by the lease record or by this request's own ack list.
+        ConsistentRead: false,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.#onCapacity?.('readQueue', out.ConsumedCapacity);
+    const items = (out.Items ?? []).map((raw): QueuedSet => {
+      const item = raw as QueuedSetItem;
+      return { jti: item.jti, iat: parseSetSk(item.sk).iat, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
+    });
+    return out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
+  }
+
+  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, LeaseEntry>): Promise<void> {
+    const l: Record<string, string> = {};
+    let latest = 0;
+    for (const [jti, e] of entries) {
+      l[jti] = `${e.iat}:${e.until}`;
+      latest = Math.max(latest, e.until);
+    }
+    try {
+      const out = await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: queuePk(clientId),
+            sk: LEASE_SK,
+            v: expectedVersion + 1,
+            l,
+            // The record is worthless once every lease in it ran out.
+            ttl: Math.ceil(latest / 1000) + 86_400,
+          },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(sk)' : '#v = :v',
+          ...(expectedVersion === 0
+            ? {}
+            : { ExpressionAttributeNames: { '#v': 'v' }, ExpressionAttributeValues: { ':v': expectedVersion } }),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#onCapacity?.('writeLease', out.ConsumedCapacity);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new LeaseConflict(clientId);
+      throw error;
+    }
+  }
+
+  async deleteSets(clientId: string, keys: readonly SetKey[]): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+      const results = await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((key) => this.#deleteOne(clientId, key)));
+      deleted += results.filter(Boolean).length;
+    }
+    return deleted;
+  }
+
+  async #deleteOne(clientId: string, key: SetKey): Promise<boolean> {
+    try {
+      const out = await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { pk: queuePk(clientId), sk: setSk(key.iat, key.jti) },
+          ConditionExpression: 'attribute_exists(sk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#onCapacity?.('ack', out.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      // Already acked, expired or never queued: acking it again is a silent success.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async recordError(clientId: string, key: SetKey, report: ErrorReport, now: number): Promise<boolean> {
+    const pk = queuePk(clientId);
+    const got = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: { pk, sk: setSk(key.iat, key.jti) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    this.#onCapacity?.('recordError.read', got.ConsumedCapacity);
+    const item = got.Item as QueuedSetItem | undefined;
+    if (!item) return false;
+    const record: DeliveryRecordItem = {
+      pk,
+      sk: recordSk(key.jti),
+      jti: key.jti,
+      state: 'errored',
+      err: report.err,
+      ...(report.description === undefined ? {} : { description: report.description }),
+      ...(report.lang === undefined ? {} : { lang: report.lang }),
+      att: Number(item.att ?? 0),
+      at: now,
+      set: item.set,
+      ttl: Number(item.ttl),
+    };
+    return this.#moveToRecord(item, record);
+  }
+
+  async markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean> {
+    const pk = queuePk(clientId);
+    const record: DeliveryRecordItem = {
+      pk,
+      sk: recordSk(item.jti),
+      jti: item.jti,
+      state: 'failed',
+      att: item.attempts,
+      at: now,
+      set: item.set,
+      ttl: item.ttl,
+    };
+    return this.#moveToRecord({ pk, sk: setSk(item.iat, item.jti), jti: item.jti, set: item.set, ttl: item.ttl }, record);
+  }
+
+  /** Deletes the queued SET and writes its record in one transaction, so it is never in both or neither. */
+  async #moveToRecord(item: QueuedSetItem, record: DeliveryRecordItem): Promise<boolean> {
+    try {
+      const out = await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.#table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(sk)' } },
+            { Put: { TableName: this.#table, Item: record } },
+          ],
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#onCapacity?.('moveToRecord', out.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      // Someone else acked or moved it first.
+      if (error instanceof TransactionCanceledException) {
+        if (error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
+      }
+      throw error;
+    }
+  }
+
+  async countAttempts(clientId: string, keys: readonly SetKey[]): Promise<void> {
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          const out = await this.#client.send(
+            new UpdateCommand({
+              TableName: this.#table,
+              Key: { pk: queuePk(clientId), sk: setSk(key.iat, key.jti) },
+              UpdateExpression: 'ADD #att :one',
+              ConditionExpression: 'attribute_exists(sk)',
+              ExpressionAttributeNames: { '#att': 'att' },
+              ExpressionAttributeValues: { ':one': 1 },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          );
+          this.#onCapacity?.('countAttempt', out.ConsumedCapacity);
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+  }
+
+  async readRecord(clientId: string, jti: string): Promise<DeliveryRecord | undefined> {
+    const out = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }),
+    );
+    const item = out.Item as DeliveryRecordItem | undefined;
+    if (!item) return undefined;
+    return {
+      jti: item.jti,
+      state: item.state,
+      ...(item.err === undefined ? {} : { err: item.err }),
+      ...(item.description === undefined ? {} : { description: item.description }),
+      ...(item.lang === undefined ? {} : { lang: item.lang }),
+      attempts: Number(item.att),
+      at: Number(item.at),
+      set: item.set,
+      ttl: Number(item.ttl),
+    };
+  }
+}

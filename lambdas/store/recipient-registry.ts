@@ -1,0 +1,136 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CERT_SK, REVOKED_SK, certPk, clientPk } from './schema.ts';
+
+/** What the table says about one certificate fingerprint. */
+export interface CertificateStatus {
+  /** The recipient the certificate is registered to, if any. */
+  readonly clientId?: string;
+  readonly revoked: boolean;
+}
+
+export interface RegisteredCertificate {
+  readonly fingerprint: string;
+  readonly addedAt: number;
+}
+
+export class CertificateInUse extends Error {
+  readonly code = 'certificate_in_use';
+  constructor(fingerprint: string, owner: string) {
+    super(`Certificate ${fingerprint} is already registered to ${owner}`);
+    this.name = 'CertificateInUse';
+  }
+}
+
+/**
+ * Recipients and their certificates. A certificate maps to exactly one recipient; a recipient may
+ * hold several certificates at once, which is how rotation works (add the new, then remove the old).
+ */
+export class RecipientRegistry {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  /** One query reads both the registration and any revocation of a fingerprint. */
+  async lookup(fingerprint: string): Promise<CertificateStatus> {
+    const out = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
+        ConsistentRead: true,
+      }),
+    );
+    let clientId: string | undefined;
+    let revoked = false;
+    for (const item of out.Items ?? []) {
+      if (item.sk === CERT_SK) clientId = String(item.clientId);
+      if (item.sk === REVOKED_SK) revoked = true;
+    }
+    return clientId === undefined ? { revoked } : { clientId, revoked };
+  }
+
+  async register(clientId: string, fingerprint: string, now = Date.now()): Promise<'registered' | 'unchanged'> {
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { pk: certPk(fingerprint), sk: CERT_SK, clientId, at: now },
+                ConditionExpression: 'attribute_not_exists(sk)',
+              },
+            },
+            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: `CERT#${fingerprint}`, at: now } } },
+          ],
+        }),
+      );
+      return 'registered';
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        const current = await this.lookup(fingerprint);
+        if (current.clientId === clientId) return 'unchanged';
+        throw new CertificateInUse(fingerprint, current.clientId ?? 'another recipient');
+      }
+      throw error;
+    }
+  }
+
+  async remove(clientId: string, fingerprint: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.#table,
+                Key: { pk: certPk(fingerprint), sk: CERT_SK },
+                ConditionExpression: 'clientId = :c',
+                ExpressionAttributeValues: { ':c': clientId },
+              },
+            },
+            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: `CERT#${fingerprint}` } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return false;
+      throw error;
+    }
+  }
+
+  async list(clientId: string): Promise<RegisteredCertificate[]> {
+    const out = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': 'CERT#' },
+      }),
+    );
+    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice('CERT#'.length), addedAt: Number(i.at) }));
+  }
+
+  /** Adds a fingerprint to the deny list. Takes effect once the handlers' identity cache expires. */
+  async revoke(fingerprint: string, reason?: string, now = Date.now()): Promise<void> {
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: certPk(fingerprint), sk: REVOKED_SK, at: now, ...(reason ? { reason } : {}) },
+      }),
+    );
+  }
+
+  async unrevoke(fingerprint: string): Promise<void> {
+    try {
+      await this.#client.send(new DeleteCommand({ TableName: this.#table, Key: { pk: certPk(fingerprint), sk: REVOKED_SK } }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}

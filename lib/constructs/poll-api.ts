@@ -1,0 +1,274 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from './nag.ts';
+
+/** Default poll path; the OB profile deploys it as `/open-banking/v4.0/events`. */
+export const DEFAULT_POLL_PATH = '/events';
+/** Default S3 key of the mTLS truststore (PEM bundle of the CA certificates trusted for clients). */
+export const DEFAULT_TRUSTSTORE_KEY = 'truststore.pem';
+
+/** Literal path segments only: no `{param}`, `{proxy+}`, empty segment or trailing slash. */
+const POLL_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+/**
+ * Access log line: who called (source IP, client certificate identity), what was routed, and
+ * how it ended. Deliberately no headers (Authorization carries the bearer token), no query
+ * string and no bodies (SETs and acknowledgements).
+ */
+export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.freeze({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  clientCertSubject: '$context.identity.clientCert.subjectDN',
+  clientCertIssuer: '$context.identity.clientCert.issuerDN',
+  clientCertSerial: '$context.identity.clientCert.serialNumber',
+  domainName: '$context.domainName',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationErrorMessage: '$context.integrationErrorMessage',
+  errorMessage: '$context.error.message',
+});
+
+export interface PollApiProps {
+  /** The poll Lambda (payload format 2.0). */
+  readonly handler: lambda.IFunction;
+  /** Public host name of the custom domain, e.g. `events.example.com`. */
+  readonly domainName: string;
+  /** ACM certificate for `domainName`, in the stack's region. */
+  readonly certificateArn: string;
+  /**
+   * A public ACM certificate proving ownership of the domain. API Gateway requires it with mTLS
+   * when `certificateArn` is an imported or private CA certificate.
+   * @default - none (the certificate is ACM-issued and public)
+   */
+  readonly ownershipCertificateArn?: string;
+  /**
+   * Path of the poll endpoint: literal segments, leading slash, no trailing slash.
+   * @default '/events'
+   */
+  readonly pollPath?: string;
+  /**
+   * S3 key of the truststore in `truststoreBucket`.
+   * @default 'truststore.pem'
+   */
+  readonly truststoreKey?: string;
+  /**
+   * S3 version of the truststore object. Pinning it is how a truststore rotation is deployed:
+   * API Gateway re-reads the truststore only when the domain's mTLS settings change.
+   * @default - the latest version, read when the domain is created or its mTLS settings change
+   */
+  readonly truststoreVersion?: string;
+  /**
+   * Create the custom domain. The domain cannot be created before the truststore object
+   * exists, so a first deployment without one uses `false`; the API is then unreachable
+   * (the execute-api endpoint is disabled).
+   * @default true
+   */
+  readonly createDomain?: boolean;
+  /**
+   * Stage burst limit (requests).
+   * @default 200
+   */
+  readonly throttleBurstLimit?: number;
+  /**
+   * Stage steady-state rate limit (requests per second).
+   * @default 100
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Retention of the API access logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * Days before S3 server access logs of the truststore bucket expire.
+   * @default 365
+   */
+  readonly bucketAccessLogExpirationDays?: number;
+}
+
+/**
+ * The public face of the poll endpoint: an HTTP API reachable only through a Regional custom
+ * domain that enforces TLS 1.2 and mutual TLS against the truststore in `truststoreBucket`.
+ */
+export class PollApi extends Construct {
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  /** The custom domain; undefined when `createDomain` is false. */
+  public readonly domainName?: apigwv2.DomainName;
+  public readonly truststoreBucket: s3.Bucket;
+  /** Receives the S3 server access logs of the truststore bucket. */
+  public readonly accessLogBucket: s3.Bucket;
+  public readonly accessLogGroup: logs.LogGroup;
+  /** `POST {pollPath}`: the RFC 8936 poll. */
+  public readonly pollRoute: apigwv2.HttpRoute;
+  /** `ANY {pollPath}`: every other method, answered 405 by the handler. */
+  public readonly otherMethodsRoute: apigwv2.HttpRoute;
+  public readonly pollPath: string;
+  public readonly truststoreKey: string;
+  /** `s3://bucket/key` of the truststore. */
+  public readonly truststoreUri: string;
+  /** `https://{domainName}{pollPath}`. */
+  public readonly pollUrl: string;
+
+  constructor(scope: Construct, id: string, props: PollApiProps) {
+    super(scope, id);
+
+    this.pollPath = props.pollPath ?? DEFAULT_POLL_PATH;
+    this.truststoreKey = props.truststoreKey ?? DEFAULT_TRUSTSTORE_KEY;
+    validateProps(props, this.pollPath, this.truststoreKey);
+
+    // --- Truststore -------------------------------------------------------------------------
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
+      // Server access log delivery only supports SSE-S3 on the target bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(props.bucketAccessLogExpirationDays ?? 365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledgeNag(
+      this.accessLogBucket,
+      'AwsSolutions-S1',
+      'This is the server access log target bucket; logging it into itself would recurse and ' +
+        'another log bucket would only move the finding. Reads of it are visible in CloudTrail.',
+    );
+
+    this.truststoreBucket = new s3.Bucket(this, 'TruststoreBucket', {
+      // Versioned so a truststore rotation can be pinned by version id and rolled back.
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'truststore/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.truststoreUri = `s3://${this.truststoreBucket.bucketName}/${this.truststoreKey}`;
+
+    // --- API --------------------------------------------------------------------------------
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'setpoll RFC 8936 poll endpoint',
+      // The execute-api URL would bypass the mTLS enforced on the custom domain.
+      disableExecuteApiEndpoint: true,
+      // The default stage cannot take access log settings; ours is created below.
+      createDefaultStage: false,
+    });
+
+    const integration = new HttpLambdaIntegration('PollIntegration', props.handler, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    [this.pollRoute] = this.httpApi.addRoutes({
+      path: this.pollPath,
+      methods: [apigwv2.HttpMethod.POST],
+      integration,
+    }) as [apigwv2.HttpRoute];
+    // Other methods on the poll path go to the same handler, which answers 405 with an
+    // `Allow: POST` header and a JSON error body; without this route API Gateway answers a
+    // bare 404, which tells a client its URL is wrong when only its method is. The more
+    // specific POST route wins over ANY. Unknown paths still get API Gateway's 404 without
+    // invoking the Lambda.
+    [this.otherMethodsRoute] = this.httpApi.addRoutes({
+      path: this.pollPath,
+      methods: [apigwv2.HttpMethod.ANY],
+      integration,
+    }) as [apigwv2.HttpRoute];
+    for (const route of [this.pollRoute, this.otherMethodsRoute]) {
+      acknowledgeNag(
+        route,
+        'AwsSolutions-APIG4',
+        'Authentication is mutual TLS at the custom domain (the only entry point: the execute-api ' +
+          'endpoint is disabled) against the operator truststore, and the handler authorizes every ' +
+          'request with an OAuth 2.0 access token (JWKS signature, issuer, audience, scope) bound to ' +
+          'the client certificate. An API Gateway JWT authorizer cannot check that binding.',
+      );
+    }
+
+    if (props.createDomain ?? true) {
+      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
+        domainName: props.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+        ownershipCertificate: props.ownershipCertificateArn
+          ? acm.Certificate.fromCertificateArn(this, 'OwnershipCertificate', props.ownershipCertificateArn)
+          : undefined,
+        endpointType: apigwv2.EndpointType.REGIONAL,
+        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+        mtls: {
+          bucket: this.truststoreBucket,
+          key: this.truststoreKey,
+          version: props.truststoreVersion,
+        },
+      });
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+      throttle: {
+        burstLimit: props.throttleBurstLimit ?? 200,
+        rateLimit: props.throttleRateLimit ?? 100,
+      },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
+      },
+    });
+
+    this.pollUrl = `https://${props.domainName}${this.pollPath}`;
+  }
+}
+
+function validateProps(props: PollApiProps, pollPath: string, truststoreKey: string): void {
+  if (!Token.isUnresolved(pollPath) && !POLL_PATH.test(pollPath)) {
+    throw new Error(
+      `pollPath must start with '/' and contain only literal segments of [A-Za-z0-9._~-], ` +
+        `without a trailing slash, e.g. '/events' or '/open-banking/v4.0/events' (got ${JSON.stringify(pollPath)})`,
+    );
+  }
+  if (!Token.isUnresolved(props.domainName) && !HOST_NAME.test(props.domainName)) {
+    throw new Error(`domainName must be a lower-case DNS host name (got ${JSON.stringify(props.domainName)})`);
+  }
+  for (const [name, arn] of [
+    ['certificateArn', props.certificateArn],
+    ['ownershipCertificateArn', props.ownershipCertificateArn],
+  ] as const) {
+    if (arn !== undefined && !Token.isUnresolved(arn) && !ACM_ARN.test(arn)) {
+      throw new Error(`${name} must be an ACM certificate ARN (got ${JSON.stringify(arn)})`);
+    }
+  }
+  if (!Token.isUnresolved(truststoreKey) && (truststoreKey === '' || truststoreKey.startsWith('/'))) {
+    throw new Error(`truststoreKey must be a relative S3 key (got ${JSON.stringify(truststoreKey)})`);
+  }
+  for (const [name, value] of [
+    ['throttleBurstLimit', props.throttleBurstLimit],
+    ['throttleRateLimit', props.throttleRateLimit],
+  ] as const) {
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+      throw new Error(`${name} must be a non-negative number (got ${value})`);
+    }
+  }
+}

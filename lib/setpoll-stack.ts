@@ -1,0 +1,151 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { PollAlarms } from './constructs/poll-alarms.ts';
+import { PollApi } from './constructs/poll-api.ts';
+import { PollFunction } from './constructs/poll-function.ts';
+import { SetQueueEncryption, SetQueueTable } from './constructs/set-queue-table.ts';
+
+export interface SetpollStackProps extends StackProps {
+  /** Public host name of the poll endpoint, e.g. `events.example.com`. */
+  readonly domainName: string;
+  /** ACM certificate ARN for `domainName`, in the stack's region. */
+  readonly certificateArn: string;
+  /**
+   * Public ACM certificate proving domain ownership; required by API Gateway with mTLS when
+   * `certificateArn` is imported or from a private CA.
+   * @default - none
+   */
+  readonly ownershipCertificateArn?: string;
+  /**
+   * Poll endpoint path.
+   * @default '/events'
+   */
+  readonly pollPath?: string;
+  /**
+   * S3 key of the mTLS truststore in the stack's truststore bucket.
+   * @default 'truststore.pem'
+   */
+  readonly truststoreKey?: string;
+  /**
+   * S3 version id of the truststore to pin.
+   * @default - latest version
+   */
+  readonly truststoreVersion?: string;
+  /**
+   * Create the mTLS custom domain (needs the truststore object to exist in the bucket).
+   * @default true
+   */
+  readonly createDomain?: boolean;
+  /** @default 30 */
+  readonly leaseSeconds?: number;
+  /** @default 20 (at most 24) */
+  readonly longPollSeconds?: number;
+  /** @default 100 */
+  readonly maxEvents?: number;
+  /** @default 0 (unlimited) */
+  readonly maxDeliveryAttempts?: number;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Table encryption.
+   * @default SetQueueEncryption.AWS_MANAGED, or CUSTOMER_MANAGED when `tableKmsKeyArn` is set
+   */
+  readonly tableEncryption?: SetQueueEncryption;
+  /**
+   * Existing KMS key for the table (implies customer managed encryption).
+   * @default - a new key when `tableEncryption` is CUSTOMER_MANAGED
+   */
+  readonly tableKmsKeyArn?: string;
+  /** JWKS URL of the authorization server issuing access tokens (https). */
+  readonly tokenJwksUrl: string;
+  /** Expected access token issuer. */
+  readonly tokenIssuer: string;
+  /** Expected access token audience. */
+  readonly tokenAudience: string;
+  /** @default ['accounts', 'fundsconfirmations', 'payments'] */
+  readonly tokenScopes?: readonly string[];
+  /** @default 200 */
+  readonly throttleBurstLimit?: number;
+  /** @default 100 */
+  readonly throttleRateLimit?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly functionLogRetention?: logs.RetentionDays;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * SNS topic for alarm notifications.
+   * @default - alarms without actions
+   */
+  readonly alarmTopicArn?: string;
+}
+
+/** setpoll: RFC 8936 poll-based SET Transmitter (OB Aggregated Polling profile). */
+export class SetpollStack extends Stack {
+  public readonly queue: SetQueueTable;
+  public readonly poll: PollFunction;
+  public readonly api: PollApi;
+  public readonly alarms: PollAlarms;
+
+  constructor(scope: Construct, id: string, props: SetpollStackProps) {
+    super(scope, id, props);
+
+    const tableKey = props.tableKmsKeyArn ? kms.Key.fromKeyArn(this, 'TableKey', props.tableKmsKeyArn) : undefined;
+    this.queue = new SetQueueTable(this, 'Queue', { encryption: props.tableEncryption, encryptionKey: tableKey });
+
+    this.poll = new PollFunction(this, 'Poll', {
+      queue: this.queue,
+      realm: props.domainName,
+      tokenJwksUrl: props.tokenJwksUrl,
+      tokenIssuer: props.tokenIssuer,
+      tokenAudience: props.tokenAudience,
+      tokenScopes: props.tokenScopes,
+      leaseSeconds: props.leaseSeconds,
+      longPollSeconds: props.longPollSeconds,
+      maxEvents: props.maxEvents,
+      maxDeliveryAttempts: props.maxDeliveryAttempts,
+      memorySize: props.memorySize,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logRetention: props.functionLogRetention,
+    });
+
+    this.api = new PollApi(this, 'Api', {
+      handler: this.poll.function,
+      domainName: props.domainName,
+      certificateArn: props.certificateArn,
+      ownershipCertificateArn: props.ownershipCertificateArn,
+      pollPath: props.pollPath,
+      truststoreKey: props.truststoreKey,
+      truststoreVersion: props.truststoreVersion,
+      createDomain: props.createDomain,
+      throttleBurstLimit: props.throttleBurstLimit,
+      throttleRateLimit: props.throttleRateLimit,
+      accessLogRetention: props.accessLogRetention,
+    });
+
+    this.alarms = new PollAlarms(this, 'Alarms', {
+      function: this.poll.function,
+      stage: this.api.stage,
+      alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
+    });
+
+    if (this.api.domainName) {
+      new CfnOutput(this, 'PollUrl', { value: this.api.pollUrl, description: 'The poll endpoint (mTLS)' });
+      new CfnOutput(this, 'RegionalDomainName', {
+        value: this.api.domainName.regionalDomainName,
+        description: `DNS target: CNAME (or Route 53 alias) ${props.domainName} to this name`,
+      });
+    }
+    new CfnOutput(this, 'TableName', { value: this.queue.table.tableName, description: 'The SET queue table' });
+    new CfnOutput(this, 'TruststoreBucketName', {
+      value: this.api.truststoreBucket.bucketName,
+      description: `Upload the client CA bundle (PEM) here as ${this.api.truststoreKey}`,
+    });
+    new CfnOutput(this, 'TruststoreUri', { value: this.api.truststoreUri, description: 'The mTLS truststore' });
+  }
+}
+

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // DynamoDB Local and the CDK synth are shared and heavy: keep parallelism modest on 2 cores.
+    maxWorkers: 2,
+  },
+});
