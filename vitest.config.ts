@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // DynamoDB Local and the CDK synth are shared and heavy: keep parallelism modest on 2 cores.
     maxWorkers: 2,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

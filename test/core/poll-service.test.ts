@@ -1,0 +1,300 @@
+import { describe, expect, it } from 'vitest';
+import { PollService } from '../../lambdas/core/poll-service.ts';
+import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
+import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
+import { createTestTable } from '../support/dynamo.ts';
+
+const T0 = 1_790_000_000_000;
+
+/** A store on a fresh table, a movable clock, and a service over both. */
+async function setup(overrides: Partial<PollSettings> = {}) {
+  const table = await createTestTable();
+  const clock = { now: T0 };
+  const settings: PollSettings = { ...DEFAULT_SETTINGS, longPollSeconds: 1, ...overrides };
+  const service = new PollService({ store: table.store, settings, now: () => clock.now });
+  /** Queues SETs with ascending iat, so queue order is the order given. */
+  const enqueue = async (clientId: string, jtis: string[], ttlSeconds = 3600) => {
+    for (const [i, jti] of jtis.entries()) {
+      const iat = Math.floor(clock.now / 1000) - 1000 + i;
+      await table.store.enqueue(clientId, { jti, iat, set: `jws.${jti}.sig`, ttl: Math.floor(clock.now / 1000) + ttlSeconds });
+    }
+  };
+  const poll = (clientId: string, body: unknown, lang?: string) =>
+    service.poll(clientId, parsePollRequest(body), lang ? { lang } : {});
+  return { ...table, clock, service, enqueue, poll, settings };
+}
+
+const jtis = (n: number, prefix = 'j') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+
+describe('PollService', () => {
+  describe('poll (RFC 8936 §2.4.1 poll-only)', () => {
+    it('returns queued SETs oldest first, keyed by jti, with moreAvailable false when none remain', async () => {
+      // Prepare
+      const { enqueue, poll } = await setup();
+      await enqueue('alpha', ['c', 'a', 'b']);
+      // Act
+      const out = await poll('alpha', { returnImmediately: true });
+      // Assess
+      expect(out.sets).toEqual({ c: 'jws.c.sig', a: 'jws.a.sig', b: 'jws.b.sig' });
+      expect(Object.keys(out.sets)).toEqual(['c', 'a', 'b']);
+      expect(out.moreAvailable).toBe(false);
+    });
+
+    it('honours maxEvents and says moreAvailable exactly when deliverable SETs remain', async () => {
+      const { enqueue, poll } = await setup();
+      await enqueue('alpha', jtis(3));
+      const first = await poll('alpha', { returnImmediately: true, maxEvents: 2 });
+      expect(Object.keys(first.sets)).toEqual(['j0000', 'j0001']);
+      expect(first.moreAvailable).toBe(true);
+      const second = await poll('alpha', { returnImmediately: true, maxEvents: 2 });
+      expect(Object.keys(second.sets)).toEqual(['j0002']);
+      expect(second.moreAvailable).toBe(false);
+    });
+
+    it('caps an omitted or oversized maxEvents at the server maximum', async () => {
+      const { enqueue, poll } = await setup({ maxEvents: 5, maxInFlight: 50 });
+      await enqueue('alpha', jtis(12));
+      const omitted = await poll('alpha', { returnImmediately: true });
+      expect(Object.keys(omitted.sets)).toHaveLength(5);
+      expect(omitted.moreAvailable).toBe(true);
+      const oversized = await poll('alpha', { returnImmediately: true, maxEvents: 1_000_000 });
+      expect(Object.keys(oversized.sets)).toEqual(jtis(10).slice(5));
+      expect(oversized.moreAvailable).toBe(true);
+    });
+
+    it('caps the response by size and reports the rest as moreAvailable', async () => {
+      const { enqueue, poll } = await setup({ maxResponseBytes: 40 });
+      await enqueue('alpha', jtis(3));
+      const out = await poll('alpha', { returnImmediately: true });
+      // Each entry is jti (5) + "jws.j000N.sig" (13) + 8 bytes of JSON punctuation = 26.
+      expect(Object.keys(out.sets)).toEqual(['j0000']);
+      expect(out.moreAvailable).toBe(true);
+    });
+
+    it('answers {} with no SETs and moreAvailable false on an empty queue', async () => {
+      const { poll } = await setup();
+      const out = await poll('alpha', { returnImmediately: true });
+      expect(out.sets).toEqual({});
+      expect(out.moreAvailable).toBe(false);
+    });
+  });
+
+  describe('poll (RFC 8936 §2.4.2 acknowledge-only)', () => {
+    it('maxEvents 0 deletes the acked SETs, returns none, and reports what remains', async () => {
+      const { enqueue, poll, store } = await setup();
+      await enqueue('alpha', jtis(3));
+      await poll('alpha', { returnImmediately: true, maxEvents: 2 });
+      const out = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: ['j0000', 'j0001'] });
+      expect(out.sets).toEqual({});
+      expect(out.moreAvailable).toBe(true);
+      expect(out.stats.acked).toBe(2);
+      const page = await store.readQueue('alpha', 10);
+      expect(page.items.map((i) => i.jti)).toEqual(['j0002']);
+    });
+
+    it('acking an unknown or already acked jti is a silent success', async () => {
+      const { enqueue, poll } = await setup();
+      await enqueue('alpha', ['a']);
+      await poll('alpha', { returnImmediately: true });
+      await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: ['a'] });
+      const again = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: ['a', 'never-queued'] });
+      expect(again).toEqual({ sets: {}, moreAvailable: false, stats: expect.objectContaining({ acked: 0 }) });
+    });
+  });
+
+  describe('poll (RFC 8936 §2.4.3 combined acknowledge and poll)', () => {
+    it('applies acks first and never returns a SET acked in the same request', async () => {
+      // Prepare: deliver a, let its lease run out, so it would be deliverable again.
+      const { enqueue, poll, clock, settings } = await setup();
+      await enqueue('alpha', ['a', 'b']);
+      await poll('alpha', { returnImmediately: true, maxEvents: 1 });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      // Act
+      const out = await poll('alpha', { returnImmediately: true, ack: ['a'] });
+      // Assess
+      expect(out.sets).toEqual({ b: 'jws.b.sig' });
+      expect(out.stats.acked).toBe(1);
+      const after = await poll('alpha', { returnImmediately: true });
+      expect(after.sets).toEqual({});
+    });
+
+    it('acks SETs found at the head of the queue even when their lease record entry is gone', async () => {
+      const { enqueue, poll, store } = await setup();
+      await enqueue('alpha', ['a']);
+      await poll('alpha', { returnImmediately: true });
+      // Another poll rewrote the lease record after a's lease ran out, dropping a's entry.
+      const lease = await store.readLease('alpha', true);
+      await store.writeLease('alpha', lease.version, new Map());
+      const out = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: ['a'] });
+      expect(out).toMatchObject({ sets: {}, moreAvailable: false, stats: { acked: 1 } });
+    });
+  });
+
+  describe('poll (RFC 8936 §2.4.4 setErrs)', () => {
+    it('stores err, description and Content-Language on a readable record and stops delivery', async () => {
+      const { enqueue, poll, store, clock, settings } = await setup();
+      await enqueue('alpha', ['bad', 'good']);
+      await poll('alpha', { returnImmediately: true });
+      const out = await poll(
+        'alpha',
+        { returnImmediately: true, ack: ['good'], setErrs: { bad: { err: 'authentication_failed', description: 'The SET could not be authenticated' } } },
+        'en-US',
+      );
+      expect(out.stats).toMatchObject({ acked: 1, errored: 1 });
+      const record = await store.readRecord('alpha', 'bad');
+      expect(record).toEqual({
+        jti: 'bad',
+        state: 'errored',
+        err: 'authentication_failed',
+        description: 'The SET could not be authenticated',
+        lang: 'en-US',
+        attempts: 0,
+        at: clock.now,
+        set: 'jws.bad.sig',
+        ttl: Math.floor(T0 / 1000) + 3600,
+      });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
+    });
+
+    it('accepts setErrs without Content-Language', async () => {
+      const { enqueue, poll, store } = await setup();
+      await enqueue('alpha', ['bad']);
+      await poll('alpha', { returnImmediately: true });
+      await poll('alpha', { returnImmediately: true, setErrs: { bad: { err: 'invalid_key' } } });
+      expect(await store.readRecord('alpha', 'bad')).toMatchObject({ state: 'errored', err: 'invalid_key' });
+      expect((await store.readRecord('alpha', 'bad'))?.lang).toBeUndefined();
+    });
+  });
+
+  describe('redelivery (RFC 8936 §2.4.1, server policy)', () => {
+    it('withholds a delivered SET for the lease and delivers it again after', async () => {
+      const { enqueue, poll, clock, settings } = await setup();
+      await enqueue('alpha', ['a']);
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a: 'jws.a.sig' });
+      clock.now += settings.leaseSeconds * 1000 - 1;
+      expect(await poll('alpha', { returnImmediately: true })).toMatchObject({ sets: {}, moreAvailable: false });
+      clock.now += 2;
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a: 'jws.a.sig' });
+    });
+
+    it('moves a SET out of attempts to a failed record instead of dropping it (maxDeliveryAttempts 1)', async () => {
+      const { enqueue, poll, store, clock, settings } = await setup({ maxDeliveryAttempts: 1 });
+      await enqueue('alpha', ['a']);
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a: 'jws.a.sig' });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      const out = await poll('alpha', { returnImmediately: true });
+      expect(out).toMatchObject({ sets: {}, moreAvailable: false, stats: { failed: 1 } });
+      expect(await store.readRecord('alpha', 'a')).toMatchObject({ state: 'failed', attempts: 1, set: 'jws.a.sig' });
+      expect((await store.readQueue('alpha', 10)).items).toEqual([]);
+    });
+
+    it('counts attempts up to the limit (maxDeliveryAttempts 3)', async () => {
+      const { enqueue, poll, store, clock, settings } = await setup({ maxDeliveryAttempts: 3 });
+      await enqueue('alpha', ['a']);
+      for (let i = 0; i < 3; i++) {
+        expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a: 'jws.a.sig' });
+        clock.now += settings.leaseSeconds * 1000 + 1;
+      }
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
+      expect(await store.readRecord('alpha', 'a')).toMatchObject({ state: 'failed', attempts: 3 });
+    });
+
+    it('stops leasing beyond maxInFlight unacked SETs', async () => {
+      const { enqueue, poll } = await setup({ maxEvents: 2, maxInFlight: 3 });
+      await enqueue('alpha', jtis(5));
+      expect(Object.keys((await poll('alpha', { returnImmediately: true })).sets)).toHaveLength(2);
+      expect(Object.keys((await poll('alpha', { returnImmediately: true })).sets)).toHaveLength(1);
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
+      expect(Object.keys((await poll('alpha', { returnImmediately: true, ack: ['j0000', 'j0001'] })).sets)).toEqual(['j0003', 'j0004']);
+    });
+  });
+
+  describe('concurrency', () => {
+    it('4 parallel pollers on one recipient receive each of 200 SETs exactly once within the lease', async () => {
+      const { enqueue, service, settings } = await setup({ maxEvents: 10, leaseSeconds: 300 });
+      const all = jtis(200);
+      await enqueue('alpha', all);
+      const seen: string[] = [];
+      const poller = async () => {
+        for (let idle = 0; idle < 3; ) {
+          const out = await service.poll('alpha', parsePollRequest({ returnImmediately: true }));
+          const got = Object.keys(out.sets);
+          seen.push(...got);
+          idle = got.length === 0 && !out.moreAvailable ? idle + 1 : 0;
+        }
+      };
+      await Promise.all([poller(), poller(), poller(), poller()]);
+      expect(seen).toHaveLength(200);
+      expect(new Set(seen).size).toBe(200);
+      expect(seen.sort()).toEqual(all);
+      expect(settings.leaseSeconds).toBe(300);
+    });
+  });
+
+  describe('eviction', () => {
+    it('never delivers a SET past its expiry, even before TTL deletion', async () => {
+      const { enqueue, poll, clock } = await setup();
+      await enqueue('alpha', ['short'], 10);
+      await enqueue('alpha', ['long'], 3600);
+      clock.now += 10_000;
+      const out = await poll('alpha', { returnImmediately: true });
+      expect(out.sets).toEqual({ long: 'jws.long.sig' });
+      expect(out.moreAvailable).toBe(false);
+    });
+  });
+
+  describe('isolation', () => {
+    it('a recipient cannot read, ack or report errors on another recipient\'s SETs', async () => {
+      const { enqueue, poll, store } = await setup();
+      await enqueue('beta', ['b1', 'b2']);
+      await enqueue('alpha', ['a1']);
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a1: 'jws.a1.sig' });
+      const out = await poll('alpha', { returnImmediately: true, ack: ['b1'], setErrs: { b2: { err: 'invalid_issuer' } } });
+      expect(out).toMatchObject({ sets: {}, stats: { acked: 0, errored: 0 } });
+      expect((await store.readQueue('beta', 10)).items.map((i) => i.jti)).toEqual(['b1', 'b2']);
+      expect(await store.readRecord('beta', 'b2')).toBeUndefined();
+      expect(Object.keys((await poll('beta', { returnImmediately: true })).sets)).toEqual(['b1', 'b2']);
+    });
+  });
+
+  describe('long polling (RFC 8936 §2.4, RFC 6202)', () => {
+    it('waits out the configured wait on an empty queue, then answers with no SETs', async () => {
+      const table = await createTestTable();
+      const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 1 } });
+      const started = performance.now();
+      const out = await service.poll('alpha', parsePollRequest({}));
+      const waited = performance.now() - started;
+      expect(out).toMatchObject({ sets: {}, moreAvailable: false });
+      expect(waited).toBeGreaterThanOrEqual(700);
+      expect(out.stats.waits).toBeGreaterThanOrEqual(3);
+      // Bounded re-reads: the back-off keeps a 1 s wait to a handful of reads.
+      expect(out.stats.waits).toBeLessThanOrEqual(6);
+    });
+
+    it('returns a SET enqueued during the wait within about a second', async () => {
+      const table = await createTestTable();
+      const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 10 } });
+      const started = performance.now();
+      const pending = service.poll('alpha', parsePollRequest({ returnImmediately: false }));
+      await new Promise((r) => setTimeout(r, 1500));
+      const iat = Math.floor(Date.now() / 1000);
+      await table.store.enqueue('alpha', { jti: 'late', iat, set: 'jws.late', ttl: iat + 60 });
+      const enqueuedAt = performance.now();
+      const out = await pending;
+      expect(out.sets).toEqual({ late: 'jws.late' });
+      expect(performance.now() - enqueuedAt).toBeLessThan(1500);
+      expect(performance.now() - started).toBeLessThan(5000);
+    });
+
+    it('an ack-only long poll waits until a SET is ready, then returns none (§2.4.2)', async () => {
+      const table = await createTestTable();
+      const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 10 } });
+      const pending = service.poll('alpha', parsePollRequest({ maxEvents: 0, ack: ['x'] }));
+      await new Promise((r) => setTimeout(r, 500));
+      const iat = Math.floor(Date.now() / 1000);
+      await table.store.enqueue('alpha', { jti: 'ready', iat, set: 'jws.ready', ttl: iat + 60 });
+      expect(await pending).toMatchObject({ sets: {}, moreAvailable: true });
+    });
+  });
+});
