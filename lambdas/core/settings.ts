@@ -32,8 +32,8 @@ export const DEFAULT_SETTINGS: PollSettings = Object.freeze({
   realm: 'setpoll',
 });
 
-/** The longest long poll that stays under API Gateway HTTP API's 30 s integration timeout. */
-export const MAX_LONG_POLL_SECONDS = 25;
+/** The longest long poll whose Lambda timeout (wait + 5 s) stays under API Gateway's 30 s limit. */
+export const MAX_LONG_POLL_SECONDS = 24;
 
 const ENV_NAMES: Record<keyof Omit<PollSettings, 'realm'>, string> = {
   leaseSeconds: 'SETPOLL_LEASE_SECONDS',

@@ -25,6 +25,9 @@ export interface TestAppOptions {
 
 export function testApp(options: TestAppOptions = {}): App {
   return new App({
+    // The built-in CloudFormation schema check only ever warns, and costs ~4 s per worker;
+    // `cdk synth` still runs it.
+    builtinCloudFormationValidation: false,
     context: {
       // Validation failures throw with the report in-process, whatever NODE_ENV says.
       '@aws-cdk/core:appMode': 'inmemory',

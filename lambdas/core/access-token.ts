@@ -1,0 +1,98 @@
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { AuthenticatedClient } from './client-authenticator.ts';
+import { InsufficientScope, InvalidToken, ServiceUnavailable } from './errors.ts';
+
+/** Algorithms an access token may use. `none` and HMAC are never accepted. */
+export const TOKEN_ALGORITHMS = ['PS256', 'ES256', 'RS256'] as const;
+
+/** The OB Aggregated Polling profile's scopes. */
+export const DEFAULT_POLL_SCOPES = ['accounts', 'fundsconfirmations', 'payments'] as const;
+
+export type ClientClaim = 'client_id' | 'azp' | 'sub';
+
+export interface AccessTokenVerifierOptions {
+  /** The authorization server's keys: jose's remote JWKS (cached, refetched on unknown kid). */
+  readonly keys: JWTVerifyGetKey;
+  readonly issuer: string;
+  readonly audience: string;
+  /** At least one of these must be granted. @default DEFAULT_POLL_SCOPES */
+  readonly scopes?: readonly string[];
+  /** The claim naming the OAuth client. @default 'client_id' */
+  readonly clientClaim?: ClientClaim;
+  readonly realm: string;
+  /** @default 30 */
+  readonly clockToleranceSeconds?: number;
+  readonly now?: () => number;
+}
+
+export interface VerifiedToken {
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+
+/**
+ * Verifies an OAuth 2.0 client-credentials access token (a JWT) for one request: signature with an
+ * allow-listed algorithm, issuer, audience, exp/nbf/iat, scope, and RFC 8705 certificate binding.
+ * Every reason a token is refused gives the caller the same answer: detail stays in our logs.
+ */
+export class AccessTokenVerifier {
+  readonly #options: Required<Omit<AccessTokenVerifierOptions, 'now'>> & { now?: () => number };
+
+  constructor(options: AccessTokenVerifierOptions) {
+    if (!options.issuer || !options.audience) throw new TypeError('issuer and audience are required');
+    this.#options = {
+      scopes: DEFAULT_POLL_SCOPES,
+      clientClaim: 'client_id',
+      clockToleranceSeconds: 30,
+      ...options,
+    };
+  }
+
+  async verify(authorization: string | undefined, client: AuthenticatedClient): Promise<VerifiedToken> {
+    const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, scopes, now } = this.#options;
+    const refuse = (reason: string) => new InvalidToken('The access token is missing, malformed, expired or not valid here', realm, { cause: reason });
+
+    const match = authorization === undefined ? null : BEARER.exec(authorization);
+    if (!match) throw refuse('no bearer token');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, keys, {
+        issuer,
+        audience,
+        algorithms: [...TOKEN_ALGORITHMS],
+        clockTolerance: clockToleranceSeconds,
+        requiredClaims: ['exp', 'iat'],
+        ...(now ? { currentDate: new Date(now()) } : {}),
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWKSTimeout) throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
+      if (error instanceof errors.JOSEError) throw refuse(error.code);
+      // Anything else is the JWKS fetch failing (network, TLS, non-200): not the caller's fault.
+      throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
+    }
+
+    const nowSeconds = (now?.() ?? Date.now()) / 1000;
+    if (typeof payload.iat === 'number' && payload.iat > nowSeconds + clockToleranceSeconds) throw refuse('iat in the future');
+
+    // RFC 8705 §3.1: the token is bound to the certificate presented on this very connection.
+    const cnf = payload.cnf as Record<string, unknown> | undefined;
+    if (typeof cnf !== 'object' || cnf === null || cnf['x5t#S256'] !== client.thumbprint.x5tS256) throw refuse('certificate binding');
+    if (payload[clientClaim] !== client.clientId) throw refuse('client mismatch');
+
+    const granted = scopesOf(payload);
+    if (!granted.some((s) => scopes.includes(s))) {
+      throw new InsufficientScope('The access token lacks a scope this endpoint requires', realm, scopes.join(' '));
+    }
+    return { clientId: client.clientId, scopes: granted };
+  }
+}
+
+/** RFC 8693 `scope` (space-separated string), or a `scp` array as some servers issue. */
+function scopesOf(payload: JWTPayload): string[] {
+  if (typeof payload.scope === 'string') return payload.scope.split(' ').filter(Boolean);
+  if (Array.isArray(payload.scp)) return payload.scp.filter((s): s is string => typeof s === 'string');
+  return [];
+}

@@ -1,0 +1,113 @@
+import { type App, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
+import { addNagChecks } from '../../lib/nag.ts';
+import { SetpollStack, type SetpollStackProps } from '../../lib/setpoll-stack.ts';
+import { BASE_PROPS, OB_POLL_PATH, TABLE_KEY_ARN, testApp } from './support.ts';
+
+/**
+ * A stack in an app that runs the production cdk-nag wiring (lib/nag.ts). Bundling does not
+ * change what nag sees, so only the default variant pays for esbuild.
+ */
+function nagStack(props: Partial<SetpollStackProps> = {}, bundle = false): { app: App; stack: SetpollStack } {
+  const app = testApp({ bundle });
+  const stack = new SetpollStack(app, 'Nag', { ...BASE_PROPS, ...props });
+  addNagChecks(app);
+  return { app, stack };
+}
+
+/** Synthesizes; returns the validation failure message, or undefined when synth succeeds. */
+function synthError(app: App): string | undefined {
+  try {
+    app.synth();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Every acknowledgement in the tree as `path rule`, so a new one is a reviewed test change. */
+function acknowledgements(root: IConstruct): string[] {
+  return root.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => `${c.node.path} ${id.replace(/^annotation::/i, '')}`)),
+    )
+    .sort();
+}
+
+describe('SetpollStack', () => {
+  describe('cdk-nag AwsSolutions checks', () => {
+    const variants: Record<string, Partial<SetpollStackProps>> = {
+      default: {},
+      'OB path, pinned truststore, alarm topic': {
+        pollPath: OB_POLL_PATH,
+        truststoreVersion: 'v1',
+        alarmTopicArn: 'arn:aws:sns:eu-west-2:123456789012:alarms',
+      },
+      'created customer managed key': { tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED },
+      'existing customer managed key': { tableKmsKeyArn: TABLE_KEY_ARN },
+      'first deployment without a domain': { createDomain: false },
+    };
+    // One synth per variant, all up front.
+    const outcomes: Record<string, { stack: SetpollStack; error: string | undefined }> = {};
+
+    beforeAll(() => {
+      for (const [name, props] of Object.entries(variants)) {
+        const { app, stack } = nagStack(props, name === 'default');
+        outcomes[name] = { stack, error: synthError(app) };
+      }
+    });
+
+    it.each(Object.keys(variants))('finds nothing unacknowledged: %s', (name) => {
+      // Prepare: synthesized with AwsSolutionsChecks (beforeAll)
+      // Act
+      const { error } = outcomes[name]!;
+      // Assess
+      expect(error).toBeUndefined();
+    });
+
+    it('acknowledges only APIG4, and only on the two poll routes', () => {
+      // Prepare
+      const { stack } = outcomes.default!;
+      // Act
+      const acks = acknowledgements(stack);
+      // Assess
+      expect(acks).toEqual(['Nag/Api/HttpApi/ANY--events AwsSolutions-APIG4', 'Nag/Api/HttpApi/POST--events AwsSolutions-APIG4']);
+    });
+
+    it('is live: a route added without an acknowledgement fails synthesis', () => {
+      // Prepare
+      const { app, stack } = nagStack();
+      stack.api.httpApi.addRoutes({
+        path: '/unreviewed',
+        methods: [apigwv2.HttpMethod.GET],
+        integration: new HttpLambdaIntegration('Unreviewed', stack.poll.function),
+      });
+      // Act
+      const error = synthError(app);
+      // Assess: reported for the new route only; the poll routes' acknowledgements do not leak.
+      expect(error).toMatch(/AwsSolutions-APIG4/);
+      expect(error).toContain('Nag/Api/HttpApi/GET--unreviewed/Resource');
+      expect(error).not.toContain('POST--events');
+    });
+
+    it('is live: a bucket without access logs and TLS enforcement fails synthesis', () => {
+      // Prepare
+      const { app, stack } = nagStack();
+      new s3.Bucket(stack, 'Careless');
+      // Act
+      const error = synthError(app);
+      // Assess
+      expect(error).toMatch(/AwsSolutions-S1\b/);
+      expect(error).toMatch(/AwsSolutions-S10\b/);
+      expect(error).toContain('Nag/Careless/Resource');
+    });
+  });
+});
