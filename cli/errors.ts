@@ -1,0 +1,17 @@
+/** The command line was wrong: exit code 2, with a pointer to --help. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string, readonly command?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The command could not do its work: exit code 1, message shown as is. */
+export class CliFailure extends Error {
+  readonly exitCode = 1;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CliFailure';
+  }
+}

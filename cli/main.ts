@@ -1,0 +1,53 @@
+/** The setpoll command line: dispatch, help, and exit codes (0 success, 1 failure, 2 usage). */
+import { publishCommand } from './commands/publish.ts';
+import { recipientsCommand } from './commands/recipients.ts';
+import { CliFailure, UsageError } from './errors.ts';
+import { processIo, type Io } from './io.ts';
+
+export const HELP = `Usage: setpoll <command> [options]
+
+Tools for the setpoll SET transmitter (RFC 8936 poll delivery).
+
+Commands:
+  publish      sign a SET and queue it for one or more recipients
+  recipients   add, remove, list, revoke or unrevoke recipients' client certificates
+
+By default commands act on the local stack started by \`npm start\` (.setpoll/local.json);
+--table NAME [--region REGION] acts on a deployed table with the default AWS credential chain.
+
+Run 'setpoll <command> --help' for a command's options.
+Exit codes: 0 success, 1 failure, 2 usage error.`;
+
+const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void>> = {
+  publish: publishCommand,
+  recipients: recipientsCommand,
+};
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.out(HELP);
+      return 0;
+    }
+    if (command === undefined) throw new UsageError('a command is required: publish or recipients');
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}: use publish or recipients`);
+    await run(rest, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`setpoll: ${error.message}`);
+      io.err(`Run 'setpoll ${error.command ? `${error.command} ` : ''}--help' for usage.`);
+      return error.exitCode;
+    }
+    if (error instanceof CliFailure) {
+      io.err(`setpoll: ${error.message}`);
+      return error.exitCode;
+    }
+    const e = error instanceof Error ? error : new Error(String(error));
+    io.err(`setpoll: ${e.name}: ${e.message}`);
+    if (process.env.SETPOLL_DEBUG) io.err(e.stack ?? '');
+    return 1;
+  }
+}

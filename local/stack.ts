@@ -1,0 +1,194 @@
+/**
+ * The whole local stack in one call, for `npm start` and for tests: DynamoDB Local, the table,
+ * the dev PKI with the demo recipients registered, the SET signing key, and the HTTPS server in
+ * front of the same poll handler that runs in Lambda.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { JWK } from 'jose';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ClientAuthenticator } from '../lambdas/core/client-authenticator.ts';
+import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
+import { createPollHandler } from '../lambdas/handlers/poll.ts';
+import { Publisher } from '../lambdas/producer/publish.ts';
+import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
+import { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
+import { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
+import { DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
+import { createDocumentClient, createDynamoClient, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.ts';
+import { startHttpsServer, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
+import { DEMO_CLIENT_IDS, loadOrCreateDevPki, type DevPki } from './pki.ts';
+
+export interface LocalStackOptions {
+  /** State folder: PKI, signing key, DynamoDB Local data, local.json. @default '.setpoll' */
+  readonly dir?: string;
+  /** HTTPS port; 0 or undefined picks a free one. */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Use this DynamoDB Local instead of starting one (which would persist under `<dir>/dynamodb`). */
+  readonly dynamoEndpoint?: string;
+  /** Port of the DynamoDB Local this stack starts. @default a free port */
+  readonly dynamoPort?: number;
+  /** @default 'setpoll-local' */
+  readonly tableName?: string;
+  /** @default settingsFromEnv(process.env) */
+  readonly settings?: PollSettings;
+  /** @default a Powertools Logger with serviceName 'setpoll' */
+  readonly logger?: Logger;
+  /** @default '/events' */
+  readonly pollPath?: string;
+  /** Recipients whose client certificates the PKI holds and the registry knows. @default tpp-alpha, tpp-beta */
+  readonly clientIds?: readonly string[];
+  /** More routes (e.g. a token endpoint), merged over the built-in ones. */
+  readonly routes?: RouteTable;
+  /** Passed to the HTTPS server. @default 30 000 */
+  readonly integrationTimeoutMs?: number;
+}
+
+export interface LocalStack {
+  /** What was written to local.json. */
+  readonly config: LocalConfig;
+  readonly configFile: string;
+  /** Absolute state folder. */
+  readonly dir: string;
+  readonly pki: DevPki;
+  readonly server: RunningHttpsServer;
+  /** The DynamoDB Local this stack started; undefined when it was given an endpoint. */
+  readonly dynamo: DynamoLocal | undefined;
+  readonly settings: PollSettings;
+  readonly logger: Logger;
+  /** Publishes SETs signed with the local key into the local table. */
+  readonly publisher: Publisher;
+  readonly registry: RecipientRegistry;
+  readonly store: DynamoQueueStore;
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly signingKeyFile: string;
+  /** The public SET verification key, as served at /jwks.json. */
+  readonly publicJwk: JWK;
+  /** Closes the server, and stops DynamoDB Local if this stack started it. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_TABLE_NAME = 'setpoll-local';
+export const DEFAULT_POLL_PATH = '/events';
+export const JWKS_PATH = '/jwks.json';
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dir = resolve(options.dir ?? DEFAULT_STATE_DIR);
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const pollPath = options.pollPath ?? DEFAULT_POLL_PATH;
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(pollPath)) throw new TypeError(`pollPath must be an absolute path, got ${JSON.stringify(pollPath)}`);
+  const settings = options.settings ?? settingsFromEnv(process.env);
+  const logger = options.logger ?? new Logger({ serviceName: 'setpoll' });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const step of cleanups.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        logger.warn('Local stack cleanup step failed', { error });
+      }
+    }
+  };
+
+  try {
+    let dynamo: DynamoLocal | undefined;
+    let endpoint = options.dynamoEndpoint;
+    if (!endpoint) {
+      const dbPath = join(dir, 'dynamodb');
+      await mkdir(dbPath, { recursive: true });
+      dynamo = await startDynamoLocal({ dbPath, ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
+      cleanups.push(() => dynamo?.stop());
+      endpoint = dynamo.endpoint;
+    }
+
+    const admin = createDynamoClient(endpoint);
+    try {
+      await ensureTable(admin, tableName);
+    } finally {
+      admin.destroy();
+    }
+    const documentClient = createDocumentClient(endpoint);
+    cleanups.push(() => documentClient.destroy());
+
+    const pki = await loadOrCreateDevPki(join(dir, 'pki'), { clientIds: options.clientIds ?? DEMO_CLIENT_IDS });
+    const registry = new RecipientRegistry({ client: documentClient, tableName });
+    for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
+
+    const signingKeyFile = join(dir, SIGNING_KEY_FILE_NAME);
+    const jwk = await loadOrCreateSigningJwk(signingKeyFile, 'PS256');
+    const signer = await JwkSigner.fromJwk(jwk);
+    const verificationJwk = publicJwk(jwk);
+
+    const store = new DynamoQueueStore({ client: documentClient, tableName });
+    const authenticator = new ClientAuthenticator({ registry, realm: settings.realm });
+    const poll = createPollHandler({ store, authenticator, settings, logger });
+    const jwks: LambdaHandler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
+      body: JSON.stringify({ keys: [verificationJwk] }),
+    });
+
+    const server = await startHttpsServer({
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.caCertPem },
+      routes: {
+        // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
+        [`POST ${pollPath}`]: poll,
+        [`ANY ${pollPath}`]: poll,
+        [`GET ${JWKS_PATH}`]: jwks,
+        ...options.routes,
+      },
+      logger,
+      ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
+    });
+    cleanups.push(() => server.close());
+
+    const issuer = server.origin;
+    const publisher = new Publisher({ store, signer, issuer });
+    const config: LocalConfig = {
+      pollUrl: `${server.origin}${pollPath}`,
+      jwksUrl: `${server.origin}${JWKS_PATH}`,
+      caCertFile: pki.caCertFile,
+      issuer,
+      clients: pki.clients.map(({ clientId, certFile, keyFile }) => ({ clientId, certFile, keyFile })),
+      dynamodb: { endpoint, tableName },
+      settings: {
+        leaseSeconds: settings.leaseSeconds,
+        longPollSeconds: settings.longPollSeconds,
+        maxEvents: settings.maxEvents,
+        maxDeliveryAttempts: settings.maxDeliveryAttempts,
+      },
+    };
+    const configFile = configFileIn(dir);
+    await writeLocalConfig(configFile, config);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      configFile,
+      dir,
+      pki,
+      server,
+      dynamo,
+      settings,
+      logger,
+      publisher,
+      registry,
+      store,
+      documentClient,
+      signingKeyFile,
+      publicJwk: verificationJwk,
+      stop: () => (stopping ??= cleanUp()),
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}

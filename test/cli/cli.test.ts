@@ -1,0 +1,222 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
+import { issueClientCertificate } from '../../local/pki.ts';
+import { httpsRequest } from '../support/https-client.ts';
+import { startTestStack, type TestStack } from '../support/local-stack.ts';
+
+const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI in this process (same code, no process start-up): for the many small cases. */
+async function inProcess(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
+  return { code, stdout, stderr };
+}
+
+/** Runs the CLI as a real subprocess, as `npx setpoll` would. */
+function setpoll(...args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [SHIM, ...args], { timeout: 30_000, env: { ...process.env, SETPOLL_STATE_DIR: '/nonexistent-setpoll-state' } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('setpoll CLI', () => {
+  let stack: TestStack;
+  let scratch: string;
+  let config: string[];
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    scratch = mkdtempSync(join(tmpdir(), 'setpoll-cli-'));
+    config = ['--config', stack.configFile];
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  describe('publish', () => {
+    it('prints the jti and queues a signed SET that a poll then delivers', async () => {
+      // Prepare
+      const jti = 'cli-publish-1';
+
+      // Act
+      const run = await setpoll('publish', '--recipient', 'tpp-alpha', '--jti', jti, ...config);
+      const poll = await stack.poll('tpp-alpha', { returnImmediately: true });
+
+      // Assess
+      expect(run).toEqual({ code: 0, stdout: `${jti}\n`, stderr: '' });
+      expect(poll.status).toBe(200);
+      const { sets, moreAvailable } = poll.json<{ sets: Record<string, string>; moreAvailable: boolean }>();
+      expect(Object.keys(sets)).toEqual([jti]);
+      expect(moreAvailable).toBe(false);
+      expect(decodeProtectedHeader(sets[jti]!)).toMatchObject({ alg: 'PS256', typ: 'secevent+jwt', kid: stack.publicJwk.kid });
+      expect(decodeJwt(sets[jti]!)).toMatchObject({
+        iss: stack.config.issuer,
+        aud: 'tpp-alpha',
+        jti,
+        events: { 'https://schemas.openid.net/secevent/caep/event-type/credential-change': { credential_type: 'x509', change_type: 'update' } },
+      });
+    });
+
+    it('queues one SET for several recipients with the given claims, reported as JSON', async () => {
+      // Prepare
+      const events = { 'urn:example:event': { n: 1 } };
+
+      // Act
+      const run = await setpoll('publish', '-r', 'tpp-beta', '-r', 'tpp-alpha', '--events', JSON.stringify(events), '--sub', 'user-1', '--txn', 'tx-1', '--ttl', '60', '--json', ...config);
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      const out = JSON.parse(run.stdout) as { jti: string; queued: string[]; duplicate: string[] };
+      expect(out).toEqual({ jti: expect.stringMatching(/^[0-9a-f-]{36}$/), queued: ['tpp-beta', 'tpp-alpha'], duplicate: [] });
+      const poll = await stack.poll('tpp-beta');
+      const set = poll.json<{ sets: Record<string, string> }>().sets[out.jti]!;
+      const claims = decodeJwt(set);
+      expect(claims).toMatchObject({ aud: ['tpp-beta', 'tpp-alpha'], sub: 'user-1', txn: 'tx-1', events });
+    });
+  });
+
+  describe('recipients', () => {
+    it('add registers a new certificate, so its polls get 200 instead of 403', async () => {
+      // Prepare
+      const minted = await issueClientCertificate(stack.pki.ca, 'tpp-gamma');
+      const certFile = join(scratch, 'tpp-gamma.pem');
+      writeFileSync(certFile, minted.certPem);
+      const material = { cert: minted.certPem, key: minted.keyPem, ca: stack.pki.caCertPem };
+      const pollAsGamma = () => httpsRequest(stack.config.pollUrl, { ...material, body: { returnImmediately: true } });
+      const before = await pollAsGamma();
+
+      // Act
+      const run = await setpoll('recipients', 'add', '--client-id', 'tpp-gamma', '--cert', certFile, ...config);
+      const after = await pollAsGamma();
+
+      // Assess
+      expect(before.status).toBe(403);
+      expect(run).toEqual({ code: 0, stdout: `Registered ${minted.fingerprint} to tpp-gamma\n`, stderr: '' });
+      expect(after.status).toBe(200);
+      expect(after.json()).toEqual({ sets: {}, moreAvailable: false });
+    });
+
+    it('list, revoke and remove manage a recipient certificate by fingerprint', async () => {
+      // Prepare
+      const minted = await issueClientCertificate(stack.pki.ca, 'tpp-delta');
+      const colonFingerprint = minted.fingerprint.toUpperCase().match(/../g)!.join(':');
+      const added = await inProcess('recipients', 'add', '--client-id', 'tpp-delta', '--fingerprint', colonFingerprint, '--json', ...config);
+
+      // Act
+      const revoked = await inProcess('recipients', 'revoke', '--fingerprint', minted.fingerprint, '--reason', 'key compromise', ...config);
+      const listed = await inProcess('recipients', 'list', '--client-id', 'tpp-delta', '--json', ...config);
+      const removed = await inProcess('recipients', 'remove', '--client-id', 'tpp-delta', '--fingerprint', minted.fingerprint, ...config);
+      const removedAgain = await inProcess('recipients', 'remove', '--client-id', 'tpp-delta', '--fingerprint', minted.fingerprint, ...config);
+      const listedAfter = await inProcess('recipients', 'list', '--client-id', 'tpp-delta', ...config);
+
+      // Assess
+      expect(added.code).toBe(0);
+      expect(JSON.parse(added.stdout)).toEqual({ clientId: 'tpp-delta', fingerprint: minted.fingerprint, outcome: 'registered' });
+      expect(revoked.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual({
+        clientId: 'tpp-delta',
+        certificates: [{ fingerprint: minted.fingerprint, addedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), revoked: true }],
+      });
+      expect(removed).toEqual({ code: 0, stdout: `Removed ${minted.fingerprint} from tpp-delta\n`, stderr: '' });
+      expect(removedAgain).toEqual({ code: 1, stdout: '', stderr: `setpoll: ${minted.fingerprint} is not registered to tpp-delta\n` });
+      expect(listedAfter).toEqual({ code: 0, stdout: 'No certificates are registered to tpp-delta\n', stderr: '' });
+    });
+
+    it('add refuses a certificate that belongs to another recipient', async () => {
+      // Prepare
+      const alpha = stack.config.clients.find((c) => c.clientId === 'tpp-alpha')!;
+
+      // Act
+      const run = await inProcess('recipients', 'add', '--client-id', 'tpp-beta', '--cert', alpha.certFile, ...config);
+
+      // Assess
+      const fingerprint = stack.pki.clients.find((c) => c.clientId === 'tpp-alpha')!.fingerprint;
+      expect(run).toEqual({ code: 1, stdout: '', stderr: `setpoll: Certificate ${fingerprint} is already registered to tpp-alpha\n` });
+    });
+  });
+
+  describe('usage', () => {
+    it('exits 2 with a message on a usage error', async () => {
+      // Act
+      const run = await setpoll('publish', '--jti', 'x', ...config);
+
+      // Assess
+      expect(run).toEqual({ code: 2, stdout: '', stderr: "setpoll: at least one --recipient is required\nRun 'setpoll publish --help' for usage.\n" });
+    });
+
+    it('answers each kind of usage error with exit code 2 and a message', async () => {
+      // Prepare
+      const cases: Array<[string[], string]> = [
+        [[], 'setpoll: a command is required: publish or recipients'],
+        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish or recipients'],
+        [['publish', ...config], 'setpoll: at least one --recipient is required'],
+        [['publish', '-r', 'tpp-alpha', '--bogus', ...config], "setpoll: Unknown option '--bogus'"],
+        [['publish', '-r', 'tpp-alpha', '--ttl', '0', ...config], 'setpoll: --ttl must be a positive whole number, got "0"'],
+        [['publish', '-r', 'tpp-alpha', '--events', 'not json', ...config], 'setpoll: --events must be a JSON object (event type URI -> event payload object)'],
+        [['publish', '-r', 'tpp-alpha', '--table', 'setpoll', ...config], 'setpoll: --config and --table cannot be used together'],
+        [['recipients'], 'setpoll: a subcommand is required: add, remove, list, revoke or unrevoke'],
+        [['recipients', 'add', '--client-id', 'x', ...config], 'setpoll: give exactly one of --cert FILE.pem and --fingerprint HEX'],
+        [['recipients', 'add', '--cert', 'a.pem', ...config], 'setpoll: --client-id is required'],
+        [['recipients', 'revoke', '--fingerprint', 'abc', ...config], 'setpoll: --fingerprint must be a SHA-256 fingerprint: 64 hex digits'],
+      ];
+
+      // Act
+      const runs = await Promise.all(cases.map(([args]) => inProcess(...args)));
+
+      // Assess
+      runs.forEach((run, i) => {
+        expect({ args: cases[i]![0], code: run.code, stdout: run.stdout, firstLine: run.stderr.split('\n')[0] }).toEqual({
+          args: cases[i]![0],
+          code: 2,
+          stdout: '',
+          firstLine: expect.stringContaining(cases[i]![1]),
+        });
+        expect(run.stderr).toMatch(/Run 'setpoll (\w+ )?--help' for usage\.\n$/);
+      });
+    });
+
+    it('prints help and exits 0 with --help', async () => {
+      // Act
+      const [top, publish, recipients] = await Promise.all([setpoll('--help'), inProcess('publish', '--help'), inProcess('recipients', 'add', '--help')]);
+
+      // Assess
+      expect([top.code, publish.code, recipients.code]).toEqual([0, 0, 0]);
+      expect(top.stdout).toMatch(/^Usage: setpoll <command>/);
+      expect(publish.stdout).toMatch(/^Usage: setpoll publish --recipient ID/);
+      expect(recipients.stdout).toMatch(/^Usage: setpoll recipients <subcommand>/);
+    });
+
+    it('exits 1 when there is no local stack configuration', async () => {
+      // Prepare
+      const missing = join(scratch, 'missing', 'local.json');
+
+      // Act
+      const run = await setpoll('publish', '--recipient', 'tpp-alpha', '--config', missing);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `setpoll: No local stack configuration at ${missing}: start the local stack with \`npm start\` (or pass --config FILE, or --table/--region for a deployed table)\n`,
+      );
+    });
+  });
+});

@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, UnsecuredJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
+import type { AuthenticatedClient } from '../../lambdas/core/client-authenticator.ts';
+
+const NOW = 1_790_000_000;
+const ISSUER = 'https://as.example';
+const AUDIENCE = 'https://events.example';
+const thumb = (seed: string) => {
+  const digest = createHash('sha256').update(seed).digest();
+  return { hex: digest.toString('hex'), x5tS256: digest.toString('base64url') };
+};
+const ALPHA: AuthenticatedClient = { clientId: 'tpp-alpha', thumbprint: thumb('alpha-cert') };
+const BETA: AuthenticatedClient = { clientId: 'tpp-beta', thumbprint: thumb('beta-cert') };
+
+let sign: (claims: JWTPayload, alg?: 'ES256' | 'PS256' | 'RS256') => Promise<string>;
+let signWithStranger: (claims: JWTPayload) => Promise<string>;
+let verifier: AccessTokenVerifier;
+
+const claimsFor = (client: AuthenticatedClient, extra: JWTPayload = {}): JWTPayload => ({
+  iss: ISSUER,
+  aud: AUDIENCE,
+  iat: NOW - 10,
+  exp: NOW + 300,
+  client_id: client.clientId,
+  scope: 'accounts',
+  cnf: { 'x5t#S256': client.thumbprint.x5tS256 },
+  ...extra,
+});
+
+beforeAll(async () => {
+  const keys = await Promise.all((['ES256', 'PS256', 'RS256'] as const).map(async (alg) => ({ alg, ...(await generateKeyPair(alg, { extractable: true })) })));
+  const stranger = await generateKeyPair('ES256');
+  const jwks = { keys: await Promise.all(keys.map(async (k) => ({ ...(await exportJWK(k.publicKey)), alg: k.alg, kid: k.alg }))) };
+  sign = (claims, alg = 'ES256') =>
+    new SignJWT(claims).setProtectedHeader({ alg, kid: alg, typ: 'at+jwt' }).sign(keys.find((k) => k.alg === alg)!.privateKey);
+  signWithStranger = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'ES256' }).sign(stranger.privateKey);
+  verifier = new AccessTokenVerifier({
+    keys: createLocalJWKSet(jwks),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    realm: 'events.example',
+    now: () => NOW * 1000,
+  });
+});
+
+const INVALID_TOKEN = {
+  statusCode: 401,
+  code: 'invalid_token',
+  headers: { 'www-authenticate': 'Bearer realm="events.example", error="invalid_token"' },
+};
+
+async function refusal(authorization: string | undefined, client = ALPHA) {
+  try {
+    await verifier.verify(authorization, client);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('the token was accepted');
+}
+
+describe('AccessTokenVerifier', () => {
+  describe('verify', () => {
+    it.each(['ES256', 'PS256', 'RS256'] as const)('accepts a certificate-bound %s token with a polling scope', async (alg) => {
+      const token = await sign(claimsFor(ALPHA, { scope: 'openid payments' }), alg);
+      await expect(verifier.verify(`Bearer ${token}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['openid', 'payments'] });
+    });
+
+    it('accepts an scp array and a token just inside the clock tolerance', async () => {
+      const token = await sign(claimsFor(ALPHA, { scope: undefined, scp: ['fundsconfirmations'], exp: NOW - 20 }));
+      await expect(verifier.verify(`Bearer ${token}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['fundsconfirmations'] });
+    });
+
+    it.each<[string, () => Promise<string | undefined>]>([
+      ['a missing Authorization header', async () => undefined],
+      ['a Basic credential', async () => 'Basic dXNlcjpwYXNz'],
+      ['a malformed token', async () => 'Bearer not.a.jwt'],
+      ['two Authorization headers joined', async () => `Bearer ${await sign(claimsFor(ALPHA))},Bearer x`],
+      ['an expired token', async () => `Bearer ${await sign(claimsFor(ALPHA, { exp: NOW - 31 }))}`],
+      ['a token not yet valid', async () => `Bearer ${await sign(claimsFor(ALPHA, { nbf: NOW + 60 }))}`],
+      ['a token issued in the future', async () => `Bearer ${await sign(claimsFor(ALPHA, { iat: NOW + 120 }))}`],
+      ['a token without exp', async () => `Bearer ${await sign(claimsFor(ALPHA, { exp: undefined }))}`],
+      ['another issuer', async () => `Bearer ${await sign(claimsFor(ALPHA, { iss: 'https://evil.example' }))}`],
+      ['another audience', async () => `Bearer ${await sign(claimsFor(ALPHA, { aud: 'https://other.example' }))}`],
+      ['a signature by an unknown key', async () => `Bearer ${await signWithStranger(claimsFor(ALPHA))}`],
+      ['alg none', async () => `Bearer ${new UnsecuredJWT(claimsFor(ALPHA)).encode()}`],
+      ['HMAC', async () => `Bearer ${await new SignJWT(claimsFor(ALPHA)).setProtectedHeader({ alg: 'HS256', kid: 'ES256' }).sign(randomBytes(32))}`],
+      ['no cnf claim', async () => `Bearer ${await sign(claimsFor(ALPHA, { cnf: undefined }))}`],
+      ['a token bound to another certificate (RFC 8705 §3)', async () => `Bearer ${await sign(claimsFor(BETA, { client_id: 'tpp-alpha' }))}`],
+      ['a token issued to another client', async () => `Bearer ${await sign(claimsFor(ALPHA, { client_id: 'tpp-beta' }))}`],
+    ])('refuses %s with 401 invalid_token and no detail', async (_name, make) => {
+      const error = await refusal(await make());
+      expect(error).toMatchObject(INVALID_TOKEN);
+      expect((error as Error).message).toBe('The access token is missing, malformed, expired or not valid here');
+    });
+
+    it('makes a token stolen from one client useless with another client\'s certificate', async () => {
+      const alphaToken = await sign(claimsFor(ALPHA));
+      expect(await refusal(`Bearer ${alphaToken}`, BETA)).toMatchObject(INVALID_TOKEN);
+    });
+
+    it('refuses a valid token without a polling scope with 403 insufficient_scope', async () => {
+      const error = await refusal(`Bearer ${await sign(claimsFor(ALPHA, { scope: 'openid notifications:write' }))}`);
+      expect(error).toMatchObject({
+        statusCode: 403,
+        code: 'insufficient_scope',
+        headers: { 'www-authenticate': 'Bearer realm="events.example", error="insufficient_scope", scope="accounts fundsconfirmations payments"' },
+      });
+    });
+  });
+
+  describe('constructor', () => {
+    it('throws TypeError without issuer or audience', () => {
+      expect(() => new AccessTokenVerifier({ keys: createLocalJWKSet({ keys: [] }), issuer: '', audience: AUDIENCE, realm: 'r' })).toThrow(TypeError);
+    });
+  });
+});

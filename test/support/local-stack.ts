@@ -1,0 +1,102 @@
+/**
+ * The local stack for tests: the run's shared DynamoDB Local (from the global setup), a unique
+ * table, a temporary state folder, a free port, and helpers to poll as a recipient over real mTLS.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DEFAULT_SETTINGS, validateSettings, type PollSettings } from '../../lambdas/core/settings.ts';
+import { issueClientCertificate } from '../../local/pki.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
+import { httpsRequest, type HttpsResponse } from './https-client.ts';
+
+/** PEM material for httpsRequest: the client's certificate and key, and the dev CA. */
+export interface ClientMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+export interface MintedClient extends ClientMaterial {
+  readonly clientId: string;
+  /** SHA-256 of the certificate's DER, lowercase hex. */
+  readonly fingerprint: string;
+}
+
+export interface TestStack extends LocalStack {
+  /** Material of a demo recipient (tpp-alpha, tpp-beta) or of a client minted with mintClient. */
+  client(clientId: string): ClientMaterial;
+  /**
+   * Issues a new client certificate from the dev CA with CN = clientId, and registers it to
+   * clientId unless `register: false`. Afterwards client(clientId) and poll(clientId) use it.
+   */
+  mintClient(clientId: string, options?: { register?: boolean }): Promise<MintedClient>;
+  /**
+   * POSTs to the poll URL as clientId. The body defaults to {"returnImmediately":true}; an object
+   * is sent as JSON, a string as is; content-type is application/json unless headers say otherwise.
+   */
+  poll(clientId: string, body?: unknown, headers?: Record<string, string>): Promise<HttpsResponse>;
+  /** Stops the stack (not the shared DynamoDB Local) and removes the temporary state folder. */
+  stop(): Promise<void>;
+}
+
+/** Test defaults: DEFAULT_SETTINGS with a 1 s long poll, so a poll that waits does not slow the run. */
+export const TEST_SETTINGS: PollSettings = validateSettings({ ...DEFAULT_SETTINGS, longPollSeconds: 1 });
+
+export async function startTestStack(overrides: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+  const ownDir = overrides.dir === undefined;
+  const dir = overrides.dir ?? mkdtempSync(join(tmpdir(), 'setpoll-test-'));
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      dir,
+      port: 0,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      tableName: `t-${randomUUID()}`,
+      settings: TEST_SETTINGS,
+      // Quiet unless asked for (POWERTOOLS_LOG_LEVEL=INFO); tests that read logs pass their own logger.
+      logger: new Logger({ serviceName: 'setpoll', logLevel: (process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as 'SILENT' }),
+      ...overrides,
+    });
+  } catch (error) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const materials = new Map<string, ClientMaterial>();
+  for (const c of stack.pki.clients) materials.set(c.clientId, { cert: c.certPem, key: c.keyPem, ca: stack.pki.caCertPem });
+
+  const client = (clientId: string): ClientMaterial => {
+    const material = materials.get(clientId);
+    if (!material) throw new TypeError(`No client material for ${clientId}: use a demo recipient or mintClient() first`);
+    return material;
+  };
+
+  return {
+    ...stack,
+    client,
+    async mintClient(clientId: string, options: { register?: boolean } = {}): Promise<MintedClient> {
+      const issued = await issueClientCertificate(stack.pki.ca, clientId);
+      if (options.register !== false) await stack.registry.register(clientId, issued.fingerprint);
+      const material = { cert: issued.certPem, key: issued.keyPem, ca: stack.pki.caCertPem };
+      materials.set(clientId, material);
+      return { clientId, fingerprint: issued.fingerprint, ...material };
+    },
+    poll(clientId: string, body: unknown = { returnImmediately: true }, headers: Record<string, string> = {}): Promise<HttpsResponse> {
+      const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+      return httpsRequest(stack.config.pollUrl, {
+        method: 'POST',
+        headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+        ...client(clientId),
+      });
+    },
+    async stop(): Promise<void> {
+      await stack.stop();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
