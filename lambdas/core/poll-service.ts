@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PollRequest } from './poll-request.ts';
 import type { PollSettings } from './settings.ts';
-import { LeaseConflict, type Lease, type LeaseEntry, type QueueStore, type QueuedSet, type SetKey } from '../store/queue-store.ts';
+import { LeaseConflict, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
 
 /** What one poll did, for the response and for metrics. */
 export interface PollOutcome {
@@ -57,9 +57,9 @@ interface Selection {
  * listed in a single lease record, written with a version condition. Two concurrent polls of one
  * recipient cannot both lease a SET: the second write fails its condition and selects again.
  *
- * A poll with acks takes two sequential round trips: (lease read ‖ queue read), then
- * (ack deletes ‖ lease write). Acked jtis are excluded from the selection, so the order of work
- * is as if acks were applied first.
+ * A poll takes two sequential round trips: (ack deletes ‖ lease read ‖ queue read), then the lease
+ * write. Acked jtis are excluded from the selection, so the order of work is as if acks were
+ * applied first.
  */
 export class PollService {
   readonly #store: QueueStore;
@@ -80,19 +80,30 @@ export class PollService {
     let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
     let conflictsInRow = 0;
 
-    for (let round = 0; ; round++) {
+    for (;;) {
+      // Acks need no read first (the key is the jti), so they run beside the reads.
+      const acking = pendingAcks ? this.#applyAcks(clientId, request, context, this.#now(), stats) : undefined;
+      pendingAcks = false;
       // After a lease conflict the cheap, eventually consistent lease read was stale: read strongly.
-      const [lease, firstPage] = await Promise.all([
-        this.#store.readLease(clientId, conflictsInRow > 0),
-        this.#store.readQueue(clientId, limit + 1 + excluded.size),
-      ]);
+      let lease: Lease;
+      let selection: Selection;
       const now = this.#now();
-      const selection = await this.#select(clientId, lease, firstPage.items, firstPage.next, excluded, limit, now);
+      try {
+        const [read, firstPage] = await Promise.all([
+          this.#store.readLease(clientId, conflictsInRow > 0),
+          this.#store.readQueue(clientId, limit + 1 + excluded.size),
+        ]);
+        lease = read;
+        selection = await this.#select(clientId, lease, firstPage.items, firstPage.next, excluded, limit, now);
+      } catch (error) {
+        // Let the acks finish (or fail) before answering, so a retry sees their effect.
+        await acking?.catch(() => undefined);
+        throw error;
+      }
 
-      const writes: Promise<unknown>[] = [];
-      if (pendingAcks) writes.push(this.#applyAcks(clientId, request, lease, firstPage.items, context, now, stats));
+      const writes: Promise<unknown>[] = acking ? [acking] : [];
       if (selection.exhausted.length > 0) writes.push(this.#fail(clientId, selection.exhausted, now, stats));
-      if (selection.expired.length > 0) writes.push(this.#store.deleteSets(clientId, selection.expired));
+      if (selection.expired.length > 0) writes.push(this.#store.deleteSets(clientId, selection.expired.map((i) => i.jti)));
       let leased = selection.picked.length === 0;
       if (!leased) {
         writes.push(
@@ -105,7 +116,6 @@ export class PollService {
         );
       }
       await settleAll(writes);
-      pendingAcks = false;
 
       if (!leased) {
         stats.conflicts++;
@@ -120,7 +130,7 @@ export class PollService {
       conflictsInRow = 0;
 
       if (selection.picked.length > 0 && this.#settings.maxDeliveryAttempts > 0) {
-        await this.#store.countAttempts(clientId, selection.picked);
+        await this.#store.countAttempts(clientId, selection.picked.map((i) => i.jti));
       }
       stats.delivered = selection.picked.length;
       const done =
@@ -153,7 +163,7 @@ export class PollService {
     const { maxDeliveryAttempts, maxResponseBytes, maxInFlight } = this.#settings;
     const nowSeconds = Math.floor(now / 1000);
     let activeLeases = 0;
-    for (const [jti, entry] of lease.entries) if (entry.until > now && !excluded.has(jti)) activeLeases++;
+    for (const [jti, until] of lease.entries) if (until > now && !excluded.has(jti)) activeLeases++;
     const room = Math.max(0, Math.min(limit, maxInFlight - activeLeases));
 
     const picked: QueuedSet[] = [];
@@ -171,8 +181,7 @@ export class PollService {
           expired.push(item);
           continue;
         }
-        const entry = lease.entries.get(item.jti);
-        if (entry !== undefined && entry.until > now) continue;
+        if ((lease.entries.get(item.jti) ?? 0) > now) continue;
         if (maxDeliveryAttempts > 0 && item.attempts >= maxDeliveryAttempts) {
           exhausted.push(item);
           continue;
@@ -200,47 +209,21 @@ export class PollService {
 
   async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number): Promise<void> {
     const until = now + this.#settings.leaseSeconds * 1000;
-    const entries = new Map<string, LeaseEntry>();
+    const entries = new Map<string, number>();
     // Run-out leases are dropped (their SETs are deliverable again), and so are the SETs this
     // request acked or reported: the record only lists what is still in flight.
-    for (const [jti, entry] of lease.entries) if (entry.until > now && !answered.has(jti)) entries.set(jti, entry);
-    for (const item of picked) entries.set(item.jti, { iat: item.iat, until });
+    for (const [jti, held] of lease.entries) if (held > now && !answered.has(jti)) entries.set(jti, held);
+    for (const item of picked) entries.set(item.jti, until);
     await this.#store.writeLease(clientId, lease.version, entries);
   }
 
-  /**
-   * Acks and setErrs name only a jti; the SET's key also needs its iat, found in the lease record
-   * (every SET delivered within the lease) or in the queue page just read. A jti found in neither
-   * is unknown, already acked, or expired: a silent success.
-   */
-  async #applyAcks(
-    clientId: string,
-    request: PollRequest,
-    lease: Lease,
-    page: readonly QueuedSet[],
-    context: PollContext,
-    now: number,
-    stats: PollStats,
-  ): Promise<void> {
-    const known = new Map<string, number>();
-    for (const item of page) known.set(item.jti, item.iat);
-    for (const [jti, entry] of lease.entries) known.set(jti, entry.iat);
-    const keyOf = (jti: string): SetKey | undefined => {
-      const iat = known.get(jti);
-      return iat === undefined ? undefined : { jti, iat };
-    };
-
-    const ackKeys = request.ack.map(keyOf).filter((k): k is SetKey => k !== undefined);
+  /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */
+  async #applyAcks(clientId: string, request: PollRequest, context: PollContext, now: number, stats: PollStats): Promise<void> {
     const errWrites = [...request.setErrs].map(async ([jti, error]) => {
-      const key = keyOf(jti);
-      if (!key) return;
       const report = { ...error, ...(context.lang ? { lang: context.lang } : {}) };
-      if (await this.#store.recordError(clientId, key, report, now)) stats.errored++;
+      if (await this.#store.recordError(clientId, jti, report, now)) stats.errored++;
     });
-    await settleAll([
-      this.#store.deleteSets(clientId, ackKeys).then((n) => void (stats.acked = n)),
-      ...errWrites,
-    ]);
+    await settleAll([this.#store.deleteSets(clientId, request.ack).then((n) => void (stats.acked = n)), ...errWrites]);
   }
 
   async #fail(clientId: string, items: readonly QueuedSet[], now: number, stats: PollStats): Promise<void> {

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { QueueStore } from '../store/queue-store.ts';
 import type { SetSigner } from './signer.ts';
+import { uuidv7 } from './uuidv7.ts';
 
 /** The event claims of one SET (RFC 8417 §2.2). */
 export interface PublishInput {
@@ -9,7 +9,7 @@ export interface PublishInput {
   readonly recipients: readonly string[];
   /** `events`: event type URI -> event payload. */
   readonly events: Record<string, Record<string, unknown>>;
-  /** @default a random UUID */
+  /** @default a UUIDv7, so the queue (read in jti order) stays oldest first */
   readonly jti?: string;
   /** @default the recipients' client ids */
   readonly aud?: string | readonly string[];
@@ -26,7 +26,7 @@ export interface PublishInput {
 export interface PublishResult {
   readonly jti: string;
   readonly set: string;
-  /** Per recipient: 'queued', or 'duplicate' when this exact SET was already queued. */
+  /** Per recipient: 'queued', or 'duplicate' when a SET with this jti was already queued (and is kept). */
   readonly outcomes: ReadonlyMap<string, 'queued' | 'duplicate'>;
 }
 
@@ -65,10 +65,11 @@ export class Publisher {
     }
     const ttlSeconds = input.ttlSeconds ?? this.#ttl;
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new TypeError('ttlSeconds must be a positive integer');
-    const jti = input.jti ?? randomUUID();
+    const now = this.#now();
+    const jti = input.jti ?? uuidv7(now);
     if (jti.length < 1 || jti.length > 128) throw new TypeError('jti must be 1 to 128 characters');
 
-    const iat = Math.floor(this.#now() / 1000);
+    const iat = Math.floor(now / 1000);
     const recipients = [...new Set(input.recipients)];
     const aud = input.aud ?? (recipients.length === 1 ? recipients[0]! : recipients);
     const claims: JWTPayload = {
@@ -85,11 +86,11 @@ export class Publisher {
     const set = await this.#signer.sign(claims);
     const ttl = iat + ttlSeconds;
 
-    // The same signed SET is put to each queue; a retry of this call with the same SET is a no-op.
+    // The same signed SET is put to each queue, conditional on its jti: publishing a jti again is a no-op.
     const outcomes = new Map<string, 'queued' | 'duplicate'>();
     await Promise.all(
       recipients.map(async (recipient) => {
-        outcomes.set(recipient, await this.#store.enqueue(recipient, { jti, iat, set, ttl }));
+        outcomes.set(recipient, await this.#store.enqueue(recipient, { jti, set, ttl }));
       }),
     );
     return { jti, set, outcomes };

@@ -11,7 +11,6 @@ import {
 import {
   LEASE_SK,
   SET_PREFIX,
-  parseSetSk,
   queuePk,
   recordSk,
   setSk,
@@ -24,11 +23,9 @@ import {
   type DeliveryRecord,
   type ErrorReport,
   type Lease,
-  type LeaseEntry,
   type NewSet,
   type QueuePage,
   type QueuedSet,
-  type SetKey,
 } from './queue-store.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
@@ -61,7 +58,7 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'> {
-    const item: QueuedSetItem = { pk: queuePk(clientId), sk: setSk(set.iat, set.jti), jti: set.jti, set: set.set, ttl: set.ttl };
+    const item: QueuedSetItem = { pk: queuePk(clientId), sk: setSk(set.jti), jti: set.jti, set: set.set, ttl: set.ttl };
     try {
       const out = await this.#client.send(
         new PutCommand({
@@ -89,11 +86,9 @@ export class DynamoQueueStore extends QueueStore {
       }),
     );
     this.#onCapacity?.('readLease', out.ConsumedCapacity);
-    const entries = new Map<string, LeaseEntry>();
-    const raw = (out.Item?.l ?? {}) as Record<string, string>;
-    for (const [jti, value] of Object.entries(raw)) {
-      const [iat, until] = value.split(':').map(Number);
-      if (Number.isFinite(iat) && Number.isFinite(until)) entries.set(jti, { iat: iat!, until: until! });
+    const entries = new Map<string, number>();
+    for (const [jti, until] of Object.entries((out.Item?.l ?? {}) as Record<string, unknown>)) {
+      if (typeof until === 'number') entries.set(jti, until);
     }
     return { version: Number(out.Item?.v ?? 0), entries };
   }
@@ -116,18 +111,15 @@ export class DynamoQueueStore extends QueueStore {
     this.#onCapacity?.('readQueue', out.ConsumedCapacity);
     const items = (out.Items ?? []).map((raw): QueuedSet => {
       const item = raw as QueuedSetItem;
-      return { jti: item.jti, iat: parseSetSk(item.sk).iat, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
+      return { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
     });
     return out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
   }
 
-  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, LeaseEntry>): Promise<void> {
-    const l: Record<string, string> = {};
+  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
+    const l = Object.fromEntries(entries);
     let latest = 0;
-    for (const [jti, e] of entries) {
-      l[jti] = `${e.iat}:${e.until}`;
-      latest = Math.max(latest, e.until);
-    }
+    for (const until of entries.values()) latest = Math.max(latest, until);
     try {
       const out = await this.#client.send(
         new PutCommand({
@@ -154,21 +146,21 @@ export class DynamoQueueStore extends QueueStore {
     }
   }
 
-  async deleteSets(clientId: string, keys: readonly SetKey[]): Promise<number> {
+  async deleteSets(clientId: string, jtis: readonly string[]): Promise<number> {
     let deleted = 0;
-    for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
-      const results = await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((key) => this.#deleteOne(clientId, key)));
+    for (let i = 0; i < jtis.length; i += DELETE_CONCURRENCY) {
+      const results = await Promise.all(jtis.slice(i, i + DELETE_CONCURRENCY).map((jti) => this.#deleteOne(clientId, jti)));
       deleted += results.filter(Boolean).length;
     }
     return deleted;
   }
 
-  async #deleteOne(clientId: string, key: SetKey): Promise<boolean> {
+  async #deleteOne(clientId: string, jti: string): Promise<boolean> {
     try {
       const out = await this.#client.send(
         new DeleteCommand({
           TableName: this.#table,
-          Key: { pk: queuePk(clientId), sk: setSk(key.iat, key.jti) },
+          Key: { pk: queuePk(clientId), sk: setSk(jti) },
           ConditionExpression: 'attribute_exists(sk)',
           ReturnConsumedCapacity: 'TOTAL',
         }),
@@ -182,18 +174,18 @@ export class DynamoQueueStore extends QueueStore {
     }
   }
 
-  async recordError(clientId: string, key: SetKey, report: ErrorReport, now: number): Promise<boolean> {
+  async recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
     const pk = queuePk(clientId);
     const got = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk, sk: setSk(key.iat, key.jti) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+      new GetCommand({ TableName: this.#table, Key: { pk, sk: setSk(jti) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
     this.#onCapacity?.('recordError.read', got.ConsumedCapacity);
     const item = got.Item as QueuedSetItem | undefined;
     if (!item) return false;
     const record: DeliveryRecordItem = {
       pk,
-      sk: recordSk(key.jti),
-      jti: key.jti,
+      sk: recordSk(jti),
+      jti,
       state: 'errored',
       err: report.err,
       ...(report.description === undefined ? {} : { description: report.description }),
@@ -218,7 +210,7 @@ export class DynamoQueueStore extends QueueStore {
       set: item.set,
       ttl: item.ttl,
     };
-    return this.#moveToRecord({ pk, sk: setSk(item.iat, item.jti), jti: item.jti, set: item.set, ttl: item.ttl }, record);
+    return this.#moveToRecord({ pk, sk: setSk(item.jti), jti: item.jti, set: item.set, ttl: item.ttl }, record);
   }
 
   /** Deletes the queued SET and writes its record in one transaction, so it is never in both or neither. */
@@ -244,14 +236,14 @@ export class DynamoQueueStore extends QueueStore {
     }
   }
 
-  async countAttempts(clientId: string, keys: readonly SetKey[]): Promise<void> {
+  async countAttempts(clientId: string, jtis: readonly string[]): Promise<void> {
     await Promise.all(
-      keys.map(async (key) => {
+      jtis.map(async (jti) => {
         try {
           const out = await this.#client.send(
             new UpdateCommand({
               TableName: this.#table,
-              Key: { pk: queuePk(clientId), sk: setSk(key.iat, key.jti) },
+              Key: { pk: queuePk(clientId), sk: setSk(jti) },
               UpdateExpression: 'ADD #att :one',
               ConditionExpression: 'attribute_exists(sk)',
               ExpressionAttributeNames: { '#att': 'att' },

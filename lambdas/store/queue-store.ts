@@ -3,7 +3,6 @@ import type { RecordState } from './schema.ts';
 /** A SET waiting in a recipient's queue, as the poll logic sees it. */
 export interface QueuedSet {
   readonly jti: string;
-  readonly iat: number;
   /** The compact JWS. */
   readonly set: string;
   /** Expiry, epoch seconds. */
@@ -12,27 +11,16 @@ export interface QueuedSet {
   readonly attempts: number;
 }
 
-/** One delivered SET in the lease record: where it lives (iat) and until when it is withheld. */
-export interface LeaseEntry {
-  readonly iat: number;
-  readonly until: number;
-}
-
-/** A recipient's lease record. Version 0 means none exists yet. */
+/** A recipient's lease record: jti -> epoch ms until which that SET is withheld. Version 0: none yet. */
 export interface Lease {
   readonly version: number;
-  readonly entries: ReadonlyMap<string, LeaseEntry>;
+  readonly entries: ReadonlyMap<string, number>;
 }
 
 export interface QueuePage {
   readonly items: readonly QueuedSet[];
   /** Opaque; present when the queue may hold more items after this page. */
   readonly next?: Record<string, unknown>;
-}
-
-export interface SetKey {
-  readonly jti: string;
-  readonly iat: number;
 }
 
 export interface ErrorReport {
@@ -43,7 +31,6 @@ export interface ErrorReport {
 
 export interface NewSet {
   readonly jti: string;
-  readonly iat: number;
   readonly set: string;
   readonly ttl: number;
 }
@@ -75,20 +62,20 @@ export class LeaseConflict extends Error {
  * depend on DynamoDB's API. `DynamoQueueStore` is the implementation used everywhere.
  */
 export abstract class QueueStore {
-  /** Idempotent put: 'duplicate' when the same SET (iat, jti) is already queued. */
+  /** Idempotent put: 'duplicate' when a SET with this jti is already queued. */
   abstract enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'>;
   abstract readLease(clientId: string, consistent: boolean): Promise<Lease>;
-  /** Oldest first. */
+  /** In jti order. */
   abstract readQueue(clientId: string, limit: number, start?: Record<string, unknown>): Promise<QueuePage>;
   /** Conditional on the version read; throws LeaseConflict when another poll wrote first. */
-  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, LeaseEntry>): Promise<void>;
+  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void>;
   /** Conditional deletes; answers how many existed. Unknown keys are not an error. */
-  abstract deleteSets(clientId: string, keys: readonly SetKey[]): Promise<number>;
+  abstract deleteSets(clientId: string, jtis: readonly string[]): Promise<number>;
   /** Moves a queued SET to an `errored` delivery record. False when the SET was no longer queued. */
-  abstract recordError(clientId: string, key: SetKey, report: ErrorReport, now: number): Promise<boolean>;
+  abstract recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean>;
   /** Moves a SET that ran out of attempts to a `failed` delivery record. */
   abstract markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean>;
   /** Counts one delivery attempt on each SET. */
-  abstract countAttempts(clientId: string, keys: readonly SetKey[]): Promise<void>;
+  abstract countAttempts(clientId: string, jtis: readonly string[]): Promise<void>;
   abstract readRecord(clientId: string, jti: string): Promise<DeliveryRecord | undefined>;
 }

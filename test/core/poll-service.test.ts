@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PollService } from '../../lambdas/core/poll-service.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
+import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
 const T0 = 1_790_000_000_000;
@@ -12,11 +13,10 @@ async function setup(overrides: Partial<PollSettings> = {}) {
   const clock = { now: T0 };
   const settings: PollSettings = { ...DEFAULT_SETTINGS, longPollSeconds: 1, ...overrides };
   const service = new PollService({ store: table.store, settings, now: () => clock.now });
-  /** Queues SETs with ascending iat, so queue order is the order given. */
+  /** Queues SETs; a queue is read in jti order. */
   const enqueue = async (clientId: string, jtis: string[], ttlSeconds = 3600) => {
-    for (const [i, jti] of jtis.entries()) {
-      const iat = Math.floor(clock.now / 1000) - 1000 + i;
-      await table.store.enqueue(clientId, { jti, iat, set: `jws.${jti}.sig`, ttl: Math.floor(clock.now / 1000) + ttlSeconds });
+    for (const jti of jtis) {
+      await table.store.enqueue(clientId, { jti, set: `jws.${jti}.sig`, ttl: Math.floor(clock.now / 1000) + ttlSeconds });
     }
   };
   const poll = (clientId: string, body: unknown, lang?: string) =>
@@ -29,14 +29,15 @@ const jtis = (n: number, prefix = 'j') => Array.from({ length: n }, (_, i) => `$
 describe('PollService', () => {
   describe('poll (RFC 8936 §2.4.1 poll-only)', () => {
     it('returns queued SETs oldest first, keyed by jti, with moreAvailable false when none remain', async () => {
-      // Prepare
+      // Prepare: setpoll's jtis are UUIDv7; queue them out of order.
       const { enqueue, poll } = await setup();
-      await enqueue('alpha', ['c', 'a', 'b']);
+      const [oldest, middle, newest] = [T0 - 5000, T0 - 10, T0 - 9].map((t) => uuidv7(t)) as [string, string, string];
+      await enqueue('alpha', [newest, oldest, middle]);
       // Act
       const out = await poll('alpha', { returnImmediately: true });
       // Assess
-      expect(out.sets).toEqual({ c: 'jws.c.sig', a: 'jws.a.sig', b: 'jws.b.sig' });
-      expect(Object.keys(out.sets)).toEqual(['c', 'a', 'b']);
+      expect(Object.keys(out.sets)).toEqual([oldest, middle, newest]);
+      expect(out.sets[oldest]).toBe(`jws.${oldest}.sig`);
       expect(out.moreAvailable).toBe(false);
     });
 
@@ -118,15 +119,14 @@ describe('PollService', () => {
       expect(after.sets).toEqual({});
     });
 
-    it('acks SETs found at the head of the queue even when their lease record entry is gone', async () => {
-      const { enqueue, poll, store } = await setup();
+    it('honours an ack that arrives after the lease ran out', async () => {
+      const { enqueue, poll, clock, settings, store } = await setup();
       await enqueue('alpha', ['a']);
       await poll('alpha', { returnImmediately: true });
-      // Another poll rewrote the lease record after a's lease ran out, dropping a's entry.
-      const lease = await store.readLease('alpha', true);
-      await store.writeLease('alpha', lease.version, new Map());
+      clock.now += settings.leaseSeconds * 1000 * 3;
       const out = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: ['a'] });
       expect(out).toMatchObject({ sets: {}, moreAvailable: false, stats: { acked: 1 } });
+      expect((await store.readQueue('alpha', 10)).items).toEqual([]);
     });
   });
 
@@ -278,8 +278,7 @@ describe('PollService', () => {
       const started = performance.now();
       const pending = service.poll('alpha', parsePollRequest({ returnImmediately: false }));
       await new Promise((r) => setTimeout(r, 1500));
-      const iat = Math.floor(Date.now() / 1000);
-      await table.store.enqueue('alpha', { jti: 'late', iat, set: 'jws.late', ttl: iat + 60 });
+      await table.store.enqueue('alpha', { jti: 'late', set: 'jws.late', ttl: Math.floor(Date.now() / 1000) + 60 });
       const enqueuedAt = performance.now();
       const out = await pending;
       expect(out.sets).toEqual({ late: 'jws.late' });
@@ -292,8 +291,7 @@ describe('PollService', () => {
       const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 10 } });
       const pending = service.poll('alpha', parsePollRequest({ maxEvents: 0, ack: ['x'] }));
       await new Promise((r) => setTimeout(r, 500));
-      const iat = Math.floor(Date.now() / 1000);
-      await table.store.enqueue('alpha', { jti: 'ready', iat, set: 'jws.ready', ttl: iat + 60 });
+      await table.store.enqueue('alpha', { jti: 'ready', set: 'jws.ready', ttl: Math.floor(Date.now() / 1000) + 60 });
       expect(await pending).toMatchObject({ sets: {}, moreAvailable: true });
     });
   });

@@ -29,17 +29,28 @@ describe('Publisher', () => {
       const { payload } = await jwtVerify(out.set, jwks, { issuer: 'https://issuer.example', audience: 'alpha', typ: 'secevent+jwt', currentDate: new Date(1_790_000_000_000) });
       expect(payload).toEqual({ iss: 'https://issuer.example', iat: 1_790_000_000, jti: 'j-1', aud: 'alpha', events: EVENT, sub: 'user-1', txn: 't-1', toe: 1_789_999_999 });
       const page = await store.readQueue('alpha', 10);
-      expect(page.items).toEqual([{ jti: 'j-1', iat: 1_790_000_000, set: out.set, ttl: 1_790_000_000 + 7 * 86_400, attempts: 0 }]);
+      expect(page.items).toEqual([{ jti: 'j-1', set: out.set, ttl: 1_790_000_000 + 7 * 86_400, attempts: 0 }]);
     });
 
-    it('is idempotent: publishing the same SET again reports duplicate and queues nothing new', async () => {
-      const { publisher, store } = await setup('ES256');
+    it('is idempotent on the jti: publishing it again, even later, reports duplicate and keeps the first SET', async () => {
+      const { publisher, store, jwk } = await setup('ES256');
+      const later = new Publisher({ store, signer: await JwkSigner.fromJwk(jwk), issuer: 'https://issuer.example', now: () => 1_790_000_060_000 });
       const first = await publisher.publish({ recipients: ['alpha', 'beta'], events: EVENT, jti: 'same' });
-      const second = await publisher.publish({ recipients: ['alpha', 'beta'], events: EVENT, jti: 'same' });
+      const second = await later.publish({ recipients: ['alpha', 'beta'], events: EVENT, jti: 'same' });
       expect([...first.outcomes]).toEqual(expect.arrayContaining([['alpha', 'queued'], ['beta', 'queued']]));
       expect([...second.outcomes]).toEqual(expect.arrayContaining([['alpha', 'duplicate'], ['beta', 'duplicate']]));
-      expect((await store.readQueue('alpha', 10)).items).toHaveLength(1);
+      expect((await store.readQueue('alpha', 10)).items).toEqual([expect.objectContaining({ jti: 'same', set: first.set })]);
       expect((await store.readQueue('beta', 10)).items).toHaveLength(1);
+    });
+
+    it('makes time-ordered UUIDv7 jtis by default', async () => {
+      const { store, jwk } = await setup('ES256');
+      const signer = await JwkSigner.fromJwk(jwk);
+      const at = (ms: number) => new Publisher({ store, signer, issuer: 'https://issuer.example', now: () => ms });
+      const second = await at(1_790_000_000_500).publish({ recipients: ['alpha'], events: EVENT });
+      const first = await at(1_790_000_000_000).publish({ recipients: ['alpha'], events: EVENT });
+      expect(first.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect((await store.readQueue('alpha', 10)).items.map((i) => i.jti)).toEqual([first.jti, second.jti]);
     });
 
     it('rejects programmer misuse with TypeError', async () => {
