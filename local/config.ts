@@ -15,6 +15,8 @@ export interface LocalClientConfig {
 export interface LocalConfig {
   readonly pollUrl: string;
   readonly jwksUrl: string;
+  /** The local authorization server's token endpoint (client credentials, RFC 8705 tls_client_auth). */
+  readonly tokenUrl: string;
   readonly caCertFile: string;
   readonly issuer: string;
   readonly clients: readonly LocalClientConfig[];
@@ -31,6 +33,8 @@ export interface LocalConfig {
 export const DEFAULT_STATE_DIR = '.setpoll';
 export const CONFIG_FILE_NAME = 'local.json';
 export const SIGNING_KEY_FILE_NAME = 'signing-key.json';
+/** The local authorization server's token signing key. */
+export const AS_KEY_FILE_NAME = 'as-key.json';
 
 export const configFileIn = (dir: string): string => resolve(dir, CONFIG_FILE_NAME);
 /** The SET signing key lives beside local.json. */

@@ -42,7 +42,8 @@ function banner(stack: LocalStack): string {
     `  DynamoDB Local  ${config.dynamodb.endpoint}${dynamo ? ` (started here, data in ${display(join(stack.dir, 'dynamodb'))})` : ' (already running)'}`,
     `  Table           ${config.dynamodb.tableName}`,
     `  Poll URL        ${config.pollUrl}   (mTLS: client certificate required)`,
-    `  JWKS URL        ${config.jwksUrl}`,
+    `  JWKS URL        ${config.jwksUrl}   (SET verification keys)`,
+    `  Token URL       ${config.tokenUrl}   (client credentials, tls_client_auth)`,
     `  Issuer          ${config.issuer}`,
     `  Settings        leaseSeconds=${s.leaseSeconds} longPollSeconds=${s.longPollSeconds} maxEvents=${s.maxEvents} maxDeliveryAttempts=${s.maxDeliveryAttempts}`,
     `  CA certificate  ${config.caCertFile}`,
@@ -52,8 +53,9 @@ function banner(stack: LocalStack): string {
   ];
   if (alpha) {
     lines.push(
-      `Poll as ${alpha.clientId}:`,
-      `  curl --cacert ${sh(config.caCertFile)} --cert ${sh(alpha.certFile)} --key ${sh(alpha.keyFile)} -H 'content-type: application/json' -d '{"returnImmediately":true}' ${config.pollUrl}`,
+      `Poll as ${alpha.clientId}: get a certificate-bound token, then poll with it:`,
+      `  TOKEN=$(curl -s --cacert ${sh(config.caCertFile)} --cert ${sh(alpha.certFile)} --key ${sh(alpha.keyFile)} -d grant_type=client_credentials -d scope=accounts -d client_id=${alpha.clientId} ${config.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `  curl --cacert ${sh(config.caCertFile)} --cert ${sh(alpha.certFile)} --key ${sh(alpha.keyFile)} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"returnImmediately":true}' ${config.pollUrl}`,
       '',
       `Publish a SET to ${alpha.clientId} (in another terminal):`,
       `  npx setpoll publish --recipient ${alpha.clientId}`,

@@ -7,8 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { JWK } from 'jose';
+import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { ClientAuthenticator } from '../lambdas/core/client-authenticator.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
@@ -16,10 +17,12 @@ import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
 import { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
 import { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
-import { DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
+import { createAuthorizationServer } from './authorization-server.ts';
+import { AS_KEY_FILE_NAME, DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
 import { createDocumentClient, createDynamoClient, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.ts';
 import { startHttpsServer, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
-import { DEMO_CLIENT_IDS, loadOrCreateDevPki, type DevPki } from './pki.ts';
+import { fetchTrustingCa } from './fetch-with-ca.ts';
+import { DEMO_CLIENT_IDS, issueClientCertificate, loadOrCreateDevPki, type DevPki } from './pki.ts';
 
 export interface LocalStackOptions {
   /** State folder: PKI, signing key, DynamoDB Local data, local.json. @default '.setpoll' */
@@ -75,6 +78,10 @@ export interface LocalStack {
 export const DEFAULT_TABLE_NAME = 'setpoll-local';
 export const DEFAULT_POLL_PATH = '/events';
 export const JWKS_PATH = '/jwks.json';
+export const TOKEN_PATH = '/oauth/token';
+export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
+/** The identity the poll handler presents when it fetches the authorization server's keys. */
+const RESOURCE_SERVER_CLIENT = 'setpoll-resource-server';
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dir = resolve(options.dir ?? DEFAULT_STATE_DIR);
@@ -126,8 +133,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const verificationJwk = publicJwk(jwk);
 
     const store = new DynamoQueueStore({ client: documentClient, tableName });
-    const authenticator = new ClientAuthenticator({ registry, realm: settings.realm });
-    const poll = createPollHandler({ store, authenticator, settings, logger });
+    const authenticator = new ClientAuthenticator({ registry, realm: settings.realm, cacheSeconds: settings.identityCacheSeconds });
+    const asKey = await loadOrCreateSigningJwk(join(dir, AS_KEY_FILE_NAME), 'ES256');
+    // The poll handler and the token endpoint need the server's origin, known once it listens.
+    let poll: LambdaHandler = async () => ({ statusCode: 503 });
+    let token: LambdaHandler = poll;
+    let tokenKeys: LambdaHandler = poll;
     const jwks: LambdaHandler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({
       statusCode: 200,
       headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
@@ -140,9 +151,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.caCertPem },
       routes: {
         // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
-        [`POST ${pollPath}`]: poll,
-        [`ANY ${pollPath}`]: poll,
+        [`POST ${pollPath}`]: (event, context) => poll(event, context),
+        [`ANY ${pollPath}`]: (event, context) => poll(event, context),
         [`GET ${JWKS_PATH}`]: jwks,
+        [`ANY ${TOKEN_PATH}`]: (event, context) => token(event, context),
+        [`GET ${TOKEN_JWKS_PATH}`]: (event, context) => tokenKeys(event, context),
         ...options.routes,
       },
       logger,
@@ -151,10 +164,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => server.close());
 
     const issuer = server.origin;
+    const tokenIssuer = `${server.origin}/oauth`;
+    const authorizationServer = createAuthorizationServer({ key: asKey, issuer: tokenIssuer, audience: server.origin, registry });
+    token = authorizationServer.token;
+    tokenKeys = authorizationServer.keys;
+    const fetchIdentity = await issueClientCertificate(pki.ca, RESOURCE_SERVER_CLIENT);
+    const tokens = new AccessTokenVerifier({
+      keys: createRemoteJWKSet(new URL(`${server.origin}${TOKEN_JWKS_PATH}`), {
+        [customFetch]: fetchTrustingCa(pki.caCertPem, { cert: fetchIdentity.certPem, key: fetchIdentity.keyPem }),
+      }),
+      issuer: tokenIssuer,
+      audience: server.origin,
+      realm: settings.realm,
+    });
+    poll = createPollHandler({ store, authenticator, tokens, settings, logger });
+
     const publisher = new Publisher({ store, signer, issuer });
     const config: LocalConfig = {
       pollUrl: `${server.origin}${pollPath}`,
       jwksUrl: `${server.origin}${JWKS_PATH}`,
+      tokenUrl: `${server.origin}${TOKEN_PATH}`,
       caCertFile: pki.caCertFile,
       issuer,
       clients: pki.clients.map(({ clientId, certFile, keyFile }) => ({ clientId, certFile, keyFile })),

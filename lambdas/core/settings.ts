@@ -17,6 +17,8 @@ export interface PollSettings {
   readonly maxRequestBytes: number;
   /** Cap on delivered-but-unacked SETs per recipient (keeps the lease record small). */
   readonly maxInFlight: number;
+  /** How long a certificate's registration is cached per handler: the longest a revocation takes. */
+  readonly identityCacheSeconds: number;
   /** `realm` of WWW-Authenticate challenges. */
   readonly realm: string;
 }
@@ -29,6 +31,7 @@ export const DEFAULT_SETTINGS: PollSettings = Object.freeze({
   maxResponseBytes: 1_000_000,
   maxRequestBytes: 1_048_576,
   maxInFlight: 1000,
+  identityCacheSeconds: 30,
   realm: 'setpoll',
 });
 
@@ -43,6 +46,7 @@ const ENV_NAMES: Record<keyof Omit<PollSettings, 'realm'>, string> = {
   maxResponseBytes: 'SETPOLL_MAX_RESPONSE_BYTES',
   maxRequestBytes: 'SETPOLL_MAX_REQUEST_BYTES',
   maxInFlight: 'SETPOLL_MAX_IN_FLIGHT',
+  identityCacheSeconds: 'SETPOLL_IDENTITY_CACHE_SECONDS',
 };
 
 /** Reads settings from the environment. A malformed value is a deployment error: TypeError. */

@@ -101,12 +101,18 @@ describe('setpoll CLI', () => {
       const certFile = join(scratch, 'tpp-gamma.pem');
       writeFileSync(certFile, minted.certPem);
       const material = { cert: minted.certPem, key: minted.keyPem, ca: stack.pki.caCertPem };
-      const pollAsGamma = () => httpsRequest(stack.config.pollUrl, { ...material, body: { returnImmediately: true } });
+      const pollAsGamma = (authorization = '') =>
+        httpsRequest(stack.config.pollUrl, { ...material, headers: authorization ? { authorization } : {}, body: { returnImmediately: true } });
       const before = await pollAsGamma();
 
       // Act
       const run = await setpoll('recipients', 'add', '--client-id', 'tpp-gamma', '--cert', certFile, ...config);
-      const after = await pollAsGamma();
+      const token = await httpsRequest(stack.config.tokenUrl, {
+        ...material,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&scope=accounts&client_id=tpp-gamma',
+      });
+      const after = await pollAsGamma(`Bearer ${token.json<{ access_token: string }>().access_token}`);
 
       // Assess
       expect(before.status).toBe(403);

@@ -97,9 +97,10 @@ describe('https-server', () => {
     it('answers a registered recipient over TLS 1.3', async () => {
       // Prepare
       const alpha = stack.client('tpp-alpha');
+      const authorization = `Bearer ${await stack.token('tpp-alpha')}`;
 
       // Act
-      const response = await httpsRequest(stack.config.pollUrl, { ...alpha, minVersion: 'TLSv1.3', body: { returnImmediately: true } });
+      const response = await httpsRequest(stack.config.pollUrl, { ...alpha, minVersion: 'TLSv1.3', headers: { authorization }, body: { returnImmediately: true } });
 
       // Assess
       expect(response.status).toBe(200);
@@ -110,9 +111,10 @@ describe('https-server', () => {
     it('answers a registered recipient over TLS 1.2', async () => {
       // Prepare
       const beta = stack.client('tpp-beta');
+      const authorization = `Bearer ${await stack.token('tpp-beta')}`;
 
       // Act
-      const response = await httpsRequest(stack.config.pollUrl, { ...beta, maxVersion: 'TLSv1.2', body: { returnImmediately: true } });
+      const response = await httpsRequest(stack.config.pollUrl, { ...beta, maxVersion: 'TLSv1.2', headers: { authorization }, body: { returnImmediately: true } });
 
       // Assess
       expect(response.status).toBe(200);
@@ -124,7 +126,7 @@ describe('https-server', () => {
       await stack.mintClient('tpp-unregistered', { register: false });
 
       // Act
-      const response = await stack.poll('tpp-unregistered', { returnImmediately: true });
+      const response = await stack.poll('tpp-unregistered', { returnImmediately: true }, { authorization: '' });
 
       // Assess
       expect(response.status).toBe(403);

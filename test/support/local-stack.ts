@@ -34,9 +34,13 @@ export interface TestStack extends LocalStack {
    * clientId unless `register: false`. Afterwards client(clientId) and poll(clientId) use it.
    */
   mintClient(clientId: string, options?: { register?: boolean }): Promise<MintedClient>;
+  /** A client-credentials access token from the local authorization server, over mTLS as clientId. */
+  token(clientId: string, scope?: string): Promise<string>;
   /**
-   * POSTs to the poll URL as clientId. The body defaults to {"returnImmediately":true}; an object
-   * is sent as JSON, a string as is; content-type is application/json unless headers say otherwise.
+   * POSTs to the poll URL as clientId with a fresh-enough access token of its own. The body
+   * defaults to {"returnImmediately":true}; an object is sent as JSON, a string as is; content-type
+   * is application/json unless headers say otherwise. An `authorization` header replaces the token
+   * (an empty one sends none).
    */
   poll(clientId: string, body?: unknown, headers?: Record<string, string>): Promise<HttpsResponse>;
   /** Stops the stack (not the shared DynamoDB Local) and removes the temporary state folder. */
@@ -75,9 +79,30 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     return material;
   };
 
+  const tokens = new Map<string, Promise<string>>();
+  const token = (clientId: string, scope = 'accounts'): Promise<string> => {
+    const key = `${clientId} ${scope}`;
+    let pending = tokens.get(key);
+    if (!pending) {
+      pending = httpsRequest(stack.config.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope, client_id: clientId }).toString(),
+        ...client(clientId),
+      }).then((res) => {
+        if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${res.body}`);
+        return res.json<{ access_token: string }>().access_token;
+      });
+      pending.catch(() => tokens.delete(key));
+      tokens.set(key, pending);
+    }
+    return pending;
+  };
+
   return {
     ...stack,
     client,
+    token,
     async mintClient(clientId: string, options: { register?: boolean } = {}): Promise<MintedClient> {
       const issued = await issueClientCertificate(stack.pki.ca, clientId);
       if (options.register !== false) await stack.registry.register(clientId, issued.fingerprint);
@@ -85,11 +110,13 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
       materials.set(clientId, material);
       return { clientId, fingerprint: issued.fingerprint, ...material };
     },
-    poll(clientId: string, body: unknown = { returnImmediately: true }, headers: Record<string, string> = {}): Promise<HttpsResponse> {
-      const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+    async poll(clientId: string, body: unknown = { returnImmediately: true }, headers: Record<string, string> = {}): Promise<HttpsResponse> {
+      const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+      const auth: Record<string, string> = has('authorization') ? {} : { authorization: `Bearer ${await token(clientId)}` };
+      const given = Object.fromEntries(Object.entries(headers).filter(([name, value]) => !(name.toLowerCase() === 'authorization' && value === '')));
       return httpsRequest(stack.config.pollUrl, {
         method: 'POST',
-        headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
+        headers: { ...(has('content-type') ? {} : { 'content-type': 'application/json' }), ...auth, ...given } as Record<string, string>,
         body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
         ...client(clientId),
       });
