@@ -108,6 +108,8 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
       if (options.register !== false) await stack.registry.register(clientId, issued.fingerprint);
       const material = { cert: issued.certPem, key: issued.keyPem, ca: stack.pki.caCertPem };
       materials.set(clientId, material);
+      // Tokens are bound to a certificate: the old ones do not fit the new one.
+      for (const key of tokens.keys()) if (key.startsWith(`${clientId} `)) tokens.delete(key);
       return { clientId, fingerprint: issued.fingerprint, ...material };
     },
     async poll(clientId: string, body: unknown = { returnImmediately: true }, headers: Record<string, string> = {}): Promise<HttpsResponse> {
