@@ -18,6 +18,8 @@ export interface PollRequest {
 export const JTI_MAX_LENGTH = 128;
 export const ERR_MAX_LENGTH = 40;
 export const DESCRIPTION_MAX_LENGTH = 256;
+/** Default cap on jtis named by `ack` and `setErrs` together: each costs a write, so it is bounded. */
+export const MAX_ANSWERS_PER_REQUEST = 1000;
 
 const MEMBERS = new Set(['maxEvents', 'returnImmediately', 'ack', 'setErrs']);
 const SET_ERR_MEMBERS = new Set(['err', 'description']);
@@ -29,7 +31,8 @@ const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 
  * Validates a parsed JSON body. Unknown members are rejected rather than ignored, so a misspelt
  * `maxevents` is a clear 400 instead of a silent long poll with the default cap.
  */
-export function parsePollRequest(body: unknown): PollRequest {
+export function parsePollRequest(body: unknown, options: { maxAnswers?: number } = {}): PollRequest {
+  const maxAnswers = options.maxAnswers ?? MAX_ANSWERS_PER_REQUEST;
   if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
   for (const key of Object.keys(body)) {
     if (!MEMBERS.has(key)) throw new InvalidRequest(`Unknown member ${JSON.stringify(key.slice(0, 64))}`);
@@ -57,6 +60,9 @@ export function parsePollRequest(body: unknown): PollRequest {
       if (!isJti(jti)) throw new InvalidRequest(`setErrs keys must be jti strings of 1 to ${JTI_MAX_LENGTH} characters`);
       errs.set(jti, parseSetError(value));
     }
+  }
+  if (acks.length + errs.size > maxAnswers) {
+    throw new InvalidRequest(`ack and setErrs may name at most ${maxAnswers} SETs in one request`);
   }
   for (const jti of acks) {
     if (errs.has(jti)) throw new InvalidRequest('A jti cannot be both acknowledged and reported in setErrs');

@@ -41,7 +41,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
     const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
     logger.appendKeys({ clientId: client.clientId });
     await tokens.verify(event.headers?.authorization, client);
-    const request = parsePollRequest(parseJsonBody(event, settings.maxRequestBytes));
+    const request = parsePollRequest(parseJsonBody(event, settings.maxRequestBytes), { maxAnswers: settings.maxInFlight });
     const lang = event.headers?.['content-language'];
     const outcome = await service.poll(client.clientId, request, lang ? { lang: lang.slice(0, 64) } : {});
     logger.info('Poll answered', { ...outcome.stats, returnImmediately: request.returnImmediately, maxEvents: request.maxEvents });

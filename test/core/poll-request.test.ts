@@ -23,6 +23,12 @@ describe('parsePollRequest', () => {
       });
     });
 
+    it('accepts up to 1000 acks (or a configured cap)', () => {
+      const ack = Array.from({ length: 1000 }, (_, i) => `j${i}`);
+      expect(parsePollRequest({ ack }).ack).toHaveLength(1000);
+      expect(() => parsePollRequest({ ack: ['a', 'b', 'c'] }, { maxAnswers: 2 })).toThrow('ack and setErrs may name at most 2 SETs in one request');
+    });
+
     it('accepts boundary lengths: 128-char jti, 40-char err, 256-char description', () => {
       const jti = 'j'.repeat(128);
       const out = parsePollRequest({ ack: [jti], setErrs: { [`e${jti.slice(1)}`]: { err: 'e'.repeat(40), description: 'd'.repeat(256) } } });
@@ -55,6 +61,8 @@ describe('parsePollRequest', () => {
       ['an unknown member', { maxevents: 1 }],
       ['a __proto__ member', JSON.parse('{"__proto__": {"maxEvents": 1}}')],
       ['a jti both acked and reported', { ack: ['a'], setErrs: { a: { err: 'x' } } }],
+      ['1001 acks', { ack: Array.from({ length: 1001 }, (_, i) => `j${i}`) }],
+      ['600 acks and 401 setErrs', { ack: Array.from({ length: 600 }, (_, i) => `a${i}`), setErrs: Object.fromEntries(Array.from({ length: 401 }, (_, i) => [`e${i}`, { err: 'x' }])) }],
     ])('rejects %s with 400 invalid_request', (_name, body) => {
       let error: unknown;
       try {
