@@ -23,9 +23,7 @@ export const QUEUE_TABLE_ACTIONS: readonly string[] = Object.freeze([
   'dynamodb:PutItem',
   'dynamodb:DeleteItem',
   'dynamodb:UpdateItem',
-  'dynamodb:BatchWriteItem',
   'dynamodb:TransactWriteItems',
-  'dynamodb:ConditionCheckItem',
 ]);
 
 /**

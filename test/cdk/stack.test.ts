@@ -15,9 +15,7 @@ const QUEUE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:DeleteItem',
   'dynamodb:UpdateItem',
-  'dynamodb:BatchWriteItem',
   'dynamodb:TransactWriteItems',
-  'dynamodb:ConditionCheckItem',
 ];
 
 interface PolicyStatement {
