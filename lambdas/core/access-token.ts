@@ -30,7 +30,8 @@ export interface VerifiedToken {
   readonly scopes: readonly string[];
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+/** RFC 6750 §2.1 credentials; the scheme name is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Verifies an OAuth 2.0 client-credentials access token (a JWT) for one request: signature with an
@@ -50,8 +51,9 @@ export class AccessTokenVerifier {
     };
   }
 
-  async verify(authorization: string | undefined, client: AuthenticatedClient): Promise<VerifiedToken> {
-    const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, scopes, now } = this.#options;
+  /** `scopes` overrides the configured set for one endpoint (e.g. the management API's own scopes). */
+  async verify(authorization: string | undefined, client: AuthenticatedClient, scopes: readonly string[] = this.#options.scopes): Promise<VerifiedToken> {
+    const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, now } = this.#options;
     const refuse = (reason: string) => new InvalidToken('The access token is missing, malformed, expired or not valid here', realm, { cause: reason });
 
     const match = authorization === undefined ? null : BEARER.exec(authorization);

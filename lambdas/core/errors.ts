@@ -70,6 +70,12 @@ export class NotFound extends SetpollError {
   readonly statusCode = 404;
 }
 
+/** 409: the request conflicts with the current state: a duplicate, or a stale expected version. */
+export class Conflict extends SetpollError {
+  readonly code = 'conflict';
+  readonly statusCode = 409;
+}
+
 export class MethodNotAllowed extends SetpollError {
   readonly code = 'method_not_allowed';
   readonly statusCode = 405;

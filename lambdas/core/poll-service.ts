@@ -141,8 +141,8 @@ export class PollService {
         context.signal?.aborted === true;
       const wait = LONG_POLL_DELAYS_MS[Math.min(stats.waits, LONG_POLL_DELAYS_MS.length - 1)]!;
       if (done || this.#now() + wait >= deadline) {
-        const sets: Record<string, string> = {};
-        for (const item of selection.picked) sets[item.jti] = item.set;
+        // fromEntries defines own properties, so a jti such as `__proto__` is a member like any other.
+        const sets: Record<string, string> = Object.fromEntries(selection.picked.map((item) => [item.jti, item.set]));
         return { sets, moreAvailable: selection.moreAvailable, stats };
       }
       stats.waits++;

@@ -87,8 +87,8 @@ export class DynamoQueueStore extends QueueStore {
     );
     this.#onCapacity?.('readLease', out.ConsumedCapacity);
     const entries = new Map<string, number>();
-    for (const [jti, until] of Object.entries((out.Item?.l ?? {}) as Record<string, unknown>)) {
-      if (typeof until === 'number') entries.set(jti, until);
+    for (const pair of (out.Item?.l ?? []) as unknown[]) {
+      if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') entries.set(pair[0], pair[1]);
     }
     return { version: Number(out.Item?.v ?? 0), entries };
   }
@@ -117,7 +117,9 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
-    const l = Object.fromEntries(entries);
+    // A list of [jti, until] pairs, not a map keyed by jti: a jti is producer-chosen, and keys such
+    // as `constructor` or `__proto__` break the SDK's map marshalling.
+    const l = [...entries];
     let latest = 0;
     for (const until of entries.values()) latest = Math.max(latest, until);
     try {

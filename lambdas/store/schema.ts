@@ -6,11 +6,23 @@
  *  | item            | pk              | sk                        | attributes                                      |
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
  *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts)     |
- *  | lease record    | `Q#<clientId>`  | `LEASE`                   | v (version), l (map jti -> leaseUntilMs)         |
+ *  | lease record    | `Q#<clientId>`  | `LEASE`                   | v (version), l (list of [jti, leaseUntilMs])     |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
  *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |
  *  | revoked cert    | `CERT#<sha256>` | `REVOKED`                 | at, reason?                                     |
+ *  | destination     | `P#<providerId>`| `D#<clientId>`            | clientId, eventTypes? (L of S; absent: all types), version, createdAt, updatedAt |
+ *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (M), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
+ *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
+ *
+ * Notifier items (see lambdas/notifier/): a Data Provider's destinations and notifications share
+ * the partition `P#<providerId>`, so every read and write of one provider is keyed by its own id and
+ * can never reach another provider's items. A provider id never contains `#` (otherwise
+ * `P#a#N#x` could be both a receipt partition and a provider partition). A receipt records the SET
+ * of one notification revision queued to one destination; a later revision overwrites it.
+ * `state` is `fanning_out`, `issued` or `withdrawn`; `cursor` is the last destination sk fanned out
+ * to; `sweeping`/`sweepCursor` track the withdrawal of undelivered SETs of earlier revisions; `step`
+ * counts progress saves (the condition that stops two continuations both advancing).
  *
  * The `S#<jti>` sort key makes enqueue idempotent on the jti (`attribute_not_exists(sk)`) and an ack
  * a direct conditional delete. A queue is read in jti order; setpoll's jtis are UUIDv7, which sort
@@ -56,3 +68,14 @@ export interface DeliveryRecordItem {
   set: string;
   ttl: number;
 }
+
+export const DESTINATION_PREFIX = 'D#';
+export const NOTIFICATION_PREFIX = 'N#';
+
+/** The partition of one Data Provider's destinations and notifications. */
+export const providerPk = (providerId: string): string => `P#${providerId}`;
+export const destinationSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;
+export const notificationSk = (notificationId: string): string => `${NOTIFICATION_PREFIX}${notificationId}`;
+/** The partition of one notification's receipts (one per destination its SET was queued to). */
+export const receiptPk = (providerId: string, notificationId: string): string => `P#${providerId}#N#${notificationId}`;
+export const receiptSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;

@@ -67,6 +67,11 @@ describe('AccessTokenVerifier', () => {
       await expect(verifier.verify(`Bearer ${token}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['openid', 'payments'] });
     });
 
+    it('accepts the Bearer scheme in any case (RFC 9110 §11.1)', async () => {
+      const token = await sign(claimsFor(ALPHA));
+      await expect(verifier.verify(`bearer ${token}`, ALPHA)).resolves.toMatchObject({ clientId: 'tpp-alpha' });
+    });
+
     it('accepts an scp array and a token just inside the clock tolerance', async () => {
       const token = await sign(claimsFor(ALPHA, { scope: undefined, scp: ['fundsconfirmations'], exp: NOW - 20 }));
       await expect(verifier.verify(`Bearer ${token}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['fundsconfirmations'] });

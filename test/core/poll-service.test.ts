@@ -5,7 +5,8 @@ import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
-const T0 = 1_790_000_000_000;
+/** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
+const T0 = Math.floor(Date.now() / 1000) * 1000;
 
 /** A store on a fresh table, a movable clock, and a service over both. */
 async function setup(overrides: Partial<PollSettings> = {}) {
@@ -229,6 +230,20 @@ describe('PollService', () => {
       expect(new Set(seen).size).toBe(200);
       expect(seen.sort()).toEqual(all);
       expect(settings.leaseSeconds).toBe(300);
+    });
+  });
+
+  describe('producer-chosen jtis', () => {
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'a#b', 'ü-ünïcode'])('delivers, leases and acks a SET whose jti is %j', async (jti) => {
+      const { enqueue, poll, store } = await setup();
+      await enqueue('alpha', ['ordinary', jti]);
+      const first = await poll('alpha', { returnImmediately: true });
+      expect(Object.entries(first.sets).sort()).toEqual([[jti, `jws.${jti}.sig`], ['ordinary', 'jws.ordinary.sig']].sort());
+      expect(JSON.parse(JSON.stringify(first.sets))).toEqual(first.sets);
+      expect([...(await store.readLease('alpha', true)).entries.keys()].sort()).toEqual([jti, 'ordinary'].sort());
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
+      const acked = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: [jti, 'ordinary'] });
+      expect(acked.stats.acked).toBe(2);
     });
   });
 

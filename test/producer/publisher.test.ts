@@ -7,13 +7,15 @@ import { JwkSigner, loadOrCreateSigningJwk, publicJwk, type SetAlgorithm } from 
 import { Publisher } from '../../lambdas/producer/publish.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
+/** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
+const T0 = Math.floor(Date.now() / 1000) * 1000;
 const EVENT = { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { initiating_entity: 'policy' } };
 
 async function setup(alg: SetAlgorithm = 'PS256') {
   const table = await createTestTable();
   const jwk = await loadOrCreateSigningJwk(join(mkdtempSync(join(tmpdir(), 'setpoll-key-')), 'key.json'), alg);
   const signer = await JwkSigner.fromJwk(jwk);
-  const publisher = new Publisher({ store: table.store, signer, issuer: 'https://issuer.example', now: () => 1_790_000_000_000 });
+  const publisher = new Publisher({ store: table.store, signer, issuer: 'https://issuer.example', now: () => T0 });
   return { ...table, jwk, publisher, jwks: createLocalJWKSet({ keys: [publicJwk(jwk)] }) };
 }
 
@@ -23,18 +25,18 @@ describe('Publisher', () => {
       // Prepare
       const { publisher, jwks, store, jwk } = await setup(alg);
       // Act
-      const out = await publisher.publish({ recipients: ['alpha'], events: EVENT, jti: 'j-1', sub: 'user-1', txn: 't-1', toe: 1_789_999_999 });
+      const out = await publisher.publish({ recipients: ['alpha'], events: EVENT, jti: 'j-1', sub: 'user-1', txn: 't-1', toe: T0 / 1000 - 1 });
       // Assess
       expect(decodeProtectedHeader(out.set)).toEqual({ alg, kid: jwk.kid, typ: 'secevent+jwt' });
-      const { payload } = await jwtVerify(out.set, jwks, { issuer: 'https://issuer.example', audience: 'alpha', typ: 'secevent+jwt', currentDate: new Date(1_790_000_000_000) });
-      expect(payload).toEqual({ iss: 'https://issuer.example', iat: 1_790_000_000, jti: 'j-1', aud: 'alpha', events: EVENT, sub: 'user-1', txn: 't-1', toe: 1_789_999_999 });
+      const { payload } = await jwtVerify(out.set, jwks, { issuer: 'https://issuer.example', audience: 'alpha', typ: 'secevent+jwt', currentDate: new Date(T0) });
+      expect(payload).toEqual({ iss: 'https://issuer.example', iat: T0 / 1000, jti: 'j-1', aud: 'alpha', events: EVENT, sub: 'user-1', txn: 't-1', toe: T0 / 1000 - 1 });
       const page = await store.readQueue('alpha', 10);
-      expect(page.items).toEqual([{ jti: 'j-1', set: out.set, ttl: 1_790_000_000 + 7 * 86_400, attempts: 0 }]);
+      expect(page.items).toEqual([{ jti: 'j-1', set: out.set, ttl: T0 / 1000 + 7 * 86_400, attempts: 0 }]);
     });
 
     it('is idempotent on the jti: publishing it again, even later, reports duplicate and keeps the first SET', async () => {
       const { publisher, store, jwk } = await setup('ES256');
-      const later = new Publisher({ store, signer: await JwkSigner.fromJwk(jwk), issuer: 'https://issuer.example', now: () => 1_790_000_060_000 });
+      const later = new Publisher({ store, signer: await JwkSigner.fromJwk(jwk), issuer: 'https://issuer.example', now: () => T0 + 60_000 });
       const first = await publisher.publish({ recipients: ['alpha', 'beta'], events: EVENT, jti: 'same' });
       const second = await later.publish({ recipients: ['alpha', 'beta'], events: EVENT, jti: 'same' });
       expect([...first.outcomes]).toEqual(expect.arrayContaining([['alpha', 'queued'], ['beta', 'queued']]));
@@ -47,8 +49,8 @@ describe('Publisher', () => {
       const { store, jwk } = await setup('ES256');
       const signer = await JwkSigner.fromJwk(jwk);
       const at = (ms: number) => new Publisher({ store, signer, issuer: 'https://issuer.example', now: () => ms });
-      const second = await at(1_790_000_000_500).publish({ recipients: ['alpha'], events: EVENT });
-      const first = await at(1_790_000_000_000).publish({ recipients: ['alpha'], events: EVENT });
+      const second = await at(T0 + 500).publish({ recipients: ['alpha'], events: EVENT });
+      const first = await at(T0).publish({ recipients: ['alpha'], events: EVENT });
       expect(first.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect((await store.readQueue('alpha', 10)).items.map((i) => i.jti)).toEqual([first.jti, second.jti]);
     });
