@@ -23,6 +23,10 @@
  * `state` is `fanning_out`, `issued` or `withdrawn`; `cursor` is the last destination sk fanned out
  * to; `sweeping`/`sweepCursor` track the withdrawal of undelivered SETs of earlier revisions; `step`
  * counts progress saves (the condition that stops two continuations both advancing).
+ * Withdrawing an undelivered SET (replace, withdraw) deletes it in one transaction with a bump of
+ * its recipient's lease record `v` (creating a record with only `v` and `ttl` when there is none),
+ * so a poll that read the queue before the delete fails its conditional lease write and selects
+ * again. Writers of lease records must keep `v` monotonic and treat `l` as optional.
  *
  * The `S#<jti>` sort key makes enqueue idempotent on the jti (`attribute_not_exists(sk)`) and an ack
  * a direct conditional delete. A queue is read in jti order; setpoll's jtis are UUIDv7, which sort

@@ -1,0 +1,273 @@
+import { performance } from 'node:perf_hooks';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { JWTPayload } from 'jose';
+import type { SetSigner } from '../producer/signer.ts';
+import { batchGetItems } from '../store/notifier-batch.ts';
+import type { NotificationItem, ReceiptItem } from '../store/notifier-items.ts';
+import { NotifierQueue, type WithdrawOutcome } from '../store/notifier-queue.ts';
+import type { QueueStore } from '../store/queue-store.ts';
+import { DESTINATION_PREFIX, notificationSk, providerPk, receiptPk, receiptSk } from '../store/schema.ts';
+import { mapLimit } from './concurrency.ts';
+import type { Destination, DestinationService } from './destinations.ts';
+import { queryPage } from './query.ts';
+
+/** Sign + enqueue + receipt (or withdrawals) in flight at once within one page. */
+export const FAN_OUT_CONCURRENCY = 16;
+
+export interface FanOutEngineOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly queue: QueueStore;
+  readonly notifierQueue: NotifierQueue;
+  readonly signer: SetSigner;
+  readonly issuer: string;
+  readonly destinations: DestinationService;
+  readonly now: () => number;
+  readonly pageSize: number;
+  readonly budgetMs: number;
+}
+
+export interface Advance {
+  /** The notification as last saved or read. */
+  readonly item: NotificationItem;
+  /** No work left: the fan-out (and any withdrawal sweep) is complete. */
+  readonly done: boolean;
+  /** Another continuation saved progress first; this one stopped and left the work to it. */
+  readonly contended: boolean;
+}
+
+/** Work left: undelivered SETs of earlier revisions to withdraw, or destinations to fan out to. */
+export const hasWork = (item: NotificationItem): boolean => item.sweeping === true || item.state === 'fanning_out';
+
+/** Whether a destination wants any of the notification's event types. */
+export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes: readonly string[]): boolean =>
+  destination.eventTypes === undefined || destination.eventTypes.some((type) => eventTypes.includes(type));
+
+/**
+ * The fan-out of a notification to its provider's destinations, as resumable pages.
+ *
+ * Why pages and a cursor: a provider with 10,000 destinations cannot be fanned out within one
+ * Lambda invocation's time. Each page (pageSize destinations in sort-key order) is processed and
+ * then its progress (the last destination sk, the counts) is saved on the notification item. A call
+ * stops after the page that exhausts its time budget and reports `done: false`; the management
+ * handler then schedules a continuation (an async self-invocation in AWS, a deferred call locally:
+ * see FanOutScheduler), which resumes from the saved cursor. Every call processes at least one page,
+ * so each continuation makes progress whatever the budget.
+ *
+ * Why it is safe to run twice: every SET of a revision carries the jti stored with the revision,
+ * so a retried page re-puts the same jti, and the queue's conditional put keeps the first; a
+ * destination whose receipt already names the revision is skipped outright (so a SET the recipient
+ * already acknowledged is not queued again). Progress saves are conditional on the notification's
+ * `version` (no replace or withdraw happened) and `step` (no other continuation saved since this one
+ * read): of two concurrent continuations only one advances; the other stops (`contended`). If the
+ * loser finds the notification was replaced or withdrawn meanwhile, it withdraws the SETs it just
+ * queued, so a late page of an old revision cannot leave undelivered stale SETs behind.
+ *
+ * Before fanning out a new revision (replace), and after a withdraw, the engine sweeps the
+ * notification's receipts and withdraws the SETs that were not delivered yet (see
+ * NotifierQueue.withdraw); delivered ones stay with their recipients.
+ */
+export class FanOutEngine {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #queue: QueueStore;
+  readonly #notifierQueue: NotifierQueue;
+  readonly #signer: SetSigner;
+  readonly #issuer: string;
+  readonly #destinations: DestinationService;
+  readonly #now: () => number;
+  readonly #pageSize: number;
+  readonly #budgetMs: number;
+
+  constructor(options: FanOutEngineOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#queue = options.queue;
+    this.#notifierQueue = options.notifierQueue;
+    this.#signer = options.signer;
+    this.#issuer = options.issuer;
+    this.#destinations = options.destinations;
+    this.#now = options.now;
+    this.#pageSize = options.pageSize;
+    this.#budgetMs = options.budgetMs;
+  }
+
+  /** Strongly consistent read of a notification item. */
+  async read(providerId: string, notificationId: string): Promise<NotificationItem | undefined> {
+    const out = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: notificationSk(notificationId) }, ConsistentRead: true }),
+    );
+    return out.Item as NotificationItem | undefined;
+  }
+
+  /**
+   * Processes pages until the work is done or the budget (measured from `startedAt`, a
+   * performance.now() reading) is spent. `minPages` pages run whatever the budget (1 for a single
+   * call, so it always progresses; 0 in bulk, where a later item may find the budget spent).
+   */
+  async advance(providerId: string, start: NotificationItem, startedAt: number, minPages = 1): Promise<Advance> {
+    let item = start;
+    for (let pages = 0; ; pages++) {
+      if (!hasWork(item)) return { item, done: true, contended: false };
+      if (pages >= minPages && performance.now() - startedAt >= this.#budgetMs) return { item, done: false, contended: false };
+      const saved = item.sweeping === true ? await this.#sweepPage(providerId, item) : await this.#fanOutPage(providerId, item);
+      if (saved === undefined) {
+        const fresh = (await this.read(providerId, item.notificationId)) ?? item;
+        return { item: fresh, done: !hasWork(fresh), contended: true };
+      }
+      item = saved;
+    }
+  }
+
+  async #fanOutPage(providerId: string, item: NotificationItem): Promise<NotificationItem | undefined> {
+    const page = await this.#destinations.pageAfter(providerId, item.cursor, this.#pageSize);
+    const types = Object.keys(item.claims.events);
+    const matching = page.items.filter((d) => matches(d, types));
+    const rpk = receiptPk(providerId, item.notificationId);
+    // Destinations that already hold this revision's receipt were done by an earlier attempt of
+    // this page: their SET was queued, and may since have been acknowledged or withdrawn.
+    const receipts = await batchGetItems<ReceiptItem>(
+      this.#client,
+      this.#table,
+      matching.map((d) => ({ pk: rpk, sk: receiptSk(d.clientId) })),
+      { expression: 'clientId, revision' },
+    ).then((found) => new Set(found.filter((r) => Number(r.revision) >= item.revision).map((r) => r.clientId)));
+    const todo = matching.filter((d) => !receipts.has(d.clientId));
+    const queuedAt = new Date(this.#now()).toISOString();
+    await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
+
+    const done = !page.more;
+    const last = page.items.at(-1)?.sk;
+    const saved = await this.#saveProgress(item, {
+      set: {
+        ...(done || last === undefined ? {} : { cursor: last }),
+        state: done ? 'issued' : 'fanning_out',
+      },
+      add: { queued: matching.length, skipped: page.items.length - matching.length },
+      remove: done ? ['cursor'] : [],
+    });
+    if (saved) return saved;
+
+    // Lost the race. If the revision it fanned out is no longer current, take back what it queued.
+    const fresh = await this.read(providerId, item.notificationId);
+    if (fresh && (fresh.revision !== item.revision || fresh.state === 'withdrawn')) {
+      await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) =>
+        this.#notifierQueue.withdraw(d.clientId, item.jti, { pk: rpk, sk: receiptSk(d.clientId) }, this.#now()),
+      );
+    }
+    return undefined;
+  }
+
+  /** Signs this revision's SET for one destination, queues it (idempotent on the jti), records the receipt. */
+  async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<void> {
+    const { events, sub, sub_id, txn, toe } = item.claims;
+    const claims: JWTPayload = {
+      iss: this.#issuer,
+      iat: item.iat,
+      jti: item.jti,
+      aud: clientId,
+      events,
+      ...(sub === undefined ? {} : { sub }),
+      ...(sub_id === undefined ? {} : { sub_id }),
+      ...(txn === undefined ? {} : { txn }),
+      ...(toe === undefined ? {} : { toe }),
+    };
+    const set = await this.#signer.sign(claims);
+    const expiresAt = item.iat + item.ttlSeconds;
+    await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt });
+    const receipt: ReceiptItem = {
+      pk: receiptPk(providerId, item.notificationId),
+      sk: receiptSk(clientId),
+      clientId,
+      jti: item.jti,
+      revision: item.revision,
+      queuedAt,
+      expiresAt,
+    };
+    const receiptAbsent = 'attribute_not_exists(#sk)';
+    const receiptOfOlderRevision = '#revision < :revision';
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: receipt,
+          // A retry keeps the first receipt (and its withdrawn mark); a late page of an older revision
+          // never overwrites a newer one.
+          ConditionExpression: `${receiptAbsent} OR ${receiptOfOlderRevision}`,
+          ExpressionAttributeNames: { '#sk': 'sk', '#revision': 'revision' },
+          ExpressionAttributeValues: { ':revision': item.revision },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** One page of the withdrawal sweep over the notification's receipts. */
+  async #sweepPage(providerId: string, item: NotificationItem): Promise<NotificationItem | undefined> {
+    const rpk = receiptPk(providerId, item.notificationId);
+    const page = await queryPage<ReceiptItem>(this.#client, this.#table, {
+      pk: rpk,
+      prefix: DESTINATION_PREFIX,
+      limit: this.#pageSize,
+      consistent: true,
+      ...(item.sweepCursor === undefined ? {} : { afterSk: item.sweepCursor }),
+    });
+    // Withdrawn: every revision's SETs. Replaced: those of the revisions before the current one.
+    const targets = page.items.filter((r) => r.withdrawn !== true && (item.state === 'withdrawn' || Number(r.revision) < item.revision));
+    const outcomes: WithdrawOutcome[] = await mapLimit(targets, FAN_OUT_CONCURRENCY, (r) =>
+      this.#notifierQueue.withdraw(r.clientId, r.jti, { pk: r.pk, sk: r.sk }, this.#now()),
+    );
+    const done = !page.more;
+    return this.#saveProgress(item, {
+      set: done || page.lastSk === undefined ? {} : { sweepCursor: page.lastSk },
+      add: { withdrawnSets: outcomes.filter((o) => o === 'withdrawn').length },
+      remove: done ? ['sweeping', 'sweepCursor'] : [],
+    });
+  }
+
+  /**
+   * Saves progress, conditional on the version and step this continuation read. Undefined when
+   * the condition failed: a replace, a withdraw or another continuation got there first.
+   */
+  async #saveProgress(
+    item: NotificationItem,
+    change: { set: Partial<Pick<NotificationItem, 'cursor' | 'state' | 'sweepCursor'>>; add: Partial<Record<'queued' | 'skipped' | 'withdrawnSets', number>>; remove: (keyof NotificationItem)[] },
+  ): Promise<NotificationItem | undefined> {
+    const names: Record<string, string> = { '#version': 'version', '#step': 'step', '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':version': item.version, ':step': item.step, ':one': 1, ':now': new Date(this.#now()).toISOString() };
+    const sets = ['#step = #step + :one', '#updatedAt = :now'];
+    for (const [name, value] of Object.entries(change.set)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    for (const [name, value] of Object.entries(change.add)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = if_not_exists(#${name}, :zero) + :${name}`);
+      values[':zero'] = 0;
+    }
+    for (const name of change.remove) names[`#${name}`] = name;
+    const noReplaceOrWithdraw = '#version = :version';
+    const noOtherContinuation = '#step = :step';
+    try {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: `SET ${sets.join(', ')}${change.remove.length > 0 ? ` REMOVE ${change.remove.map((n) => `#${n}`).join(', ')}` : ''}`,
+          ConditionExpression: `${noReplaceOrWithdraw} AND ${noOtherContinuation}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as NotificationItem;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ServiceUnavailable } from '../core/errors.ts';
+import type { QueueStore } from './queue-store.ts';
+import { LEASE_SK, queuePk, setSk, type QueuedSetItem } from './schema.ts';
+import { batchGetItems } from './notifier-batch.ts';
+import type { PageKey } from './notifier-cursor.ts';
+
+/** What withdrawing one queued SET found. */
+export type WithdrawOutcome =
+  /** It was queued and never delivered: it is gone from the queue (and its receipt marked). */
+  | 'withdrawn'
+  /** The recipient has received it (its lease record names it, or a delivery attempt was counted): left alone. */
+  | 'delivered'
+  /** It was no longer queued: acknowledged, reported with setErrs, failed or expired. */
+  | 'gone';
+
+/** A queued SET as the Notifier reads it for status. */
+export interface QueuedSetState {
+  readonly ttl: number;
+  /** Deliveries counted so far; only present when a delivery-attempt limit is configured. */
+  readonly attempts?: number;
+}
+
+export interface NotifierQueueOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly queue: QueueStore;
+}
+
+const WITHDRAW_RETRIES = 8;
+/** A lease record the Notifier had to create is worth keeping no longer than a day. */
+const EMPTY_LEASE_TTL_SECONDS = 86_400;
+
+const RETRYABLE_REASONS = new Set(['ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+const key = (clientId: string, jti: string): string => `${clientId}\u0000${jti}`;
+
+/**
+ * The Notifier's reads and writes of recipient queues beyond what QueueStore offers: reading
+ * queued SETs by key, and withdrawing an undelivered SET so that no concurrent poll can deliver it.
+ */
+export class NotifierQueue {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #queue: QueueStore;
+
+  constructor(options: NotifierQueueOptions) {
+    if (!options.tableName) throw new TypeError('tableName is required');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#queue = options.queue;
+  }
+
+  /** The key readQueuedSets answers by: (clientId, jti). */
+  static key = key;
+
+  /** Reads queued SETs by (clientId, jti), strongly consistent. Keyed by NotifierQueue.key. */
+  async readQueuedSets(wanted: readonly { clientId: string; jti: string }[]): Promise<Map<string, QueuedSetState>> {
+    const items = await batchGetItems<QueuedSetItem>(
+      this.#client,
+      this.#table,
+      wanted.map((w) => ({ pk: queuePk(w.clientId), sk: setSk(w.jti) })),
+      { expression: 'pk, sk, jti, #ttl, att', names: { '#ttl': 'ttl' } },
+    );
+    const found = new Map<string, QueuedSetState>();
+    for (const item of items) {
+      const clientId = item.pk.slice(queuePk('').length);
+      found.set(key(clientId, item.jti), { ttl: Number(item.ttl), ...(item.att === undefined ? {} : { attempts: Number(item.att) }) });
+    }
+    return found;
+  }
+
+  /**
+   * Takes an undelivered SET out of its recipient's queue and, in the same transaction, marks the
+   * receipt withdrawn (when the receipt still names this jti).
+   *
+   * "Undelivered" means: the recipient's lease record does not name the jti and no delivery attempt
+   * was counted (`att`). The transaction also bumps the lease record's version: a poll that read the
+   * queue before the delete then fails its conditional lease write and selects again, so it can never
+   * hand out a SET this call withdrew. If a poll leased the SET first, this call's version condition
+   * fails, the lease is read again, and the SET is reported `delivered`.
+   */
+  async withdraw(clientId: string, jti: string, receipt: PageKey | undefined, nowMs: number): Promise<WithdrawOutcome> {
+    let withReceipt = receipt !== undefined;
+    for (let attempt = 0; attempt < WITHDRAW_RETRIES; attempt++) {
+      if (attempt > 0) await delay(5 + Math.random() * 20 * attempt);
+      const lease = await this.#queue.readLease(clientId, true);
+      if (lease.entries.has(jti)) return 'delivered';
+
+      const leaseVersionUnchanged = lease.version === 0 ? 'attribute_not_exists(sk)' : '#v = :v';
+      const setStillQueued = 'attribute_exists(sk)';
+      const neverAttempted = '(attribute_not_exists(#att) OR #att = :zero)';
+      const receiptNamesJti = 'attribute_exists(sk) AND #jti = :jti';
+      try {
+        await this.#client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.#table,
+                  Key: { pk: queuePk(clientId), sk: LEASE_SK },
+                  // Only the version changes: the leases (`l`) stay as the poll path wrote them, in
+                  // whatever shape it uses; a record created here has none, which reads as empty.
+                  UpdateExpression: 'SET #v = :next, #ttl = if_not_exists(#ttl, :ttl)',
+                  ConditionExpression: leaseVersionUnchanged,
+                  ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
+                  ExpressionAttributeValues: {
+                    ':next': lease.version + 1,
+                    ':ttl': Math.ceil(nowMs / 1000) + EMPTY_LEASE_TTL_SECONDS,
+                    ...(lease.version === 0 ? {} : { ':v': lease.version }),
+                  },
+                },
+              },
+              {
+                Delete: {
+                  TableName: this.#table,
+                  Key: { pk: queuePk(clientId), sk: setSk(jti) },
+                  ConditionExpression: `${setStillQueued} AND ${neverAttempted}`,
+                  ExpressionAttributeNames: { '#att': 'att' },
+                  ExpressionAttributeValues: { ':zero': 0 },
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                },
+              },
+              ...(withReceipt && receipt
+                ? [
+                    {
+                      Update: {
+                        TableName: this.#table,
+                        Key: { pk: receipt.pk, sk: receipt.sk },
+                        UpdateExpression: 'SET #w = :true, #wat = :at',
+                        ConditionExpression: receiptNamesJti,
+                        ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt', '#jti': 'jti' },
+                        ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString(), ':jti': jti },
+                      },
+                    },
+                  ]
+                : []),
+            ],
+          }),
+        );
+        return 'withdrawn';
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const [leaseReason, setReason, receiptReason] = error.CancellationReasons ?? [];
+        // Present but attempted: delivered. Absent: acked, errored, failed or expired.
+        if (setReason?.Code === 'ConditionalCheckFailed') return setReason.Item ? 'delivered' : 'gone';
+        // A newer revision overwrote the receipt: withdraw the SET and leave the receipt be.
+        if (receiptReason?.Code === 'ConditionalCheckFailed') withReceipt = false;
+        const retryable = [leaseReason, setReason, receiptReason].some(
+          (r) => r?.Code !== undefined && RETRYABLE_REASONS.has(r.Code),
+        );
+        if (!retryable) throw error;
+      }
+    }
+    throw new ServiceUnavailable(`The queue of ${clientId} is too busy to withdraw a SET; retry shortly`, 1);
+  }
+}
