@@ -104,7 +104,11 @@ export class PollService {
       const writes: Promise<unknown>[] = acking ? [acking] : [];
       if (selection.exhausted.length > 0) writes.push(this.#fail(clientId, selection.exhausted, now, stats));
       if (selection.expired.length > 0) writes.push(this.#store.deleteSets(clientId, selection.expired.map((i) => i.jti)));
-      let leased = selection.picked.length === 0;
+      // The lease record is rewritten when this poll leases SETs, and also when it only answers
+      // (acks or setErrs) SETs still listed there: otherwise ack-only polls would leave their jtis
+      // counted against the in-flight cap until the leases ran out.
+      const answersListed = [...excluded].some((jti) => (lease.entries.get(jti) ?? 0) > now);
+      let leased = selection.picked.length === 0 && !answersListed;
       if (!leased) {
         writes.push(
           this.#lease(clientId, lease, selection.picked, excluded, now).then(

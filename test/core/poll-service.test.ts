@@ -94,6 +94,22 @@ describe('PollService', () => {
       expect(page.items.map((i) => i.jti)).toEqual(['j0002']);
     });
 
+    it('frees the in-flight slots of the SETs it acks, so poll-only and ack-only can alternate', async () => {
+      // Prepare: an in-flight cap of 3 that poll-only/ack-only cycles would exhaust if acks left leases behind.
+      const { enqueue, poll, store } = await setup({ maxEvents: 3, maxInFlight: 3 });
+      await enqueue('alpha', jtis(12));
+      // Act
+      const delivered: string[] = [];
+      for (let cycle = 0; cycle < 4; cycle++) {
+        const got = Object.keys((await poll('alpha', { returnImmediately: true })).sets);
+        delivered.push(...got);
+        await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: got });
+      }
+      // Assess
+      expect(delivered).toEqual(jtis(12));
+      expect((await store.readLease('alpha', true)).entries.size).toBe(0);
+    });
+
     it('acking an unknown or already acked jti is a silent success', async () => {
       const { enqueue, poll } = await setup();
       await enqueue('alpha', ['a']);
