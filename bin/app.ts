@@ -17,6 +17,12 @@
  * Rotation: upload a new version and deploy with its VersionId. API Gateway re-reads the
  * truststore only when the domain's mTLS settings change, so pinning the version is what
  * makes a rotation take effect (and makes a rollback a redeploy with the old id).
+ *
+ * SET signing key. The management API signs the SETs of notifications with an asymmetric KMS
+ * key (the private key never leaves KMS) and publishes its public half at /jwks.json. By default
+ * the stack creates one for -c signingAlg=PS256 (RSA_2048; also RS256, or ES256 with
+ * ECC_NIST_P256), retained on stack deletion; -c signingKeyArn=arn:aws:kms:... uses an existing
+ * SIGN_VERIFY key of a matching spec instead.
  */
 import { App } from 'aws-cdk-lib';
 import { stackPropsFromContext } from '../lib/context.ts';

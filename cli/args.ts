@@ -29,9 +29,54 @@ export function required(value: string | undefined, name: string, command: strin
   return value;
 }
 
+/** `--if-match`: a version as shown by get (3), or the ETag itself ("3"); answered as the ETag to send. */
+export function entityTag(value: string | undefined, command: string): string | undefined {
+  if (value === undefined) return undefined;
+  const version = /^"?([1-9][0-9]{0,15})"?$/.exec(value.trim());
+  if (!version) throw new UsageError(`--if-match must be a version number as shown by get, e.g. 3 (got ${JSON.stringify(value)})`, command);
+  return `"${version[1]}"`;
+}
+
 export function positiveInteger(value: string | undefined, name: string, command: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got ${JSON.stringify(value)}`, command);
   return n;
+}
+
+type PositionalConfig<O extends OptionsConfig> = { args: string[]; options: O; strict: true; allowPositionals: true };
+export type ParsedCommandLine<O extends OptionsConfig> = {
+  readonly values: ReturnType<typeof parseArgs<PositionalConfig<O>>>['values'];
+  readonly positionals: string[];
+};
+
+/**
+ * `parseArgs` in strict mode with exactly `names.length` positional arguments (named in the
+ * errors), e.g. `destinations get ID`. Options may come before or after them.
+ */
+export function parseWithPositionals<const O extends OptionsConfig>(
+  command: string,
+  args: readonly string[],
+  options: O,
+  names: readonly string[],
+): ParsedCommandLine<O> {
+  let parsed: ParsedCommandLine<O>;
+  try {
+    const config: PositionalConfig<O> = { args: [...args], options, strict: true, allowPositionals: true };
+    parsed = parseArgs(config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message, command);
+    throw error;
+  }
+  // --help needs no positionals: the command prints its help instead.
+  if ((parsed.values as { help?: boolean }).help) return parsed;
+  if (parsed.positionals.length < names.length) throw new UsageError(`${names[parsed.positionals.length]} is required`, command);
+  if (parsed.positionals.length > names.length) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[names.length])}`, command);
+  }
+  for (const [i, value] of parsed.positionals.entries()) {
+    if (value.trim() === '') throw new UsageError(`${names[i]} cannot be empty`, command);
+  }
+  return parsed;
 }

@@ -1,4 +1,6 @@
 /** The setpoll command line: dispatch, help, and exit codes (0 success, 1 failure, 2 usage). */
+import { destinationsCommand } from './commands/destinations.ts';
+import { notifyCommand } from './commands/notify.ts';
 import { publishCommand } from './commands/publish.ts';
 import { recipientsCommand } from './commands/recipients.ts';
 import { CliFailure, UsageError } from './errors.ts';
@@ -9,11 +11,17 @@ export const HELP = `Usage: setpoll <command> [options]
 Tools for the setpoll SET transmitter (RFC 8936 poll delivery).
 
 Commands:
-  publish      sign a SET and queue it for one or more recipients
-  recipients   add, remove, list, revoke or unrevoke recipients' client certificates
+  publish        sign a SET and queue it for one or more recipients
+  recipients     add, remove, list, revoke or unrevoke recipients' client certificates
+  destinations   a Data Provider's notification destinations: add, list, get, update, remove, import
+  notify         issue a notification to the provider's destinations; list, get, status,
+                 withdraw or replace one
 
-By default commands act on the local stack started by \`npm start\` (.setpoll/local.json);
---table NAME [--region REGION] acts on a deployed table with the default AWS credential chain.
+By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
+publish and recipients write to DynamoDB: --table NAME [--region REGION] acts on a deployed
+table with the default AWS credential chain. destinations and notify call the management API
+over mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
+--token-url URL [--ca FILE] call a deployment.
 
 Run 'setpoll <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure, 2 usage error.`;
@@ -21,7 +29,10 @@ Exit codes: 0 success, 1 failure, 2 usage error.`;
 const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void>> = {
   publish: publishCommand,
   recipients: recipientsCommand,
+  destinations: destinationsCommand,
+  notify: notifyCommand,
 };
+const COMMAND_LIST = 'publish, recipients, destinations or notify';
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,9 +41,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.out(HELP);
       return 0;
     }
-    if (command === undefined) throw new UsageError('a command is required: publish or recipients');
+    if (command === undefined) throw new UsageError(`a command is required: ${COMMAND_LIST}`);
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}: use publish or recipients`);
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}: use ${COMMAND_LIST}`);
     await run(rest, io);
     return 0;
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { SetQueueEncryption } from './constructs/set-queue-table.ts';
+import { SIGNING_ALGORITHMS, isSigningAlgorithm } from './constructs/signing-key.ts';
 import type { SetpollStackProps } from './setpoll-stack.ts';
 
 /**
@@ -38,6 +39,10 @@ export const PLACEHOLDERS = Object.freeze({
  * | tokenIssuer             | placeholder                                                         |
  * | tokenAudience           | `https://{domainName}`                                              |
  * | tokenScopes             | `accounts fundsconfirmations payments` (space/comma list or array)  |
+ * | signingAlg              | `PS256` (RSA_2048 key); `RS256` (RSA_2048) or `ES256` (ECC_NIST_P256) |
+ * | signingKeyArn           | none (a new KMS key); an existing asymmetric SIGN_VERIFY key ARN     |
+ * | setIssuer               | `https://{domainName}`: the `iss` of the SETs                        |
+ * | managementMemorySize    | 1024                                                                |
  * | throttleBurstLimit      | 200                                                                 |
  * | throttleRateLimit       | 100                                                                 |
  * | alarmTopicArn           | none                                                                |
@@ -88,6 +93,11 @@ export function stackPropsFromContext(node: Node): SetpollStackProps {
     throw new Error(`context tableEncryption must be one of ${encryptions.join(', ')} (got ${JSON.stringify(encryption)})`);
   }
 
+  const signingAlg = str('signingAlg');
+  if (signingAlg !== undefined && !isSigningAlgorithm(signingAlg)) {
+    throw new Error(`context signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(signingAlg)})`);
+  }
+
   const domainName = str('domainName') ?? PLACEHOLDERS.domainName;
   return {
     description: 'setpoll: RFC 8936 poll-based SET Transmitter',
@@ -110,6 +120,10 @@ export function stackPropsFromContext(node: Node): SetpollStackProps {
     tokenIssuer: str('tokenIssuer') ?? PLACEHOLDERS.tokenIssuer,
     tokenAudience: str('tokenAudience') ?? `https://${domainName}`,
     tokenScopes: list('tokenScopes'),
+    signingAlg,
+    signingKeyArn: str('signingKeyArn'),
+    setIssuer: str('setIssuer'),
+    managementMemorySize: num('managementMemorySize'),
     throttleBurstLimit: num('throttleBurstLimit'),
     throttleRateLimit: num('throttleRateLimit'),
     alarmTopicArn: str('alarmTopicArn'),

@@ -3,10 +3,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ManagementFunction } from './constructs/management-function.ts';
 import { PollAlarms } from './constructs/poll-alarms.ts';
 import { PollApi } from './constructs/poll-api.ts';
 import { PollFunction } from './constructs/poll-function.ts';
 import { SetQueueEncryption, SetQueueTable } from './constructs/set-queue-table.ts';
+import { SigningKey, type SigningAlgorithm } from './constructs/signing-key.ts';
 
 export interface SetpollStackProps extends StackProps {
   /** Public host name of the poll endpoint, e.g. `events.example.com`. */
@@ -69,6 +71,24 @@ export interface SetpollStackProps extends StackProps {
   readonly tokenAudience: string;
   /** @default ['accounts', 'fundsconfirmations', 'payments'] */
   readonly tokenScopes?: readonly string[];
+  /**
+   * JWS algorithm of the SETs the management API signs; selects the KMS key spec (RSA_2048 for
+   * PS256 and RS256, ECC_NIST_P256 for ES256).
+   * @default 'PS256'
+   */
+  readonly signingAlg?: SigningAlgorithm;
+  /**
+   * An existing asymmetric SIGN_VERIFY KMS key (key ARN) whose spec suits `signingAlg`.
+   * @default - a new key, retained on stack deletion
+   */
+  readonly signingKeyArn?: string;
+  /**
+   * `iss` of the SETs the management API signs.
+   * @default `https://{domainName}`
+   */
+  readonly setIssuer?: string;
+  /** @default 1024 */
+  readonly managementMemorySize?: number;
   /** @default 200 */
   readonly throttleBurstLimit?: number;
   /** @default 100 */
@@ -88,6 +108,8 @@ export interface SetpollStackProps extends StackProps {
 export class SetpollStack extends Stack {
   public readonly queue: SetQueueTable;
   public readonly poll: PollFunction;
+  public readonly signingKey: SigningKey;
+  public readonly management: ManagementFunction;
   public readonly api: PollApi;
   public readonly alarms: PollAlarms;
 
@@ -113,8 +135,23 @@ export class SetpollStack extends Stack {
       logRetention: props.functionLogRetention,
     });
 
+    this.signingKey = new SigningKey(this, 'SigningKey', { algorithm: props.signingAlg, keyArn: props.signingKeyArn });
+
+    this.management = new ManagementFunction(this, 'Management', {
+      queue: this.queue,
+      signingKey: this.signingKey,
+      realm: props.domainName,
+      issuer: props.setIssuer ?? `https://${props.domainName}`,
+      tokenJwksUrl: props.tokenJwksUrl,
+      tokenIssuer: props.tokenIssuer,
+      tokenAudience: props.tokenAudience,
+      memorySize: props.managementMemorySize,
+      logRetention: props.functionLogRetention,
+    });
+
     this.api = new PollApi(this, 'Api', {
       handler: this.poll.function,
+      managementHandler: this.management.function,
       domainName: props.domainName,
       certificateArn: props.certificateArn,
       ownershipCertificateArn: props.ownershipCertificateArn,
@@ -129,12 +166,18 @@ export class SetpollStack extends Stack {
 
     this.alarms = new PollAlarms(this, 'Alarms', {
       function: this.poll.function,
+      managementFunction: this.management.function,
       stage: this.api.stage,
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
     });
 
     if (this.api.domainName) {
       new CfnOutput(this, 'PollUrl', { value: this.api.pollUrl, description: 'The poll endpoint (mTLS)' });
+      new CfnOutput(this, 'ManagementUrl', {
+        value: this.api.managementUrl,
+        description: 'The management API: /destinations, /notifications (mTLS, notifications:read / notifications:write)',
+      });
+      new CfnOutput(this, 'JwksUrl', { value: this.api.jwksUrl, description: 'The public keys that verify the SETs' });
       new CfnOutput(this, 'RegionalDomainName', {
         value: this.api.domainName.regionalDomainName,
         description: `DNS target: CNAME (or Route 53 alias) ${props.domainName} to this name`,
@@ -145,6 +188,7 @@ export class SetpollStack extends Stack {
       value: this.api.truststoreBucket.bucketName,
       description: `Upload the client CA bundle (PEM) here as ${this.api.truststoreKey}`,
     });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'The KMS key that signs the SETs' });
     new CfnOutput(this, 'TruststoreUri', { value: this.api.truststoreUri, description: 'The mTLS truststore' });
   }
 }

@@ -9,6 +9,7 @@ import { SIGNING_KEY_FILE_NAME, signingKeyFileFor } from '../../local/config.ts'
 import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
 import { TARGET_HELP, TARGET_OPTIONS, defaultStateDir, withTarget, type Target } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
+import { parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
 
 const COMMAND = 'publish';
@@ -63,7 +64,7 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
   for (const r of recipients) if (!r.trim()) throw new UsageError('--recipient cannot be empty', COMMAND);
   if (o.jti !== undefined && (o.jti.length < 1 || o.jti.length > 128)) throw new UsageError('--jti must be 1 to 128 characters', COMMAND);
   const ttlSeconds = positiveInteger(o.ttl, 'ttl', COMMAND);
-  const events = o.events === undefined ? DEFAULT_EVENTS : await parseEvents(o.events);
+  const events = o.events === undefined ? DEFAULT_EVENTS : await parseEvents(o.events, COMMAND);
 
   await withTarget(o, COMMAND, async (target) => {
     const { signer, issuer } = await signing(target, o.key, o.issuer);
@@ -84,28 +85,6 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
     if (o.json) io.out(JSON.stringify({ jti: result.jti, queued, duplicate }));
     else if (queued.length > 0) io.out(result.jti);
   });
-}
-
-async function parseEvents(raw: string): Promise<Record<string, Record<string, unknown>>> {
-  let text = raw;
-  if (raw.startsWith('@')) {
-    try {
-      text = await readFile(resolve(raw.slice(1)), 'utf8');
-    } catch (error) {
-      throw new CliFailure(`Cannot read --events file ${raw.slice(1)}: ${(error as Error).message}`);
-    }
-  }
-  let events: unknown;
-  try {
-    events = JSON.parse(text);
-  } catch {
-    throw new UsageError('--events must be a JSON object (event type URI -> event payload object)', COMMAND);
-  }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(events) || Object.keys(events).length === 0 || !Object.values(events).every(isObject)) {
-    throw new UsageError('--events must be a JSON object mapping at least one event type URI to a payload object', COMMAND);
-  }
-  return events as Record<string, Record<string, unknown>>;
 }
 
 async function signing(target: Target, keyOption: string | undefined, issuerOption: string | undefined): Promise<{ signer: JwkSigner; issuer: string }> {

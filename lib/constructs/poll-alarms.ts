@@ -8,6 +8,11 @@ import { Construct } from 'constructs';
 
 export interface PollAlarmsProps {
   readonly function: lambda.IFunction;
+  /**
+   * The management API Lambda, whose errors are watched too.
+   * @default - no management function alarm
+   */
+  readonly managementFunction?: lambda.IFunction;
   readonly stage: apigwv2.IHttpStage;
   /**
    * Where alarm and OK notifications go.
@@ -17,13 +22,15 @@ export interface PollAlarmsProps {
 }
 
 /**
- * The few signals that mean a TPP cannot poll: the handler turns every expected failure into
+ * The few signals that mean a TPP cannot poll (or a provider cannot notify): the handler turns every expected failure into
  * an HTTP answer itself, so any Lambda error, throttle or API 5xx is worth a look.
  */
 export class PollAlarms extends Construct {
   public readonly functionErrors: cloudwatch.Alarm;
   public readonly functionThrottles: cloudwatch.Alarm;
   public readonly serverErrors: cloudwatch.Alarm;
+  /** Present when a management function is given. */
+  public readonly managementFunctionErrors?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PollAlarmsProps) {
     super(scope, id);
@@ -59,5 +66,14 @@ export class PollAlarms extends Construct {
       props.stage.metricServerError({ period, statistic: cloudwatch.Stats.SUM }),
       'setpoll API answered 5xx',
     );
+    if (props.managementFunction) {
+      // Errors only: its expected failures are HTTP answers too, and a failed asynchronous
+      // fan-out continuation (retried by Lambda) shows up here as well.
+      this.managementFunctionErrors = alarm(
+        'ManagementFunctionErrors',
+        props.managementFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        'setpoll management Lambda failed (unhandled error, timeout, or a failed fan-out continuation)',
+      );
+    }
   }
 }

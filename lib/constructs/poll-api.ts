@@ -14,6 +14,32 @@ export const DEFAULT_POLL_PATH = '/events';
 /** Default S3 key of the mTLS truststore (PEM bundle of the CA certificates trusted for clients). */
 export const DEFAULT_TRUSTSTORE_KEY = 'truststore.pem';
 
+/** Path of the SET verification keys (the management Lambda's JWKS of the signing key). */
+export const JWKS_PATH = '/jwks.json';
+
+/**
+ * The management API's routes on the same HTTP API and custom domain (payload 2.0), all to the
+ * management Lambda. `{proxy+}` hands the handler every sub-path (`/destinations/{clientId}`,
+ * `/notifications/{id}/status`, ...): it routes and answers 404/405 itself, as the poll handler does.
+ */
+export const MANAGEMENT_ROUTES: readonly { readonly method: apigwv2.HttpMethod; readonly path: string }[] = Object.freeze([
+  { method: apigwv2.HttpMethod.ANY, path: '/destinations' },
+  { method: apigwv2.HttpMethod.ANY, path: '/destinations/{proxy+}' },
+  { method: apigwv2.HttpMethod.ANY, path: '/notifications' },
+  { method: apigwv2.HttpMethod.ANY, path: '/notifications/{proxy+}' },
+  { method: apigwv2.HttpMethod.GET, path: JWKS_PATH },
+]);
+
+/**
+ * Why the routes have no API Gateway authorizer (AwsSolutions-APIG4). The same for the poll and
+ * the management routes: both handlers check a certificate-bound token on every request.
+ */
+export const ROUTE_AUTHORIZATION_REASON =
+  'Authentication is mutual TLS at the custom domain (the only entry point: the execute-api ' +
+  'endpoint is disabled) against the operator truststore, and the handler authorizes every ' +
+  'request with an OAuth 2.0 access token (JWKS signature, issuer, audience, scope) bound to ' +
+  'the client certificate. An API Gateway JWT authorizer cannot check that binding.';
+
 /** Literal path segments only: no `{param}`, `{proxy+}`, empty segment or trailing slash. */
 const POLL_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -48,6 +74,11 @@ export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.freeze
 export interface PollApiProps {
   /** The poll Lambda (payload format 2.0). */
   readonly handler: lambda.IFunction;
+  /**
+   * The management Lambda (payload format 2.0), served on MANAGEMENT_ROUTES.
+   * @default - no management routes
+   */
+  readonly managementHandler?: lambda.IFunction;
   /** Public host name of the custom domain, e.g. `events.example.com`. */
   readonly domainName: string;
   /** ACM certificate for `domainName`, in the stack's region. */
@@ -104,8 +135,9 @@ export interface PollApiProps {
 }
 
 /**
- * The public face of the poll endpoint: an HTTP API reachable only through a Regional custom
- * domain that enforces TLS 1.2 and mutual TLS against the truststore in `truststoreBucket`.
+ * The public face of the poll endpoint (and, with a management handler, of the notifier
+ * management API and /jwks.json): an HTTP API reachable only through a Regional custom domain
+ * that enforces TLS 1.2 and mutual TLS against the truststore in `truststoreBucket`.
  */
 export class PollApi extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
@@ -120,12 +152,18 @@ export class PollApi extends Construct {
   public readonly pollRoute: apigwv2.HttpRoute;
   /** `ANY {pollPath}`: every other method, answered 405 by the handler. */
   public readonly otherMethodsRoute: apigwv2.HttpRoute;
+  /** The MANAGEMENT_ROUTES, in that order; empty without a management handler. */
+  public readonly managementRoutes: apigwv2.HttpRoute[];
   public readonly pollPath: string;
   public readonly truststoreKey: string;
   /** `s3://bucket/key` of the truststore. */
   public readonly truststoreUri: string;
   /** `https://{domainName}{pollPath}`. */
   public readonly pollUrl: string;
+  /** `https://{domainName}`: the base URL of the management API. */
+  public readonly managementUrl: string;
+  /** `https://{domainName}/jwks.json`: the SET verification keys. */
+  public readonly jwksUrl: string;
 
   constructor(scope: Construct, id: string, props: PollApiProps) {
     super(scope, id);
@@ -167,7 +205,7 @@ export class PollApi extends Construct {
     // --- API --------------------------------------------------------------------------------
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: `${Stack.of(this).stackName}-poll`,
-      description: 'setpoll RFC 8936 poll endpoint',
+      description: 'setpoll RFC 8936 poll endpoint and notifier management API',
       // The execute-api URL would bypass the mTLS enforced on the custom domain.
       disableExecuteApiEndpoint: true,
       // The default stage cannot take access log settings; ours is created below.
@@ -192,15 +230,19 @@ export class PollApi extends Construct {
       methods: [apigwv2.HttpMethod.ANY],
       integration,
     }) as [apigwv2.HttpRoute];
-    for (const route of [this.pollRoute, this.otherMethodsRoute]) {
-      acknowledgeNag(
-        route,
-        'AwsSolutions-APIG4',
-        'Authentication is mutual TLS at the custom domain (the only entry point: the execute-api ' +
-          'endpoint is disabled) against the operator truststore, and the handler authorizes every ' +
-          'request with an OAuth 2.0 access token (JWKS signature, issuer, audience, scope) bound to ' +
-          'the client certificate. An API Gateway JWT authorizer cannot check that binding.',
-      );
+    // The management routes send nothing to the poll Lambda: the poll path stays small and fast.
+    const managementIntegration = props.managementHandler
+      ? new HttpLambdaIntegration('ManagementIntegration', props.managementHandler, {
+          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+        })
+      : undefined;
+    this.managementRoutes = managementIntegration
+      ? MANAGEMENT_ROUTES.map(
+          ({ method, path }) => this.httpApi.addRoutes({ path, methods: [method], integration: managementIntegration })[0] as apigwv2.HttpRoute,
+        )
+      : [];
+    for (const route of [this.pollRoute, this.otherMethodsRoute, ...this.managementRoutes]) {
+      acknowledgeNag(route, 'AwsSolutions-APIG4', ROUTE_AUTHORIZATION_REASON);
     }
 
     if (props.createDomain ?? true) {
@@ -240,6 +282,8 @@ export class PollApi extends Construct {
     });
 
     this.pollUrl = `https://${props.domainName}${this.pollPath}`;
+    this.managementUrl = `https://${props.domainName}`;
+    this.jwksUrl = `${this.managementUrl}${JWKS_PATH}`;
   }
 }
 
@@ -249,6 +293,13 @@ function validateProps(props: PollApiProps, pollPath: string, truststoreKey: str
       `pollPath must start with '/' and contain only literal segments of [A-Za-z0-9._~-], ` +
         `without a trailing slash, e.g. '/events' or '/open-banking/v4.0/events' (got ${JSON.stringify(pollPath)})`,
     );
+  }
+  // A poll path under a management route would send polls to the management Lambda (or the reverse).
+  if (props.managementHandler && !Token.isUnresolved(pollPath)) {
+    const taken = MANAGEMENT_ROUTES.map((r) => r.path.replace('/{proxy+}', ''));
+    if (taken.some((p) => pollPath === p || pollPath.startsWith(`${p}/`))) {
+      throw new Error(`pollPath must not be ${[...new Set(taken)].join(', ')} or below them: the management API serves those (got ${JSON.stringify(pollPath)})`);
+    }
   }
   if (!Token.isUnresolved(props.domainName) && !HOST_NAME.test(props.domainName)) {
     throw new Error(`domainName must be a lower-case DNS host name (got ${JSON.stringify(props.domainName)})`);

@@ -1,12 +1,14 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
+import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,8 +24,6 @@ export const MAX_LONG_POLL_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - TIME
 
 /** The OB Aggregated Polling profile scopes: a token needs one of them. */
 export const DEFAULT_TOKEN_SCOPES: readonly string[] = Object.freeze(['accounts', 'fundsconfirmations', 'payments']);
-
-const NODEJS_24 = lambda.Runtime.NODEJS_24_X;
 
 export interface PollFunctionProps {
   /** The SET queue; the function gets exactly its queue grants. */
@@ -124,29 +124,15 @@ export class PollFunction extends Construct {
 
     this.timeout = Duration.seconds(longPollSeconds + TIMEOUT_HEADROOM_SECONDS);
 
-    // An explicit log group: retention is set by CloudFormation (no log-retention custom
-    // resource) and the role's log permissions can name this one group.
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-
-    // Our own role instead of the default one with AWSLambdaBasicExecutionRole: that managed
-    // policy allows writing to every log group in the account; this role can write to one.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
       description: 'setpoll poll handler',
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+      retention: props.logRetention,
+    }));
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry ?? POLL_HANDLER_ENTRY,
       handler: 'handler',
-      runtime: NODEJS_24,
+      runtime: NODEJS_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       timeout: this.timeout,
@@ -165,51 +151,11 @@ export class PollFunction extends Construct {
         SETPOLL_TOKEN_AUDIENCE: props.tokenAudience,
         SETPOLL_TOKEN_SCOPES: tokenScopes.join(' '),
         POWERTOOLS_SERVICE_NAME: 'setpoll',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        // Stack traces point into the TypeScript sources (bundled with sourceMap).
-        NODE_OPTIONS: '--enable-source-maps',
+        ...COMMON_FUNCTION_ENVIRONMENT,
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.ESM,
-        // Prefer the ES module builds of dependencies (better tree shaking in ESM output).
-        mainFields: ['module', 'main'],
-        // Local esbuild only: there is no Docker on the build machines.
-        forceDockerBundling: false,
-        // Bundle the AWS SDK too: the version is pinned by package-lock.json and tested,
-        // instead of whatever copy the runtime happens to ship.
-        externalModules: [],
-        // CommonJS dependencies bundled into ESM still call require(); give them one.
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-      },
+      bundling: nodejsBundling(),
     });
 
     props.queue.grantQueueAccess(this.function);
   }
-}
-
-function requireInteger(name: string, value: number, min: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min} (got ${value})`);
-  }
-}
-
-function requireNonEmpty(name: string, value: string): void {
-  if (Token.isUnresolved(value)) return;
-  if (value.trim() === '') throw new Error(`${name} must not be empty`);
-}
-
-function requireHttpsUrl(name: string, value: string): void {
-  if (Token.isUnresolved(value)) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`${name} must be an absolute https URL (got ${JSON.stringify(value)})`);
-  }
-  // Keys fetched over plain HTTP could be swapped in transit: that is token forgery.
-  if (url.protocol !== 'https:') throw new Error(`${name} must use https (got ${JSON.stringify(value)})`);
 }

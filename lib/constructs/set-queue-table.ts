@@ -27,6 +27,22 @@ export const QUEUE_TABLE_ACTIONS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * The DynamoDB actions of the management Lambda (lambdas/notifier, lambdas/store/notifier-*.ts):
+ * destinations and notifications by key or by Query on the provider's own partition, batched
+ * reads and writes for fan-out and status, transactions for atomic bulk changes. Still no Scan.
+ */
+export const NOTIFIER_TABLE_ACTIONS: readonly string[] = Object.freeze([
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:TransactWriteItems',
+]);
+
+/**
  * What a DynamoDB caller needs on a customer managed table key. Listed explicitly (the CDK's
  * table grants use `kms:ReEncrypt*` / `kms:GenerateDataKey*`, wildcards that nothing here uses).
  */
@@ -111,7 +127,19 @@ export class SetQueueTable extends Construct {
    * and QUEUE_KEY_ACTIONS on the customer managed key if there is one.
    */
   public grantQueueAccess(grantee: iam.IGrantable): iam.Grant {
-    const grant = this.table.grant(grantee, ...QUEUE_TABLE_ACTIONS);
+    return this.#grant(grantee, QUEUE_TABLE_ACTIONS);
+  }
+
+  /**
+   * Grants exactly NOTIFIER_TABLE_ACTIONS on the table ARN, and QUEUE_KEY_ACTIONS on the customer
+   * managed key if there is one.
+   */
+  public grantNotifierAccess(grantee: iam.IGrantable): iam.Grant {
+    return this.#grant(grantee, NOTIFIER_TABLE_ACTIONS);
+  }
+
+  #grant(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
+    const grant = this.table.grant(grantee, ...actions);
     // table.grant() covers only the table; the key grant is separate and scoped to this key.
     this.encryptionKey?.grant(grantee, ...QUEUE_KEY_ACTIONS);
     return grant;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
 import { addNagChecks } from '../../lib/nag.ts';
 import { SetpollStack, type SetpollStackProps } from '../../lib/setpoll-stack.ts';
-import { BASE_PROPS, OB_POLL_PATH, TABLE_KEY_ARN, testApp } from './support.ts';
+import { BASE_PROPS, OB_POLL_PATH, SIGNING_KEY_ARN, TABLE_KEY_ARN, testApp } from './support.ts';
 
 /**
  * A stack in an app that runs the production cdk-nag wiring (lib/nag.ts). Bundling does not
@@ -51,8 +51,9 @@ describe('SetpollStack', () => {
         truststoreVersion: 'v1',
         alarmTopicArn: 'arn:aws:sns:eu-west-2:123456789012:alarms',
       },
-      'created customer managed key': { tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED },
-      'existing customer managed key': { tableKmsKeyArn: TABLE_KEY_ARN },
+      // The key variants carry the signing key variants too: one synth each.
+      'created customer managed key, ES256 signing key': { tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED, signingAlg: 'ES256' },
+      'existing customer managed key, existing signing key': { tableKmsKeyArn: TABLE_KEY_ARN, signingKeyArn: SIGNING_KEY_ARN },
       'first deployment without a domain': { createDomain: false },
     };
     // One synth per variant, all up front.
@@ -73,13 +74,36 @@ describe('SetpollStack', () => {
       expect(error).toBeUndefined();
     });
 
-    it('acknowledges only APIG4, and only on the two poll routes', () => {
+    it('acknowledges only APIG4, and only on the poll and management routes', () => {
       // Prepare
       const { stack } = outcomes.default!;
       // Act
       const acks = acknowledgements(stack);
       // Assess
-      expect(acks).toEqual(['Nag/Api/HttpApi/ANY--events AwsSolutions-APIG4', 'Nag/Api/HttpApi/POST--events AwsSolutions-APIG4']);
+      expect(acks).toEqual([
+        'Nag/Api/HttpApi/ANY--destinations AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/ANY--destinations--{proxy+} AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/ANY--events AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/ANY--notifications AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/ANY--notifications--{proxy+} AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/GET--jwks.json AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/POST--events AwsSolutions-APIG4',
+      ]);
+    });
+
+    it('gives the management routes the same reviewed reason as the poll routes', () => {
+      // Prepare
+      const { stack } = outcomes.default!;
+      // Act
+      const reasons = [stack.api.pollRoute, ...stack.api.managementRoutes].map((route) =>
+        route.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((m) => Object.values(m.data as Record<string, string>)),
+      );
+      // Assess
+      expect(stack.api.managementRoutes).toHaveLength(5);
+      for (const r of reasons) expect(r).toEqual(reasons[0]);
+      expect(reasons[0]![0]).toMatch(/mutual TLS .* bound to the client certificate/s);
     });
 
     it('is live: a route added without an acknowledgement fails synthesis', () => {

@@ -7,7 +7,7 @@ import { ACCESS_LOG_FORMAT } from '../../lib/constructs/poll-api.ts';
 import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
 import { PLACEHOLDERS, stackPropsFromContext } from '../../lib/context.ts';
 import type { SetpollStackProps } from '../../lib/setpoll-stack.ts';
-import { ALARM_TOPIC_ARN, OB_POLL_PATH, TABLE_KEY_ARN, testStack } from './support.ts';
+import { ALARM_TOPIC_ARN, OB_POLL_PATH, SIGNING_KEY_ARN, TABLE_KEY_ARN, testStack } from './support.ts';
 
 const QUEUE_ACTIONS = [
   'dynamodb:GetItem',
@@ -16,6 +16,25 @@ const QUEUE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:UpdateItem',
   'dynamodb:TransactWriteItems',
+];
+
+const NOTIFIER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:TransactWriteItems',
+];
+
+const MANAGEMENT_ROUTE_KEYS = [
+  'ANY /destinations',
+  'ANY /destinations/{proxy+}',
+  'ANY /notifications',
+  'ANY /notifications/{proxy+}',
+  'GET /jwks.json',
 ];
 
 interface PolicyStatement {
@@ -31,7 +50,45 @@ function policyStatements(template: Template): PolicyStatement[] {
   );
 }
 
+/** The statements of the inline policies attached to one role (default policy and any other). */
+function roleStatements(template: Template, roleId: string): PolicyStatement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })))
+    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement);
+}
+
 const actionsOf = (s: PolicyStatement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+type Found = { logicalId: string; resource: Record<string, any> };
+
+/** The one Lambda function of a service (POWERTOOLS_SERVICE_NAME): 'setpoll' polls, 'setpoll-management' manages. */
+function functionOf(template: Template, service: 'setpoll' | 'setpoll-management'): Found {
+  const found = Object.entries(
+    template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } } }),
+  );
+  expect(found).toHaveLength(1);
+  const [logicalId, resource] = found[0]!;
+  return { logicalId, resource };
+}
+const pollFunction = (template: Template) => functionOf(template, 'setpoll');
+const managementFunction = (template: Template) => functionOf(template, 'setpoll-management');
+const roleOf = (fn: Found): string => fn.resource.Properties.Role['Fn::GetAtt'][0] as string;
+
+/** The KMS keys of a template by use: the table key is symmetric, the SET signing key SIGN_VERIFY. */
+function keysOf(template: Template, usage: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY'): Found[] {
+  return Object.entries(template.findResources('AWS::KMS::Key'))
+    .filter(([, key]) => (key.Properties.KeyUsage ?? 'ENCRYPT_DECRYPT') === usage)
+    .map(([logicalId, resource]) => ({ logicalId, resource }));
+}
+
+/** The integration whose IntegrationUri is the function's ARN. */
+function integrationOf(template: Template, fn: Found): string {
+  const found = Object.entries(template.findResources('AWS::ApiGatewayV2::Integration')).filter(
+    ([, i]) => JSON.stringify(i.Properties.IntegrationUri) === JSON.stringify({ 'Fn::GetAtt': [fn.logicalId, 'Arn'] }),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]![0];
+}
 
 function onlyResource(template: Template, type: string): { logicalId: string; resource: Record<string, any> } {
   const found = Object.entries(template.findResources(type));
@@ -48,6 +105,9 @@ describe('SetpollStack', () => {
   let cmkTemplate: Template;
   let importedKeyTemplate: Template;
   let noDomainTemplate: Template;
+  let es256Template: Template;
+  let rs256Template: Template;
+  let importedSigningKeyTemplate: Template;
 
   beforeAll(() => {
     const defaultStack = testStack({}, { bundle: true });
@@ -60,6 +120,9 @@ describe('SetpollStack', () => {
     cmkTemplate = Template.fromStack(testStack({ tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED }));
     importedKeyTemplate = Template.fromStack(testStack({ tableKmsKeyArn: TABLE_KEY_ARN }));
     noDomainTemplate = Template.fromStack(testStack({ createDomain: false }));
+    es256Template = Template.fromStack(testStack({ signingAlg: 'ES256' }));
+    rs256Template = Template.fromStack(testStack({ signingAlg: 'RS256', setIssuer: 'https://bank.example' }));
+    importedSigningKeyTemplate = Template.fromStack(testStack({ signingKeyArn: SIGNING_KEY_ARN, signingAlg: 'ES256' }));
   });
 
   describe('HTTP API', () => {
@@ -73,25 +136,44 @@ describe('SetpollStack', () => {
 
     it('routes POST and every other method on the poll path to the poll Lambda', () => {
       // Prepare
-      const { logicalId: integrationId } = onlyResource(template, 'AWS::ApiGatewayV2::Integration');
+      const integrationId = integrationOf(template, pollFunction(template));
       const target = { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] };
       // Act
-      const routes = template.findResources('AWS::ApiGatewayV2::Route');
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter(
+        (r) => JSON.stringify(r.Properties.Target) === JSON.stringify(target),
+      );
       // Assess
-      expect(Object.values(routes).map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /events', 'POST /events']);
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /events', Target: target });
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /events', Target: target });
+      expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /events', 'POST /events']);
     });
 
-    it('uses a Lambda proxy integration with payload format 2.0', () => {
+    it('routes the management paths and /jwks.json to the management Lambda, on the same API', () => {
       // Prepare
-      const { logicalId: functionId } = onlyResource(template, 'AWS::Lambda::Function');
+      const { logicalId: apiId } = onlyResource(template, 'AWS::ApiGatewayV2::Api');
+      const integrationId = integrationOf(template, managementFunction(template));
+      const target = { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] };
+      // Act
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter(
+        (r) => JSON.stringify(r.Properties.Target) === JSON.stringify(target),
+      );
+      // Assess
+      expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(MANAGEMENT_ROUTE_KEYS);
+      for (const r of routes) expect(r.Properties.ApiId).toEqual({ Ref: apiId });
+      const allKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+      expect(allKeys.sort()).toEqual([...MANAGEMENT_ROUTE_KEYS, 'ANY /events', 'POST /events'].sort());
+    });
+
+    it('uses Lambda proxy integrations with payload format 2.0', () => {
+      // Prepare
+      const functions = [pollFunction(template), managementFunction(template)];
       // Act / Assess
-      template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
-        IntegrationType: 'AWS_PROXY',
-        PayloadFormatVersion: '2.0',
-        IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
-      });
+      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+      for (const fn of functions) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+          IntegrationType: 'AWS_PROXY',
+          PayloadFormatVersion: '2.0',
+          IntegrationUri: { 'Fn::GetAtt': [fn.logicalId, 'Arn'] },
+        });
+      }
     });
 
     it('serves the OB Aggregated Polling path', () => {
@@ -99,19 +181,32 @@ describe('SetpollStack', () => {
       // Act
       const keys = Object.values(obTemplate.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
       // Assess
-      expect(keys.sort()).toEqual([`ANY ${OB_POLL_PATH}`, `POST ${OB_POLL_PATH}`]);
+      expect(keys.sort()).toEqual([`ANY ${OB_POLL_PATH}`, `POST ${OB_POLL_PATH}`, ...MANAGEMENT_ROUTE_KEYS].sort());
       obTemplate.hasOutput('PollUrl', { Value: `https://events.bank.example${OB_POLL_PATH}` });
     });
 
-    it('lets API Gateway invoke the Lambda only from the two poll routes', () => {
-      // Prepare / Act
+    it('lets API Gateway invoke each Lambda only from its own routes', () => {
+      // Prepare
+      const poll = pollFunction(template).logicalId;
+      const management = managementFunction(template).logicalId;
+      // Act
       const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+      const sources = (fn: string) =>
+        permissions
+          .filter((p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [fn, 'Arn'] }))
+          // arn:...:execute-api:...:{api id}/{stage}/{method}{path}: the part after the API id
+          .map((p) => (p.Properties.SourceArn['Fn::Join'][1] as unknown[]).at(-1));
       // Assess
-      expect(permissions).toHaveLength(2);
-      for (const p of permissions) {
-        expect(p.Properties.Principal).toBe('apigateway.amazonaws.com');
-        expect(JSON.stringify(p.Properties.SourceArn)).toMatch(/\/\*\/\*\/events"|\/\*\/POST\/events"/);
-      }
+      for (const p of permissions) expect(p.Properties.Principal).toBe('apigateway.amazonaws.com');
+      expect(permissions).toHaveLength(7);
+      expect(sources(poll)).toEqual(['/*/*/events', '/*/*/events']);
+      expect(sources(management).sort()).toEqual([
+        '/*/*/destinations',
+        '/*/*/destinations/{proxy+}',
+        '/*/*/jwks.json',
+        '/*/*/notifications',
+        '/*/*/notifications/{proxy+}',
+      ]);
     });
   });
 
@@ -325,15 +420,17 @@ describe('SetpollStack', () => {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
       });
-      template.resourceCountIs('AWS::KMS::Key', 0);
+      expect(keysOf(template, 'ENCRYPT_DECRYPT')).toEqual([]);
     });
   });
 
   describe('customer managed table key', () => {
     it('encrypts the table with a created, rotating, retained key', () => {
       // Prepare
-      const { logicalId: keyId, resource: key } = onlyResource(cmkTemplate, 'AWS::KMS::Key');
+      const [tableKey, ...others] = keysOf(cmkTemplate, 'ENCRYPT_DECRYPT');
+      const { logicalId: keyId, resource: key } = tableKey!;
       // Act / Assess
+      expect(others).toEqual([]);
       expect(key.Properties.EnableKeyRotation).toBe(true);
       expect(key.DeletionPolicy).toBe('Retain');
       cmkTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -341,25 +438,29 @@ describe('SetpollStack', () => {
       });
     });
 
-    it('lets the poll Lambda use the created key, and only that key', () => {
+    it('lets both Lambdas use the created key, and only that key', () => {
       // Prepare
-      const { logicalId: keyId } = onlyResource(cmkTemplate, 'AWS::KMS::Key');
+      const [{ logicalId: keyId }] = keysOf(cmkTemplate, 'ENCRYPT_DECRYPT') as [Found];
+      const [{ logicalId: signingKeyId }] = keysOf(cmkTemplate, 'SIGN_VERIFY') as [Found];
+      const tableKeyStatement = {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      };
       // Act
-      const kmsStatements = policyStatements(cmkTemplate).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      const kmsOf = (fn: Found) => roleStatements(cmkTemplate, roleOf(fn)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
       // Assess
-      expect(kmsStatements).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-          Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
-        },
+      expect(kmsOf(pollFunction(cmkTemplate))).toEqual([tableKeyStatement]);
+      expect(kmsOf(managementFunction(cmkTemplate))).toEqual([
+        tableKeyStatement,
+        { Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
       ]);
     });
 
     it('can use an existing key by ARN', () => {
       // Prepare: tableKmsKeyArn (beforeAll)
       // Act / Assess
-      importedKeyTemplate.resourceCountIs('AWS::KMS::Key', 0);
+      expect(keysOf(importedKeyTemplate, 'ENCRYPT_DECRYPT')).toEqual([]);
       importedKeyTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: TABLE_KEY_ARN },
       });
@@ -373,8 +474,10 @@ describe('SetpollStack', () => {
 
   describe('poll Lambda', () => {
     it('runs nodejs24.x on arm64 with 512 MB, ESM bundle handler', () => {
-      // Prepare / Act / Assess
-      template.hasResourceProperties('AWS::Lambda::Function', {
+      // Prepare / Act
+      const fn = pollFunction(template).resource;
+      // Assess
+      expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
@@ -384,7 +487,7 @@ describe('SetpollStack', () => {
 
     it('is bundled locally by esbuild as minified ESM with a require shim and a source map', () => {
       // Prepare
-      const fn = onlyResource(template, 'AWS::Lambda::Function').resource;
+      const fn = pollFunction(template).resource;
       const assetHash = (fn.Properties.Code.S3Key as string).replace(/\.zip$/, '');
       // Act
       const assetDir = path.join(assemblyDir, `asset.${assetHash}`);
@@ -398,9 +501,7 @@ describe('SetpollStack', () => {
 
     it('times out 5 s after the long poll, under the 30 s integration limit', () => {
       // Prepare
-      const timeouts = [template, obTemplate].map(
-        (t) => onlyResource(t, 'AWS::Lambda::Function').resource.Properties.Timeout as number,
-      );
+      const timeouts = [template, obTemplate].map((t) => pollFunction(t).resource.Properties.Timeout as number);
       // Act / Assess
       expect(timeouts).toEqual([25, 29]);
       for (const timeout of timeouts) expect(timeout).toBeLessThan(30);
@@ -409,8 +510,10 @@ describe('SetpollStack', () => {
     it('is configured through SETPOLL_* environment variables', () => {
       // Prepare
       const { logicalId: tableId } = onlyResource(template, 'AWS::DynamoDB::Table');
-      // Act / Assess
-      template.hasResourceProperties('AWS::Lambda::Function', {
+      // Act
+      const fn = pollFunction(template).resource;
+      // Assess
+      expect(fn.Properties).toMatchObject({
         Environment: {
           Variables: {
             SETPOLL_TABLE_NAME: { Ref: tableId },
@@ -433,7 +536,7 @@ describe('SetpollStack', () => {
 
     it('logs to its own log group kept for one month', () => {
       // Prepare
-      const fn = onlyResource(template, 'AWS::Lambda::Function').resource;
+      const fn = pollFunction(template).resource;
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
       // Act / Assess
       expect(template.toJSON().Resources[logGroupId]).toMatchObject({
@@ -443,19 +546,126 @@ describe('SetpollStack', () => {
     });
   });
 
+  describe('management Lambda', () => {
+    it('runs nodejs24.x on arm64 with 1024 MB and a 29 s timeout, under the 30 s integration limit', () => {
+      // Prepare / Act
+      const fn = managementFunction(template).resource;
+      // Assess
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 1024,
+        Timeout: 29,
+      });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    });
+
+    it('is bundled like the poll Lambda, from its own handler', () => {
+      // Prepare
+      const assetOf = (fn: Found) => (fn.resource.Properties.Code.S3Key as string).replace(/\.zip$/, '');
+      const management = assetOf(managementFunction(template));
+      // Act
+      const assetDir = path.join(assemblyDir, `asset.${management}`);
+      const code = fs.readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+      // Assess
+      expect(management).not.toBe(assetOf(pollFunction(template)));
+      expect(fs.readdirSync(assetDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(code.startsWith("import { createRequire } from 'module';const require = createRequire(import.meta.url);")).toBe(true);
+    });
+
+    it('is configured through SETPOLL_* environment variables', () => {
+      // Prepare
+      const { logicalId: tableId } = onlyResource(template, 'AWS::DynamoDB::Table');
+      const [{ logicalId: signingKeyId }] = keysOf(template, 'SIGN_VERIFY') as [Found];
+      // Act
+      const variables = managementFunction(template).resource.Properties.Environment.Variables;
+      // Assess
+      expect(variables).toEqual({
+        SETPOLL_TABLE_NAME: { Ref: tableId },
+        SETPOLL_REALM: 'events.bank.example',
+        SETPOLL_ISSUER: 'https://events.bank.example',
+        SETPOLL_SIGNING_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
+        SETPOLL_SIGNING_ALG: 'PS256',
+        SETPOLL_TOKEN_JWKS_URL: 'https://as.bank.example/.well-known/jwks.json',
+        SETPOLL_TOKEN_ISSUER: 'https://as.bank.example',
+        SETPOLL_TOKEN_AUDIENCE: 'https://events.bank.example',
+        POWERTOOLS_SERVICE_NAME: 'setpoll-management',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it('takes the SET issuer, algorithm and an existing key from props', () => {
+      // Prepare: RS256 with setIssuer; ES256 with signingKeyArn (beforeAll)
+      // Act
+      const rs256 = managementFunction(rs256Template).resource.Properties.Environment.Variables;
+      const imported = managementFunction(importedSigningKeyTemplate).resource.Properties.Environment.Variables;
+      // Assess
+      expect(rs256).toMatchObject({ SETPOLL_ISSUER: 'https://bank.example', SETPOLL_SIGNING_ALG: 'RS256' });
+      expect(imported).toMatchObject({ SETPOLL_SIGNING_KEY_ID: SIGNING_KEY_ARN, SETPOLL_SIGNING_ALG: 'ES256' });
+    });
+
+    it('logs to its own log group kept for one month', () => {
+      // Prepare
+      const logGroupIds = [pollFunction(template), managementFunction(template)].map((fn) => fn.resource.Properties.LoggingConfig.LogGroup.Ref as string);
+      // Act / Assess
+      expect(new Set(logGroupIds).size).toBe(2);
+      expect(template.toJSON().Resources[logGroupIds[1]!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    });
+  });
+
+  describe('SET signing key', () => {
+    it.each([
+      ['PS256', () => template, 'RSA_2048'],
+      ['RS256', () => rs256Template, 'RSA_2048'],
+      ['ES256', () => es256Template, 'ECC_NIST_P256'],
+    ])('is an asymmetric SIGN_VERIFY KMS key for %s: %s', (_alg, t, keySpec) => {
+      // Prepare / Act
+      const keys = keysOf(t(), 'SIGN_VERIFY');
+      // Assess
+      expect(keys).toHaveLength(1);
+      expect(keys[0]!.resource.Properties).toMatchObject({ KeySpec: keySpec, KeyUsage: 'SIGN_VERIFY' });
+      expect(keys[0]!.resource.Properties.EnableKeyRotation).toBeUndefined();
+    });
+
+    it('is retained when it leaves the stack', () => {
+      // Prepare / Act
+      const [{ resource }] = keysOf(template, 'SIGN_VERIFY') as [Found];
+      // Assess
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
+    });
+
+    it('is not created when an existing key ARN is given', () => {
+      // Prepare: signingKeyArn (beforeAll)
+      // Act / Assess
+      importedSigningKeyTemplate.resourceCountIs('AWS::KMS::Key', 0);
+    });
+  });
+
   describe('IAM', () => {
-    it('grants exactly the queue actions, on the table ARN only', () => {
+    it('grants the poll Lambda exactly the queue actions, on the table ARN only', () => {
       // Prepare
       const { logicalId: tableId } = onlyResource(template, 'AWS::DynamoDB::Table');
       // Act
-      const dynamo = policyStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      const dynamo = roleStatements(template, roleOf(pollFunction(template))).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       // Assess
       expect(dynamo).toEqual([{ Effect: 'Allow', Action: QUEUE_ACTIONS, Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }] }]);
     });
 
     it('grants no Scan and no wildcard action, in any variant', () => {
       // Prepare
-      const all = [template, obTemplate, cmkTemplate, importedKeyTemplate, noDomainTemplate].flatMap(policyStatements);
+      const all = [
+        template,
+        obTemplate,
+        cmkTemplate,
+        importedKeyTemplate,
+        noDomainTemplate,
+        es256Template,
+        rs256Template,
+        importedSigningKeyTemplate,
+      ].flatMap(policyStatements);
       // Act
       const actions = all.flatMap(actionsOf);
       // Assess
@@ -463,14 +673,18 @@ describe('SetpollStack', () => {
       expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     });
 
-    it('lets the Lambda write only to its own log group (no AWSLambdaBasicExecutionRole)', () => {
+    it.each([
+      ['poll', pollFunction],
+      ['management', managementFunction],
+    ])('lets the %s Lambda write only to its own log group (no AWSLambdaBasicExecutionRole)', (_name, find) => {
       // Prepare
-      const role = onlyResource(template, 'AWS::IAM::Role').resource;
-      const fn = onlyResource(template, 'AWS::Lambda::Function').resource;
-      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      const fn = find(template);
+      const role = template.toJSON().Resources[roleOf(fn)];
+      const logGroupId = fn.resource.Properties.LoggingConfig.LogGroup.Ref as string;
       // Act
-      const logs = policyStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      const logs = roleStatements(template, roleOf(fn)).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
       // Assess
+      template.resourceCountIs('AWS::IAM::Role', 2);
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(logs).toEqual([
         {
@@ -480,14 +694,56 @@ describe('SetpollStack', () => {
         },
       ]);
     });
+
+    it('grants the management Lambda exactly its table, signing and self-invoke actions', () => {
+      // Prepare
+      const fn = managementFunction(template);
+      const { logicalId: tableId } = onlyResource(template, 'AWS::DynamoDB::Table');
+      const [{ logicalId: signingKeyId }] = keysOf(template, 'SIGN_VERIFY') as [Found];
+      // Act
+      const statements = roleStatements(template, roleOf(fn)).filter((s) => !actionsOf(s).every((a) => a.startsWith('logs:')));
+      // Assess
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: NOTIFIER_ACTIONS, Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }] },
+        { Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn.logicalId, 'Arn'] } },
+      ]);
+    });
+
+    it('gives the signing key and lambda:InvokeFunction to the management Lambda only', () => {
+      // Prepare
+      const pollRole = roleOf(pollFunction(template));
+      // Act
+      const actions = roleStatements(template, pollRole).flatMap(actionsOf);
+      const everywhere = policyStatements(template).flatMap(actionsOf);
+      // Assess
+      expect(actions.filter((a) => a.startsWith('kms:') || a.startsWith('lambda:'))).toEqual([]);
+      expect(everywhere.filter((a) => a === 'kms:Sign')).toHaveLength(1);
+      expect(everywhere.filter((a) => a === 'lambda:InvokeFunction')).toHaveLength(1);
+    });
+
+    it('grants kms:Sign and kms:GetPublicKey on an existing signing key by ARN', () => {
+      // Prepare: signingKeyArn (beforeAll)
+      const fn = managementFunction(importedSigningKeyTemplate);
+      // Act
+      const kms = roleStatements(importedSigningKeyTemplate, roleOf(fn)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      // Assess
+      expect(kms).toEqual([{ Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: SIGNING_KEY_ARN }]);
+    });
   });
 
   describe('alarms', () => {
-    it('watches Lambda errors, Lambda throttles and API 5xx', () => {
-      // Prepare / Act
-      const metrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName);
+    it('watches poll Lambda errors and throttles, management Lambda errors and API 5xx', () => {
+      // Prepare
+      const poll = pollFunction(template).logicalId;
+      const management = managementFunction(template).logicalId;
+      // Act
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => {
+        const fn = (a.Properties.Dimensions as { Name: string; Value: { Ref?: string } }[] | undefined)?.find((d) => d.Name === 'FunctionName');
+        return `${a.Properties.MetricName} ${fn?.Value.Ref ?? '-'}`;
+      });
       // Assess
-      expect(metrics.sort()).toEqual(['5xx', 'Errors', 'Throttles']);
+      expect(alarms.sort()).toEqual([`5xx -`, `Errors ${management}`, `Errors ${poll}`, `Throttles ${poll}`].sort());
     });
 
     it('notifies the alarm topic when one is configured', () => {
@@ -495,7 +751,7 @@ describe('SetpollStack', () => {
       // Act
       const alarms = Object.values(obTemplate.findResources('AWS::CloudWatch::Alarm'));
       // Assess
-      expect(alarms).toHaveLength(3);
+      expect(alarms).toHaveLength(4);
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
         expect(a.Properties.OKActions).toEqual([ALARM_TOPIC_ARN]);
@@ -515,6 +771,17 @@ describe('SetpollStack', () => {
       template.hasOutput('TableName', { Value: { Ref: tableId } });
       template.hasOutput('TruststoreBucketName', { Value: { Ref: bucketId } });
     });
+
+    it('publish the management API and JWKS URLs on the custom domain, and the signing key', () => {
+      // Prepare
+      const [{ logicalId: signingKeyId }] = keysOf(template, 'SIGN_VERIFY') as [Found];
+      // Act / Assess
+      template.hasOutput('ManagementUrl', { Value: 'https://events.bank.example' });
+      template.hasOutput('JwksUrl', { Value: 'https://events.bank.example/jwks.json' });
+      template.hasOutput('SigningKeyArn', { Value: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } });
+      importedSigningKeyTemplate.hasOutput('SigningKeyArn', { Value: SIGNING_KEY_ARN });
+      expect(Object.keys(noDomainTemplate.findOutputs('*'))).not.toContain('ManagementUrl');
+    });
   });
 
   describe('configuration from context', () => {
@@ -532,6 +799,8 @@ describe('SetpollStack', () => {
         tokenAudience: 'https://events.example.com',
       });
       expect(props.pollPath).toBeUndefined();
+      expect(props.signingAlg).toBeUndefined();
+      expect(props.signingKeyArn).toBeUndefined();
     });
 
     it('parses -c strings into numbers, booleans and lists', () => {
@@ -545,6 +814,10 @@ describe('SetpollStack', () => {
           createDomain: 'false',
           tableEncryption: 'customer-managed',
           tokenScopes: 'accounts,payments',
+          signingAlg: 'ES256',
+          signingKeyArn: SIGNING_KEY_ARN,
+          setIssuer: 'https://bank.example',
+          managementMemorySize: '2048',
         },
       });
       // Act
@@ -559,6 +832,10 @@ describe('SetpollStack', () => {
         tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED,
         tokenScopes: ['accounts', 'payments'],
         tokenAudience: 'https://events.bank.example',
+        signingAlg: 'ES256',
+        signingKeyArn: SIGNING_KEY_ARN,
+        setIssuer: 'https://bank.example',
+        managementMemorySize: 2048,
       });
     });
 
@@ -567,6 +844,7 @@ describe('SetpollStack', () => {
       ['createDomain', 'no', /createDomain must be true or false/],
       ['tableEncryption', 'kms', /tableEncryption must be one of aws-managed, customer-managed/],
       ['truststoreFile', './ca.pem', /truststoreFile is not supported: upload the PEM/],
+      ['signingAlg', 'HS256', /signingAlg must be one of PS256, RS256, ES256 \(got "HS256"\)/],
     ])('rejects context %s=%s', (key, value, message) => {
       // Prepare
       const app = new App({ context: { [key]: value } });
@@ -591,6 +869,10 @@ describe('SetpollStack', () => {
       ['no token scopes', { tokenScopes: [] }, /tokenScopes must be one or more/],
       ['a certificate ARN that is not ACM', { certificateArn: 'arn:aws:iam::123456789012:server-certificate/x' }, /certificateArn must be an ACM certificate ARN/],
       ['a domain name that is not a host name', { domainName: 'https://events.bank.example' }, /domainName must be a lower-case DNS host name/],
+      ['an unsupported signing algorithm', { signingAlg: 'HS256' as never }, /signingAlg must be one of PS256, RS256, ES256 \(got "HS256"\)/],
+      ['a signing key alias instead of a key ARN', { signingKeyArn: 'arn:aws:kms:eu-west-2:123456789012:alias/setpoll' }, /signingKeyArn must be a KMS key ARN/],
+      ['a poll path the management API serves', { pollPath: '/notifications/events' }, /pollPath must not be \/destinations, \/notifications, \/jwks.json/],
+      ['a management Lambda with too little memory', { managementMemorySize: 64 }, /managementMemorySize must be an integer >= 128/],
     ])('rejects %s', (_name, props, message) => {
       // Prepare / Act / Assess
       expect(() => testStack(props)).toThrow(message);

@@ -12,6 +12,7 @@ export const BASE_PROPS: SetpollStackProps = Object.freeze({
 
 export const OB_POLL_PATH = '/open-banking/v4.0/events';
 export const TABLE_KEY_ARN = 'arn:aws:kms:eu-west-2:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+export const SIGNING_KEY_ARN = 'arn:aws:kms:eu-west-2:123456789012:key/12345678-90ab-cdef-1234-567890abcdef';
 export const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-2:123456789012:setpoll-alarms';
 
 export interface TestAppOptions {

@@ -160,6 +160,46 @@ describe('setpoll CLI', () => {
     });
   });
 
+  describe('destinations and notify (against the real management API of the local stack)', () => {
+    it('registers a destination, issues a notification the recipient then polls, and reports its status', async () => {
+      // Prepare
+      const type = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
+      const events = { [type]: { initiating_entity: 'policy' } };
+      // A recipient of its own: no SETs of other tests in its queue.
+      await stack.mintClient('tpp-epsilon');
+      const added = await inProcess('destinations', 'add', '--recipient', 'tpp-epsilon', '--event-type', type, '--json', ...config);
+
+      // Act
+      const issued = await setpoll('notify', '--events', JSON.stringify(events), '--id', 'cli-e2e-1', '--sub', 'user-9', ...config);
+      const poll = await stack.poll('tpp-epsilon', { returnImmediately: true });
+      const { sets } = poll.json<{ sets: Record<string, string> }>();
+      const [jti] = Object.keys(sets);
+      await stack.poll('tpp-epsilon', { returnImmediately: true, maxEvents: 0, ack: [jti] });
+      const status = await inProcess('notify', 'status', 'cli-e2e-1', '--json', ...config);
+      const listed = await inProcess('destinations', 'list', ...config);
+
+      // Assess
+      expect(added.code).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ clientId: 'tpp-epsilon', eventTypes: [type], version: 1 });
+      expect(issued.code).toBe(0);
+      expect(issued.stdout).toMatch(/^Issued notification cli-e2e-1 \(revision 1, jti [0-9a-f-]{36}\): queued for 1 destination\(s\), 0 skipped/);
+      expect(Object.keys(sets)).toHaveLength(1);
+      expect(decodeJwt(sets[jti!]!)).toMatchObject({ aud: 'tpp-epsilon', jti, sub: 'user-9', events });
+      expect(JSON.parse(status.stdout)).toEqual({
+        items: [expect.objectContaining({ clientId: 'tpp-epsilon', jti, revision: 1, state: 'acknowledged' })],
+      });
+      expect(listed.stdout).toMatch(/^CLIENT ID +VERSION +UPDATED +EVENT TYPES\ntpp-epsilon +1 +\S+ +https:\/\/schemas/);
+    });
+
+    it("exits 1 with the API's err: description", async () => {
+      // Act
+      const run = await inProcess('destinations', 'update', 'tpp-nobody', '--all-types', ...config);
+
+      // Assess
+      expect(run).toEqual({ code: 1, stdout: '', stderr: 'setpoll: not_found: No destination tpp-nobody\n' });
+    });
+  });
+
   describe('usage', () => {
     it('exits 2 with a message on a usage error', async () => {
       // Act
@@ -172,8 +212,8 @@ describe('setpoll CLI', () => {
     it('answers each kind of usage error with exit code 2 and a message', async () => {
       // Prepare
       const cases: Array<[string[], string]> = [
-        [[], 'setpoll: a command is required: publish or recipients'],
-        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish or recipients'],
+        [[], 'setpoll: a command is required: publish, recipients, destinations or notify'],
+        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations or notify'],
         [['publish', ...config], 'setpoll: at least one --recipient is required'],
         [['publish', '-r', 'tpp-alpha', '--bogus', ...config], "setpoll: Unknown option '--bogus'"],
         [['publish', '-r', 'tpp-alpha', '--ttl', '0', ...config], 'setpoll: --ttl must be a positive whole number, got "0"'],

@@ -1,0 +1,37 @@
+/** The `--events JSON|@FILE` option of `publish` and `notify`: the SET's events claim. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CliFailure, UsageError } from './errors.ts';
+
+export type EventsClaim = Record<string, Record<string, unknown>>;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A file's text; a file that cannot be read is a failure (exit 1). */
+export async function readTextFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(resolve(file), 'utf8');
+  } catch (error) {
+    throw new CliFailure(`Cannot read ${what} ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The text of an option given inline or as `@FILE`. */
+export async function inlineOrFile(raw: string, option: string): Promise<string> {
+  return raw.startsWith('@') ? readTextFile(raw.slice(1), `${option} file`) : raw;
+}
+
+/** Parses `--events`: a JSON object mapping at least one event-type URI to a payload object. */
+export async function parseEvents(raw: string, command: string): Promise<EventsClaim> {
+  const text = await inlineOrFile(raw, '--events');
+  let events: unknown;
+  try {
+    events = JSON.parse(text);
+  } catch {
+    throw new UsageError('--events must be a JSON object (event type URI -> event payload object)', command);
+  }
+  if (!isObject(events) || Object.keys(events).length === 0 || !Object.values(events).every(isObject)) {
+    throw new UsageError('--events must be a JSON object mapping at least one event type URI to a payload object', command);
+  }
+  return events as EventsClaim;
+}

@@ -1,0 +1,133 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
+import { HTTP_API_INTEGRATION_TIMEOUT_SECONDS } from './poll-function.ts';
+import type { SetQueueTable } from './set-queue-table.ts';
+import type { SigningKey } from './signing-key.ts';
+import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** The management handler source, relative to the repository root. */
+export const MANAGEMENT_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/management.ts');
+
+/** One second under API Gateway's 30 s integration limit: the handler answers before API Gateway gives up. */
+export const MANAGEMENT_TIMEOUT_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - 1;
+
+export interface ManagementFunctionProps {
+  /** The table holding destinations, notifications, receipts and the recipients' queues. */
+  readonly queue: SetQueueTable;
+  /** The KMS key that signs the SETs; the function may Sign and GetPublicKey with it, nothing else. */
+  readonly signingKey: SigningKey;
+  /** `realm` of the WWW-Authenticate challenges: the public host name. */
+  readonly realm: string;
+  /** `iss` of the SETs, e.g. `https://events.bank.example`. */
+  readonly issuer: string;
+  /** JWKS of the authorization server that issues the access tokens (https). */
+  readonly tokenJwksUrl: string;
+  /** Expected `iss` of access tokens. */
+  readonly tokenIssuer: string;
+  /** Expected `aud` of access tokens. */
+  readonly tokenAudience: string;
+  /**
+   * Lambda memory in MB. Signing is CPU bound (one KMS call per SET, plus JSON work per
+   * destination page), and CPU scales with memory.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Handler source file.
+   * @default lambdas/handlers/management.ts
+   */
+  readonly entry?: string;
+}
+
+/**
+ * The notifier's management API Lambda: destinations, notifications (signed with the KMS key and
+ * fanned out to the recipients' queues), receipt status, and the SET verification keys
+ * (/jwks.json). Bundled like the poll function; 29 s timeout, 1024 MB.
+ *
+ * Long fan-outs continue in asynchronous invocations of this same function
+ * (`{"setpollFanOut": ...}`, InvocationType Event, named by AWS_LAMBDA_FUNCTION_NAME), so its
+ * role may invoke this function and no other.
+ */
+export class ManagementFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  /** `lambda:InvokeFunction` on this function only, for fan-out continuations. */
+  public readonly selfInvokePolicy: iam.Policy;
+  public readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: ManagementFunctionProps) {
+    super(scope, id);
+
+    const memorySize = props.memorySize ?? 1024;
+    // Validate before the NodejsFunction exists: bundling runs in its constructor and is slow.
+    requireInteger('managementMemorySize', memorySize, 128);
+    requireHttpsUrl('tokenJwksUrl', props.tokenJwksUrl);
+    requireNonEmpty('tokenIssuer', props.tokenIssuer);
+    requireNonEmpty('tokenAudience', props.tokenAudience);
+    requireNonEmpty('issuer', props.issuer);
+
+    this.timeout = Duration.seconds(MANAGEMENT_TIMEOUT_SECONDS);
+    ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
+      description: 'setpoll management handler',
+      retention: props.logRetention,
+    }));
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry ?? MANAGEMENT_HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: NODEJS_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout: this.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        SETPOLL_TABLE_NAME: props.queue.table.tableName,
+        SETPOLL_REALM: props.realm,
+        SETPOLL_ISSUER: props.issuer,
+        SETPOLL_SIGNING_KEY_ID: props.signingKey.key.keyArn,
+        SETPOLL_SIGNING_ALG: props.signingKey.algorithm,
+        SETPOLL_TOKEN_JWKS_URL: props.tokenJwksUrl,
+        SETPOLL_TOKEN_ISSUER: props.tokenIssuer,
+        SETPOLL_TOKEN_AUDIENCE: props.tokenAudience,
+        POWERTOOLS_SERVICE_NAME: 'setpoll-management',
+        ...COMMON_FUNCTION_ENVIRONMENT,
+      },
+      bundling: nodejsBundling(),
+    });
+
+    props.queue.grantNotifierAccess(this.function);
+    props.signingKey.grantSign(this.function);
+
+    // Self-invocation, on this function's ARN only. Not `this.function.grantInvoke(this.function)`:
+    // that statement would land in the role's default policy, which the function DependsOn, while
+    // the statement's resource is the function's own ARN: a circular dependency. A separate policy
+    // attached to the same role breaks the cycle (policy -> function -> role) without a physical
+    // function name. The function is invoked only by itself, after a request, so the policy being
+    // attached moments after the function exists during a deployment does not matter.
+    this.selfInvokePolicy = new iam.Policy(this, 'SelfInvokePolicy', {
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.function.functionArn],
+        }),
+      ],
+    });
+    this.selfInvokePolicy.attachToRole(this.role);
+  }
+}

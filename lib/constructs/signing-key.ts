@@ -1,0 +1,93 @@
+import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+/** JWS algorithms setpoll signs SETs with (lambdas/producer/signer.ts SET_ALGORITHMS). */
+export const SIGNING_ALGORITHMS = ['PS256', 'RS256', 'ES256'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** The OB Aggregated Polling profile signs with PS256. */
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'PS256';
+
+/** The KMS key spec each algorithm needs: RSA for PS256/RS256, NIST P-256 for ES256. */
+export const SIGNING_KEY_SPECS: Readonly<Record<SigningAlgorithm, kms.KeySpec>> = Object.freeze({
+  PS256: kms.KeySpec.RSA_2048,
+  RS256: kms.KeySpec.RSA_2048,
+  ES256: kms.KeySpec.ECC_NIST_P256,
+});
+
+/** What a SET signer needs: sign, and read the public half for /jwks.json and the kid. Nothing else. */
+export const SIGNING_KEY_ACTIONS: readonly string[] = Object.freeze(['kms:Sign', 'kms:GetPublicKey']);
+
+/** A key ARN (not an alias: IAM grants on an alias ARN do not cover kms:Sign on the key). */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return typeof value === 'string' && (SIGNING_ALGORITHMS as readonly string[]).includes(value);
+}
+
+export interface SigningKeyProps {
+  /**
+   * The JWS algorithm of the SETs; selects the key spec of a created key.
+   * @default 'PS256'
+   */
+  readonly algorithm?: SigningAlgorithm;
+  /**
+   * An existing asymmetric SIGN_VERIFY key to use instead of creating one. Its key spec must
+   * suit `algorithm` (RSA for PS256/RS256, ECC_NIST_P256 for ES256): the management handler
+   * checks the key's signing algorithms when it starts and refuses a key that does not.
+   * @default - a new key
+   */
+  readonly keyArn?: string;
+  /**
+   * What happens to a created key when it leaves the stack.
+   * @default RemovalPolicy.RETAIN: recipients verify SETs still queued against its public key
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The asymmetric KMS key that signs SETs. The private key never leaves KMS; the management
+ * handler publishes the public half at /jwks.json.
+ *
+ * No automatic rotation: KMS cannot rotate asymmetric keys. Rotate by deploying with a new
+ * `keyArn` (or a new key) once recipients have fetched the new JWKS.
+ */
+export class SigningKey extends Construct {
+  public readonly key: kms.IKey;
+  public readonly algorithm: SigningAlgorithm;
+  /** The key spec of a created key; undefined for an existing key. */
+  public readonly keySpec?: kms.KeySpec;
+
+  constructor(scope: Construct, id: string, props: SigningKeyProps = {}) {
+    super(scope, id);
+    const algorithm: unknown = props.algorithm ?? DEFAULT_SIGNING_ALGORITHM;
+    if (!isSigningAlgorithm(algorithm)) {
+      throw new Error(`signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
+    }
+    this.algorithm = algorithm;
+
+    if (props.keyArn !== undefined) {
+      if (!Token.isUnresolved(props.keyArn) && !KMS_KEY_ARN.test(props.keyArn)) {
+        throw new Error(`signingKeyArn must be a KMS key ARN, not an alias or key id (got ${JSON.stringify(props.keyArn)})`);
+      }
+      this.key = kms.Key.fromKeyArn(this, 'Key', props.keyArn);
+      return;
+    }
+
+    this.keySpec = SIGNING_KEY_SPECS[algorithm];
+    this.key = new kms.Key(this, 'Key', {
+      description: `setpoll SET signing key (${algorithm})`,
+      keySpec: this.keySpec,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // Deleting the key would leave queued SETs unverifiable and the JWKS empty.
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Exactly kms:Sign and kms:GetPublicKey, on this key only. */
+  public grantSign(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grant(grantee, ...SIGNING_KEY_ACTIONS);
+  }
+}
