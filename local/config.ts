@@ -19,7 +19,10 @@ export interface LocalConfig {
   readonly tokenUrl: string;
   readonly caCertFile: string;
   readonly issuer: string;
+  /** Recipients: they poll. */
   readonly clients: readonly LocalClientConfig[];
+  /** Data Providers: they call the Notifier management API (`<issuer>/destinations`, `/notifications`). */
+  readonly providers: readonly LocalClientConfig[];
   readonly dynamodb: { readonly endpoint: string; readonly tableName: string };
   readonly settings: {
     readonly leaseSeconds: number;
@@ -71,9 +74,11 @@ export async function readLocalConfig(file: string): Promise<LocalConfig> {
     typeof c.pollUrl !== 'string' ||
     typeof c.dynamodb?.endpoint !== 'string' ||
     typeof c.dynamodb?.tableName !== 'string' ||
-    !Array.isArray(c.clients)
+    !Array.isArray(c.clients) ||
+    (c.providers !== undefined && !Array.isArray(c.providers))
   ) {
     throw new Error(`${file} is not a setpoll local stack configuration`);
   }
-  return c as LocalConfig;
+  // A local.json written before providers existed has none.
+  return { ...c, providers: c.providers ?? [] } as LocalConfig;
 }

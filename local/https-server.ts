@@ -21,8 +21,9 @@ import type {
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2<unknown>>;
 
 /**
- * Routes keyed like API Gateway route keys: `POST /events`, `ANY /events`, `GET /jwks.json`, and
- * `$default` for everything else. A method-specific route wins over `ANY` on the same path.
+ * Routes keyed like API Gateway route keys: `POST /events`, `ANY /events`, `GET /jwks.json`, greedy
+ * `ANY /destinations/{proxy+}`, and `$default` for everything else. A method-specific route wins
+ * over `ANY` on the same path; an exact path wins over a greedy one.
  */
 export type RouteTable = Readonly<Record<string, LambdaHandler>>;
 
@@ -187,13 +188,31 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
 
 const SERVER_ERROR = { err: 'server_error', description: 'Internal server error' } as const;
 
-/** Finds the route for a request: `METHOD path`, then `ANY path`, then `$default`. */
+/** A greedy route key: `ANY /destinations/{proxy+}` matches every path below `/destinations/`. */
+const GREEDY_ROUTE = /^(\S+) (\/(?:[^{}]*\/)?)\{[A-Za-z0-9_]+\+\}$/;
+
+/**
+ * Finds the route for a request as API Gateway does, most specific first: `METHOD path`, then
+ * `ANY path`, then the greedy route (`METHOD /prefix/{proxy+}`, then `ANY /prefix/{proxy+}`) with
+ * the longest prefix, then `$default`.
+ */
 export function matchRoute(routes: RouteTable, method: string, path: string): { routeKey: string; handler: LambdaHandler } | undefined {
-  for (const routeKey of [`${method} ${path}`, `ANY ${path}`, '$default']) {
+  for (const routeKey of [`${method} ${path}`, `ANY ${path}`]) {
     const handler = routes[routeKey];
     if (handler) return { routeKey, handler };
   }
-  return undefined;
+  let best: { routeKey: string; handler: LambdaHandler; rank: number } | undefined;
+  for (const [routeKey, handler] of Object.entries(routes)) {
+    const greedy = GREEDY_ROUTE.exec(routeKey);
+    if (!greedy) continue;
+    const [, routeMethod, prefix] = greedy as unknown as [string, string, string];
+    if ((routeMethod !== method && routeMethod !== 'ANY') || !path.startsWith(prefix) || path.length === prefix.length) continue;
+    const rank = prefix.length * 2 + (routeMethod === method ? 1 : 0);
+    if (!best || rank > best.rank) best = { routeKey, handler, rank };
+  }
+  if (best) return { routeKey: best.routeKey, handler: best.handler };
+  const fallback = routes.$default;
+  return fallback ? { routeKey: '$default', handler: fallback } : undefined;
 }
 
 /** What the converter needs from an HTTP request; plain data so it can be tested on its own. */

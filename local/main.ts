@@ -48,6 +48,8 @@ function banner(stack: LocalStack): string {
     `  Settings        leaseSeconds=${s.leaseSeconds} longPollSeconds=${s.longPollSeconds} maxEvents=${s.maxEvents} maxDeliveryAttempts=${s.maxDeliveryAttempts}`,
     `  CA certificate  ${config.caCertFile}`,
     ...config.clients.flatMap((c) => [`  ${c.clientId.padEnd(15)} cert ${c.certFile}`, `  ${''.padEnd(15)} key  ${c.keyFile}`]),
+    `  Management API  ${config.issuer}/destinations, ${config.issuer}/notifications   (Data Providers: notifier scopes)`,
+    ...config.providers.flatMap((c) => [`  ${c.clientId.padEnd(15)} cert ${c.certFile}`, `  ${''.padEnd(15)} key  ${c.keyFile}`]),
     `  Config          ${stack.configFile}`,
     '',
   ];
@@ -59,6 +61,16 @@ function banner(stack: LocalStack): string {
       '',
       `Publish a SET to ${alpha.clientId} (in another terminal):`,
       `  npx setpoll publish --recipient ${alpha.clientId}`,
+      '',
+    );
+  }
+  const provider = config.providers[0];
+  if (provider) {
+    const tls = `--cacert ${sh(config.caCertFile)} --cert ${sh(provider.certFile)} --key ${sh(provider.keyFile)}`;
+    lines.push(
+      `Manage notifications as ${provider.clientId}: a token with the notifier scopes, then register a destination:`,
+      `  PTOKEN=$(curl -s ${tls} -d grant_type=client_credentials -d 'scope=notifications:write notifications:read' -d client_id=${provider.clientId} ${config.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `  curl ${tls} -H "authorization: Bearer $PTOKEN" -H 'content-type: application/json' -d '{"clientId":"${alpha?.clientId ?? 'tpp-alpha'}"}' ${config.issuer}/destinations`,
       '',
     );
   }

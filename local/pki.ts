@@ -15,6 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 /** The demo recipients whose client certificates the dev PKI holds. */
 export const DEMO_CLIENT_IDS = ['tpp-alpha', 'tpp-beta'] as const;
 
+/** The demo Data Providers: clients of the Notifier management API (certificate + notifier scopes). */
+export const DEMO_PROVIDER_IDS = ['provider-demo'] as const;
+
 /** SANs of the server certificate. */
 export const SERVER_NAMES = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] } as const;
 

@@ -1,18 +1,20 @@
 /**
  * The whole local stack in one call, for `npm start` and for tests: DynamoDB Local, the table,
- * the dev PKI with the demo recipients registered, the SET signing key, and the HTTPS server in
- * front of the same poll handler that runs in Lambda.
+ * the dev PKI with the demo recipients and Data Providers registered, the SET signing key, and the
+ * HTTPS server in front of the same poll and management handlers that run in Lambda.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { ClientAuthenticator } from '../lambdas/core/client-authenticator.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
+import { NOTIFIER_SCOPES, createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
+import { DestinationService } from '../lambdas/notifier/destinations.ts';
+import { NotificationService, type FanOutScheduler } from '../lambdas/notifier/notifications.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
 import { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
@@ -20,9 +22,9 @@ import { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
 import { AS_KEY_FILE_NAME, DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
 import { createDocumentClient, createDynamoClient, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.ts';
-import { startHttpsServer, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
+import { lambdaContext, startHttpsServer, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
 import { fetchTrustingCa } from './fetch-with-ca.ts';
-import { DEMO_CLIENT_IDS, issueClientCertificate, loadOrCreateDevPki, type DevPki } from './pki.ts';
+import { DEMO_CLIENT_IDS, DEMO_PROVIDER_IDS, issueClientCertificate, loadOrCreateDevPki, type DevPki } from './pki.ts';
 
 export interface LocalStackOptions {
   /** State folder: PKI, signing key, DynamoDB Local data, local.json. @default '.setpoll' */
@@ -45,6 +47,14 @@ export interface LocalStackOptions {
   readonly pollPath?: string;
   /** Recipients whose client certificates the PKI holds and the registry knows. @default tpp-alpha, tpp-beta */
   readonly clientIds?: readonly string[];
+  /**
+   * Data Providers: registered like recipients, but the local authorization server grants them
+   * the notifier scopes (notifications:write notifications:read) instead of the polling ones.
+   * @default provider-demo
+   */
+  readonly providerIds?: readonly string[];
+  /** Fan-out tuning of the NotificationService (see NotificationServiceOptions). @default its defaults */
+  readonly notifier?: { readonly fanOutPageSize?: number; readonly fanOutBudgetMs?: number };
   /** More routes (e.g. a token endpoint), merged over the built-in ones. */
   readonly routes?: RouteTable;
   /** Passed to the HTTPS server. @default 30 000 */
@@ -67,6 +77,9 @@ export interface LocalStack {
   readonly publisher: Publisher;
   readonly registry: RecipientRegistry;
   readonly store: DynamoQueueStore;
+  /** The Notifier services behind the management API, on the same table and client. */
+  readonly destinations: DestinationService;
+  readonly notifications: NotificationService;
   readonly documentClient: DynamoDBDocumentClient;
   readonly signingKeyFile: string;
   /** The public SET verification key, as served at /jwks.json. */
@@ -80,6 +93,10 @@ export const DEFAULT_POLL_PATH = '/events';
 export const JWKS_PATH = '/jwks.json';
 export const TOKEN_PATH = '/oauth/token';
 export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
+/** The management API's top-level collections; each is served as `ANY /x` and `ANY /x/{proxy+}`. */
+export const MANAGEMENT_COLLECTIONS = ['/destinations', '/notifications'] as const;
+/** Retries of a failed fan-out continuation, like Lambda's retries of an async invocation. */
+const CONTINUATION_RETRIES = 2;
 /** The identity the poll handler presents when it fetches the authorization server's keys. */
 const RESOURCE_SERVER_CLIENT = 'setpoll-resource-server';
 
@@ -123,7 +140,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const documentClient = createDocumentClient(endpoint);
     cleanups.push(() => documentClient.destroy());
 
-    const pki = await loadOrCreateDevPki(join(dir, 'pki'), { clientIds: options.clientIds ?? DEMO_CLIENT_IDS });
+    const recipientIds = options.clientIds ?? DEMO_CLIENT_IDS;
+    const providerIds = options.providerIds ?? DEMO_PROVIDER_IDS;
+    const pki = await loadOrCreateDevPki(join(dir, 'pki'), { clientIds: [...new Set([...recipientIds, ...providerIds])] });
     const registry = new RecipientRegistry({ client: documentClient, tableName });
     for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
 
@@ -135,15 +154,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const store = new DynamoQueueStore({ client: documentClient, tableName });
     const authenticator = new ClientAuthenticator({ registry, realm: settings.realm, cacheSeconds: settings.identityCacheSeconds });
     const asKey = await loadOrCreateSigningJwk(join(dir, AS_KEY_FILE_NAME), 'ES256');
-    // The poll handler and the token endpoint need the server's origin, known once it listens.
+    // The handlers and the token endpoint need the server's origin, known once it listens.
     let poll: LambdaHandler = async () => ({ statusCode: 503 });
     let token: LambdaHandler = poll;
     let tokenKeys: LambdaHandler = poll;
-    const jwks: LambdaHandler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({
-      statusCode: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
-      body: JSON.stringify({ keys: [verificationJwk] }),
-    });
+    let management: ManagementHandler = async () => ({ statusCode: 503 });
+    const manage: LambdaHandler = (event, context) => management(event, context);
+    const managementRoutes: Record<string, LambdaHandler> = {};
+    for (const collection of MANAGEMENT_COLLECTIONS) {
+      managementRoutes[`ANY ${collection}`] = manage;
+      managementRoutes[`ANY ${collection}/{proxy+}`] = manage;
+    }
 
     const server = await startHttpsServer({
       port: options.port ?? 0,
@@ -153,7 +174,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
         [`POST ${pollPath}`]: (event, context) => poll(event, context),
         [`ANY ${pollPath}`]: (event, context) => poll(event, context),
-        [`GET ${JWKS_PATH}`]: jwks,
+        // The management handler is the one source of the SET verification keys (as in AWS).
+        [`GET ${JWKS_PATH}`]: manage,
+        [`ANY ${JWKS_PATH}`]: manage,
+        ...managementRoutes,
         [`ANY ${TOKEN_PATH}`]: (event, context) => token(event, context),
         [`GET ${TOKEN_JWKS_PATH}`]: (event, context) => tokenKeys(event, context),
         ...options.routes,
@@ -165,7 +189,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const issuer = server.origin;
     const tokenIssuer = `${server.origin}/oauth`;
-    const authorizationServer = createAuthorizationServer({ key: asKey, issuer: tokenIssuer, audience: server.origin, registry });
+    const authorizationServer = createAuthorizationServer({
+      key: asKey,
+      issuer: tokenIssuer,
+      audience: server.origin,
+      registry,
+      allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
+    });
     token = authorizationServer.token;
     tokenKeys = authorizationServer.keys;
     const fetchIdentity = await issueClientCertificate(pki.ca, RESOURCE_SERVER_CLIENT);
@@ -179,6 +209,58 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     poll = createPollHandler({ store, authenticator, tokens, settings, logger });
 
+    // The FanOutScheduler of the local stack: the continuation event Lambda would receive from an
+    // async self-invocation, handed to the same handler on a later turn of the event loop.
+    const continuations = new Set<Promise<void>>();
+    let draining = false;
+    const continueLater = async (event: FanOutContinuationEvent): Promise<void> => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      for (let attempt = 0; !draining; attempt++) {
+        try {
+          await management(event, lambdaContext({ functionName: 'setpoll-local-management', timeoutMs: 60_000 }));
+          return;
+        } catch (error) {
+          if (attempt >= CONTINUATION_RETRIES) {
+            logger.error('Fan-out continuation failed after retries', { error });
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+        }
+      }
+    };
+    const scheduler: FanOutScheduler = {
+      schedule: async (providerId, notificationId) => {
+        if (draining) return;
+        const run = continueLater({ setpollFanOut: { providerId, notificationId } }).finally(() => continuations.delete(run));
+        continuations.add(run);
+      },
+    };
+    cleanups.push(async () => {
+      draining = true;
+      while (continuations.size > 0) await Promise.allSettled([...continuations]);
+    });
+    const destinations = new DestinationService({ client: documentClient, tableName });
+    const notifications = new NotificationService({
+      client: documentClient,
+      tableName,
+      queue: store,
+      signer,
+      issuer,
+      destinations,
+      scheduler,
+      ...(options.notifier?.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.notifier.fanOutPageSize }),
+      ...(options.notifier?.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.notifier.fanOutBudgetMs }),
+    });
+    management = createManagementHandler({
+      destinations,
+      notifications,
+      authenticator,
+      tokens,
+      publicKeys: async () => [verificationJwk],
+      logger,
+      maxRequestBytes: settings.maxRequestBytes,
+    });
+
     const publisher = new Publisher({ store, signer, issuer });
     const config: LocalConfig = {
       pollUrl: `${server.origin}${pollPath}`,
@@ -186,7 +268,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokenUrl: `${server.origin}${TOKEN_PATH}`,
       caCertFile: pki.caCertFile,
       issuer,
-      clients: pki.clients.map(({ clientId, certFile, keyFile }) => ({ clientId, certFile, keyFile })),
+      clients: pki.clients.filter((c) => recipientIds.includes(c.clientId)).map(({ clientId, certFile, keyFile }) => ({ clientId, certFile, keyFile })),
+      providers: pki.clients.filter((c) => providerIds.includes(c.clientId)).map(({ clientId, certFile, keyFile }) => ({ clientId, certFile, keyFile })),
       dynamodb: { endpoint, tableName },
       settings: {
         leaseSeconds: settings.leaseSeconds,
@@ -211,6 +294,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publisher,
       registry,
       store,
+      destinations,
+      notifications,
       documentClient,
       signingKeyFile,
       publicJwk: verificationJwk,

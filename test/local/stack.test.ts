@@ -32,7 +32,7 @@ describe('stack', () => {
 
       // Assess
       const config = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as Record<string, unknown>;
-      expect(Object.keys(config).sort()).toEqual(['caCertFile', 'clients', 'dynamodb', 'issuer', 'jwksUrl', 'pollUrl', 'settings', 'tokenUrl']);
+      expect(Object.keys(config).sort()).toEqual(['caCertFile', 'clients', 'dynamodb', 'issuer', 'jwksUrl', 'pollUrl', 'providers', 'settings', 'tokenUrl']);
       const port = stack.server.port;
       expect(config).toEqual({
         pollUrl: `https://localhost:${port}/events`,
@@ -44,6 +44,9 @@ describe('stack', () => {
           { clientId: 'tpp-alpha', certFile: join(dir, 'pki', 'clients', 'tpp-alpha.pem'), keyFile: join(dir, 'pki', 'clients', 'tpp-alpha-key.pem') },
           { clientId: 'tpp-beta', certFile: join(dir, 'pki', 'clients', 'tpp-beta.pem'), keyFile: join(dir, 'pki', 'clients', 'tpp-beta-key.pem') },
         ],
+        providers: [
+          { clientId: 'provider-demo', certFile: join(dir, 'pki', 'clients', 'provider-demo.pem'), keyFile: join(dir, 'pki', 'clients', 'provider-demo-key.pem') },
+        ],
         dynamodb: { endpoint: inject('dynamoEndpoint'), tableName: stack.config.dynamodb.tableName },
         settings: {
           leaseSeconds: TEST_SETTINGS.leaseSeconds,
@@ -53,7 +56,7 @@ describe('stack', () => {
         },
       });
       expect(config).toEqual(stack.config);
-      const clients = config.clients as Array<{ certFile: string; keyFile: string }>;
+      const clients = [...(config.clients as Array<{ certFile: string; keyFile: string }>), ...(config.providers as Array<{ certFile: string; keyFile: string }>)];
       for (const file of [config.caCertFile as string, ...clients.flatMap((c) => [c.certFile, c.keyFile])]) {
         expect(isAbsolute(file) && existsSync(file)).toBe(true);
       }

@@ -43,9 +43,20 @@ export interface TestStack extends LocalStack {
    * (an empty one sends none).
    */
   poll(clientId: string, body?: unknown, headers?: Record<string, string>): Promise<HttpsResponse>;
+  /**
+   * Calls the Notifier management API as clientId (a Data Provider such as provider-demo) with a
+   * `notifications:write notifications:read` token of its own. `path` is relative to the origin and
+   * may carry a query. A body object is sent as JSON, a string or Buffer as is; with a body,
+   * content-type is application/json unless headers say otherwise; without one, none is sent. An
+   * `authorization` header replaces the token (an empty one sends none).
+   */
+  manage(clientId: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpsResponse>;
   /** Stops the stack (not the shared DynamoDB Local) and removes the temporary state folder. */
   stop(): Promise<void>;
 }
+
+/** The scope manage() asks for: both notifier scopes. */
+export const MANAGEMENT_SCOPE = 'notifications:write notifications:read';
 
 /** Test defaults: DEFAULT_SETTINGS with a 1 s long poll, so a poll that waits does not slow the run. */
 export const TEST_SETTINGS: PollSettings = validateSettings({ ...DEFAULT_SETTINGS, longPollSeconds: 1 });
@@ -120,6 +131,18 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
         method: 'POST',
         headers: { ...(has('content-type') ? {} : { 'content-type': 'application/json' }), ...auth, ...given } as Record<string, string>,
         body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+        ...client(clientId),
+      });
+    },
+    async manage(clientId: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpsResponse> {
+      const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+      const auth: Record<string, string> = has('authorization') ? {} : { authorization: `Bearer ${await token(clientId, MANAGEMENT_SCOPE)}` };
+      const given = Object.fromEntries(Object.entries(headers).filter(([name, value]) => !(name.toLowerCase() === 'authorization' && value === '')));
+      const raw = typeof body === 'string' || Buffer.isBuffer(body);
+      return httpsRequest(new URL(path, stack.server.origin), {
+        method,
+        headers: { ...(body === undefined || has('content-type') ? {} : { 'content-type': 'application/json' }), ...auth, ...given },
+        ...(body === undefined ? {} : { body: raw ? (body as string | Buffer) : JSON.stringify(body) }),
         ...client(clientId),
       });
     },
