@@ -50,9 +50,9 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * Why pages and a cursor: a provider with 10,000 destinations cannot be fanned out within one
  * Lambda invocation's time. Each page (pageSize destinations in sort-key order) is processed and
  * then its progress (the last destination sk, the counts) is saved on the notification item. A call
- * stops after the page that exhausts its time budget and reports `done: false`; the management
- * handler then schedules a continuation (an async self-invocation in AWS, a deferred call locally:
- * see FanOutScheduler), which resumes from the saved cursor. Every call processes at least one page,
+ * stops after the page that exhausts its time budget and reports `done: false`; NotificationService
+ * then schedules a continuation through its FanOutScheduler (an async self-invocation in AWS, a
+ * deferred call locally), which resumes from the saved cursor. Every call processes at least one page,
  * so each continuation makes progress whatever the budget.
  *
  * Why it is safe to run twice: every SET of a revision carries the jti stored with the revision,
