@@ -40,6 +40,11 @@ export interface PollServiceOptions {
 const MAX_CONFLICT_RETRIES = 8;
 /** Long-poll re-reads back off from the first to the last delay: bounded cost, ~1 s wake-up. */
 const LONG_POLL_DELAYS_MS = [100, 200, 400, 700, 1000];
+/**
+ * How close (ms) a lease record's `answeredAt` may come before this poll's queue read started and
+ * still be treated as possibly later than it: covers clock skew between handler instances.
+ */
+const ANSWERED_SKEW_MS = 10;
 /** Pages read in one selection before answering with what was found. */
 const MAX_PAGES = 10;
 
@@ -79,6 +84,8 @@ export class PollService {
     const deadline = this.#now() + this.#settings.longPollSeconds * 1000;
     let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
     let conflictsInRow = 0;
+    // Set when this poll's queue read may predate an ack by another request (see below).
+    let readInOrder = false;
 
     for (;;) {
       // Acks need no read first (the key is the jti), so they run beside the reads.
@@ -89,10 +96,14 @@ export class PollService {
       let selection: Selection;
       const now = this.#now();
       try {
-        const [read, firstPage] = await Promise.all([
-          this.#store.readLease(clientId, conflictsInRow > 0),
-          this.#store.readQueue(clientId, limit + 1 + excluded.size),
-        ]);
+        // Fast path: lease and queue read side by side. In order (lease first, then a strongly
+        // consistent queue read) when the fast path may have raced an ack: see the check below.
+        const [read, firstPage] = readInOrder
+          ? await this.#store.readLease(clientId, true).then(async (l) => [l, await this.#store.readQueue(clientId, limit + 1 + excluded.size, undefined, true)] as const)
+          : await Promise.all([
+              this.#store.readLease(clientId, conflictsInRow > 0),
+              this.#store.readQueue(clientId, limit + 1 + excluded.size),
+            ]);
         lease = read;
         selection = await this.#select(clientId, lease, firstPage.items, firstPage.next, excluded, limit, now);
       } catch (error) {
@@ -100,6 +111,17 @@ export class PollService {
         await acking?.catch(() => undefined);
         throw error;
       }
+
+      // Another request's ack deletes its SETs, then drops them from the lease record. If that
+      // happened while this poll's reads ran side by side, the queue read may still show a deleted
+      // SET that the lease record no longer withholds: read again, in order.
+      if (!readInOrder && selection.picked.length > 0 && lease.answeredAt >= now - ANSWERED_SKEW_MS) {
+        readInOrder = true;
+        await acking?.catch(() => undefined);
+        if (acking) await acking;
+        continue;
+      }
+      readInOrder = false;
 
       const writes: Promise<unknown>[] = acking ? [acking] : [];
       if (selection.exhausted.length > 0) writes.push(this.#fail(clientId, selection.exhausted, now, stats));
@@ -216,9 +238,14 @@ export class PollService {
     const entries = new Map<string, number>();
     // Run-out leases are dropped (their SETs are deliverable again), and so are the SETs this
     // request acked or reported: the record only lists what is still in flight.
-    for (const [jti, held] of lease.entries) if (held > now && !answered.has(jti)) entries.set(jti, held);
+    let removedAnswers = false;
+    for (const [jti, held] of lease.entries) {
+      if (held <= now) continue;
+      if (answered.has(jti)) removedAnswers = true;
+      else entries.set(jti, held);
+    }
     for (const item of picked) entries.set(item.jti, until);
-    await this.#store.writeLease(clientId, lease.version, entries);
+    await this.#store.writeLease(clientId, lease.version, entries, removedAnswers ? now : lease.answeredAt);
   }
 
   /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */

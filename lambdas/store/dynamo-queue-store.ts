@@ -90,10 +90,10 @@ export class DynamoQueueStore extends QueueStore {
     for (const pair of (out.Item?.l ?? []) as unknown[]) {
       if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') entries.set(pair[0], pair[1]);
     }
-    return { version: Number(out.Item?.v ?? 0), entries };
+    return { version: Number(out.Item?.v ?? 0), entries, answeredAt: Number(out.Item?.a ?? 0) };
   }
 
-  async readQueue(clientId: string, limit: number, start?: Record<string, unknown>): Promise<QueuePage> {
+  async readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent = false): Promise<QueuePage> {
     const out = await this.#client.send(
       new QueryCommand({
         TableName: this.#table,
@@ -102,9 +102,8 @@ export class DynamoQueueStore extends QueueStore {
         ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
         Limit: limit,
         ExclusiveStartKey: start,
-        // Eventually consistent: half the read cost. A just-acked SET that a stale read still shows
-        // is withheld by the lease record or by this request's own ack list.
-        ConsistentRead: false,
+        // Eventually consistent by default: half the read cost (see PollService for when it is not).
+        ConsistentRead: consistent,
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
@@ -116,7 +115,7 @@ export class DynamoQueueStore extends QueueStore {
     return out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
   }
 
-  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
+  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, answeredAt = 0): Promise<void> {
     // A list of [jti, until] pairs, not a map keyed by jti: a jti is producer-chosen, and keys such
     // as `constructor` or `__proto__` break the SDK's map marshalling.
     const l = [...entries];
@@ -131,6 +130,7 @@ export class DynamoQueueStore extends QueueStore {
             sk: LEASE_SK,
             v: expectedVersion + 1,
             l,
+            ...(answeredAt > 0 ? { a: answeredAt } : {}),
             // The record is worthless once every lease in it ran out.
             ttl: Math.ceil(latest / 1000) + 86_400,
           },

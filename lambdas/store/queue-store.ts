@@ -15,6 +15,8 @@ export interface QueuedSet {
 export interface Lease {
   readonly version: number;
   readonly entries: ReadonlyMap<string, number>;
+  /** When a write last removed acked or reported SETs from the record (epoch ms; 0: never). */
+  readonly answeredAt: number;
 }
 
 export interface QueuePage {
@@ -65,10 +67,10 @@ export abstract class QueueStore {
   /** Idempotent put: 'duplicate' when a SET with this jti is already queued. */
   abstract enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'>;
   abstract readLease(clientId: string, consistent: boolean): Promise<Lease>;
-  /** In jti order. */
-  abstract readQueue(clientId: string, limit: number, start?: Record<string, unknown>): Promise<QueuePage>;
+  /** In jti order; eventually consistent unless `consistent`. */
+  abstract readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage>;
   /** Conditional on the version read; throws LeaseConflict when another poll wrote first. */
-  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void>;
+  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, answeredAt?: number): Promise<void>;
   /** Conditional deletes; answers how many existed. Unknown keys are not an error. */
   abstract deleteSets(clientId: string, jtis: readonly string[]): Promise<number>;
   /** Moves a queued SET to an `errored` delivery record. False when the SET was no longer queued. */

@@ -6,7 +6,7 @@
  *  | item            | pk              | sk                        | attributes                                      |
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
  *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts)     |
- *  | lease record    | `Q#<clientId>`  | `LEASE`                   | v (version), l (list of [jti, leaseUntilMs])     |
+ *  | lease record    | `Q#<clientId>`  | `LEASE`                   | v (version), l (list of [jti, leaseUntilMs]), a |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
  *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |

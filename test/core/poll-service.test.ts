@@ -3,6 +3,7 @@ import { PollService } from '../../lambdas/core/poll-service.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
+import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
 /** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
@@ -260,6 +261,42 @@ describe('PollService', () => {
       expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
       const acked = await poll('alpha', { returnImmediately: true, maxEvents: 0, ack: [jti, 'ordinary'] });
       expect(acked.stats.acked).toBe(2);
+    });
+  });
+
+  describe('races with acks', () => {
+    /** Holds one readLease until released: injects the timing, the store itself is real. */
+    class GatedStore extends DynamoQueueStore {
+      gate: Promise<void> | undefined;
+      override async readLease(clientId: string, consistent: boolean) {
+        const gate = this.gate;
+        this.gate = undefined;
+        if (gate) await gate;
+        return super.readLease(clientId, consistent);
+      }
+    }
+
+    it('never delivers a SET acked by another request between this poll\'s queue read and its lease read', async () => {
+      // Prepare: x is delivered (leased) to one poll.
+      const table = await createTestTable();
+      const settings = { ...DEFAULT_SETTINGS, longPollSeconds: 0 };
+      const plain = new PollService({ store: table.store, settings });
+      const gated = new GatedStore({ client: table.client, tableName: table.tableName });
+      const racing = new PollService({ store: gated, settings });
+      await table.store.enqueue('alpha', { jti: 'x', set: 'jws.x', ttl: Math.floor(Date.now() / 1000) + 60 });
+      expect((await plain.poll('alpha', parsePollRequest({ returnImmediately: true }))).sets).toEqual({ x: 'jws.x' });
+      // Act: a racing poll reads the queue (x still there) but its lease read waits until x is acked.
+      let release!: () => void;
+      gated.gate = new Promise((r) => (release = r));
+      const pending = racing.poll('alpha', parsePollRequest({ returnImmediately: true }));
+      await new Promise((r) => setTimeout(r, 50));
+      const ack = await plain.poll('alpha', parsePollRequest({ returnImmediately: true, maxEvents: 0, ack: ['x'] }));
+      release();
+      const out = await pending;
+      // Assess
+      expect(ack.stats.acked).toBe(1);
+      expect(out.sets).toEqual({});
+      expect(out.moreAvailable).toBe(false);
     });
   });
 
