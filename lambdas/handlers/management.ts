@@ -1,15 +1,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWK, JWTPayload } from 'jose';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { InvalidRequest, ServiceUnavailable, SetpollError } from '../core/errors.ts';
-import { settingsFromEnv, DEFAULT_SETTINGS } from '../core/settings.ts';
+import { DEFAULT_SETTINGS } from '../core/settings.ts';
 import { httpErrorHandler, isTransient, jsonResponse } from '../http/error-handler.ts';
 import { interactionId, type InteractionState } from '../http/interaction-id.ts';
 import { parseJsonBody } from '../http/json-body.ts';
@@ -20,9 +18,7 @@ import { NotificationService, type FanOutScheduler, type Notification, type Noti
 import { isObject, rejectUnknownMembers } from '../notifier/validation.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm, type SetAlgorithm, type SetSigner } from '../producer/signer.ts';
-import { DynamoQueueStore } from '../store/dynamo-queue-store.ts';
-import { RecipientRegistry } from '../store/recipient-registry.ts';
-import { tokenVerifierFromEnv } from './poll.ts';
+import { sharedDepsFromEnv } from './wiring.ts';
 
 /** Scopes of the management API: a mutation needs write; a read needs read or write. */
 export const NOTIFIER_WRITE_SCOPES: readonly string[] = ['notifications:write'];
@@ -390,24 +386,12 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     if (!value) throw new TypeError(`${name} is required`);
     return value;
   };
-  const tableName = required('SETPOLL_TABLE_NAME');
+  const { tableName, settings, logger, client, store, authenticator, tokens } = sharedDepsFromEnv(env);
   const issuer = required('SETPOLL_ISSUER');
   const keyId = required('SETPOLL_SIGNING_KEY_ID');
   const functionName = required('AWS_LAMBDA_FUNCTION_NAME');
   const alg = env.SETPOLL_SIGNING_ALG || 'PS256';
   assertAlgorithm(alg);
-  const settings = settingsFromEnv(env);
-  const tokens = tokenVerifierFromEnv(env, settings.realm);
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'setpoll' });
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient(env.SETPOLL_DYNAMODB_ENDPOINT ? { endpoint: env.SETPOLL_DYNAMODB_ENDPOINT } : {}),
-  );
-  const store = new DynamoQueueStore({
-    client,
-    tableName,
-    onCapacity: (operation, capacity) => logger.debug('ConsumedCapacity', { operation, capacity }),
-  });
-  const authenticator = new ClientAuthenticator({ registry: new RecipientRegistry({ client, tableName }), realm: settings.realm, cacheSeconds: settings.identityCacheSeconds });
   const kms = new KMSClient({});
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
   const destinations = new DestinationService({ client, tableName });

@@ -302,10 +302,12 @@ describe('PollService', () => {
 
   describe('eviction', () => {
     it('never delivers a SET past its expiry, even before TTL deletion', async () => {
-      const { enqueue, poll, clock } = await setup();
-      await enqueue('alpha', ['short'], 10);
+      const { enqueue, poll, clock, store } = await setup();
+      await enqueue('alpha', ['short'], 30);
       await enqueue('alpha', ['long'], 3600);
-      clock.now += 10_000;
+      clock.now += 30_000;
+      // Expired by the service's clock, but its ttl is still in the real future: DynamoDB keeps it.
+      expect((await store.readQueue('alpha', 10)).items.map((i) => i.jti)).toEqual(['long', 'short']);
       const out = await poll('alpha', { returnImmediately: true });
       expect(out.sets).toEqual({ long: 'jws.long.sig' });
       expect(out.moreAvailable).toBe(false);

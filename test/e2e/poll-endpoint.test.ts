@@ -168,12 +168,13 @@ describe('POST /events', () => {
   });
 
   describe('eviction', () => {
-    it('never delivers an expired SET, although DynamoDB has not deleted it yet', async () => {
+    it('never delivers an expired SET, whether or not DynamoDB has deleted it yet', async () => {
       await drain('tpp-alpha');
-      const expired = await stack.publisher.publish({ recipients: ['tpp-alpha'], events: EVENT, ttlSeconds: 1 });
+      await stack.publisher.publish({ recipients: ['tpp-alpha'], events: EVENT, ttlSeconds: 1 });
       const live = await stack.publisher.publish({ recipients: ['tpp-alpha'], events: EVENT });
       await new Promise((r) => setTimeout(r, 2100));
-      expect((await stack.store.readQueue('tpp-alpha', 10)).items.map((i) => i.jti)).toContain(expired.jti);
+      // DynamoDB Local's TTL sweeper may or may not have deleted it by now; the read filter must not
+      // depend on it (test/core/poll-service.test.ts › eviction proves the filter on a still-stored item).
       expect((await stack.poll('tpp-alpha')).json()).toEqual({ sets: { [live.jti]: live.set }, moreAvailable: false });
     });
   });
