@@ -25,7 +25,9 @@ const MEMBERS = new Set(['maxEvents', 'returnImmediately', 'ack', 'setErrs']);
 const SET_ERR_MEMBERS = new Set(['err', 'description']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= JTI_MAX_LENGTH;
+/** A lone surrogate cannot be stored as such (DynamoDB turns it into '?'): it could name another SET. */
+const isWellFormed = (v: string): boolean => Buffer.from(v, 'utf8').toString('utf8') === v;
+const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= JTI_MAX_LENGTH && isWellFormed(v);
 
 /**
  * Validates a parsed JSON body. Unknown members are rejected rather than ignored, so a misspelt

@@ -90,6 +90,9 @@ export class PollService {
     for (;;) {
       // Acks need no read first (the key is the jti), so they run beside the reads.
       const acking = pendingAcks ? this.#applyAcks(clientId, request, context, this.#now(), stats) : undefined;
+      // Handled here so a failure while the reads still run is never an unhandled rejection;
+      // it is still awaited (and rethrown) below.
+      acking?.catch(() => undefined);
       pendingAcks = false;
       // After a lease conflict the cheap, eventually consistent lease read was stale: read strongly.
       let lease: Lease;
@@ -123,7 +126,10 @@ export class PollService {
       }
       readInOrder = false;
 
-      const writes: Promise<unknown>[] = acking ? [acking] : [];
+      // The lease record may drop acked SETs only once their deletes took effect: a failed ack
+      // leaves its SET leased, and a slow one cannot let another poll in early.
+      if (acking) await acking;
+      const writes: Promise<unknown>[] = [];
       if (selection.exhausted.length > 0) writes.push(this.#fail(clientId, selection.exhausted, now, stats));
       if (selection.expired.length > 0) writes.push(this.#store.deleteSets(clientId, selection.expired.map((i) => i.jti)));
       // The lease record is rewritten when this poll leases SETs, and also when it only answers
@@ -245,7 +251,7 @@ export class PollService {
       else entries.set(jti, held);
     }
     for (const item of picked) entries.set(item.jti, until);
-    await this.#store.writeLease(clientId, lease.version, entries, removedAnswers ? now : lease.answeredAt);
+    await this.#store.writeLease(clientId, lease.version, entries, removedAnswers ? this.#now() : lease.answeredAt);
   }
 
   /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */
