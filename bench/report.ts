@@ -71,7 +71,7 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(`| Minified bundle ≤ ${TARGETS.bundleKiB} KB (KiB) | ${kib(cdkBundle.bytes)} as the CDK bundles it | ${mark(cdkBundle.bytes <= TARGETS.bundleKiB * 1024)} |`);
   L.push(`| Cold start, import + first request ≤ ${TARGETS.coldStartMs} ms (median of ${cold405.runs}): 405, no network | ${fmt(cold405.totalMs, 0)} ms | ${mark(cold405.totalMs <= TARGETS.coldStartMs)} |`);
   L.push(`| Cold start, import + first request ≤ ${TARGETS.coldStartMs} ms: 403 after a DynamoDB Query | ${fmt(cold403.totalMs, 0)} ms | ${mark(cold403.totalMs <= TARGETS.coldStartMs)} |`);
-  L.push(`| Cold start, import + first request ≤ ${TARGETS.coldStartMs} ms: a real 200 poll (Query, JWKS fetch, GetItem ‖ Query) | ${fmt(cold200.totalMs, 0)} ms | ${mark(cold200.totalMs <= TARGETS.coldStartMs)} |`);
+  L.push(`| Cold start, import + first request ≤ ${TARGETS.coldStartMs} ms: a real 200 poll (Query, JWKS fetch, head Query) | ${fmt(cold200.totalMs, 0)} ms | ${mark(cold200.totalMs <= TARGETS.coldStartMs)} |`);
   L.push('');
   if (ratioC1) L.push(`The handler/bare ratio for poll+ack with one recipient, trial by trial: ${ratioC1.perTrial.map((x) => fmt(x)).join(', ')}.`, '');
 
@@ -174,7 +174,7 @@ export function renderMarkdown(r: BenchResults): string {
   // 3. Latency
   L.push('## 3. Poll latency over real mTLS (batch 10)', '');
   L.push(
-    `Each recipient holds one keep-alive TLS 1.3 connection with its own client certificate and a certificate-bound token from the local authorization server; the recipients run in a worker thread, so their work never shares an event loop with the server's. SETs are ${r.latency.setBytes}-byte items (${r.latency.alg}, the stack's own key, a CAEP event). **poll+ack**: each poll acks the previous batch and takes the next 10. **poll-only** then **ack-only**: a poll of 10 without acks, then a \`maxEvents: 0\` request acking them; after each cycle the bench puts the acked SETs back (untimed). **Bare**: the same DynamoDB calls with the same parameters (acks' DeleteItems ‖ GetItem lease ‖ Query, then PutItem lease) issued straight from the benchmark's main thread, the thread where the handler issues its own, on queues of their own. **GET /jwks.json**: the transport floor on the same connection (TLS + HTTP, a static body, no handler work). Every HTTPS request is also timed inside the server from its headers to the last byte written (*handler, timed in the server*).`,
+    `Each recipient holds one keep-alive TLS 1.3 connection with its own client certificate and a certificate-bound token from the local authorization server; the recipients run in a worker thread, so their work never shares an event loop with the server's. SETs are ${r.latency.setBytes}-byte items (${r.latency.alg}, the stack's own key, a CAEP event). **poll+ack**: each poll acks the previous batch and takes the next 10. **poll-only** then **ack-only**: a poll of 10 without acks, then a \`maxEvents: 0\` request acking them; after each cycle the bench puts the acked SETs back (untimed). **Bare**: the same DynamoDB calls with the same parameters (acks' DeleteItems ‖ one Query of the lease record and the queue head, then PutItem lease) issued straight from the benchmark's main thread, the thread where the handler issues its own, on queues of their own. **GET /jwks.json**: the transport floor on the same connection (TLS + HTTP, a static body, no handler work). Every HTTPS request is also timed inside the server from its headers to the last byte written (*handler, timed in the server*).`,
     '',
     `${r.latency.trials} interleaved trial${r.latency.trials > 1 ? 's' : ''}; each runs every variant once, each HTTPS block immediately followed by its bare twin. Figures are **medians over the trials** of each trial's percentile; *pooled p99* is over all samples. ${r.latency.short === 0 ? 'Every poll delivered a full batch.' : `${r.latency.short} polls delivered less than a full batch.`}`,
     '',
@@ -259,7 +259,7 @@ export function renderMarkdown(r: BenchResults): string {
   const lp = r.longPoll;
   L.push('## 6. Long-poll cost and wake-up latency', '');
   L.push(
-    `**A ${lp.longPollSeconds} s long poll that finds nothing** (\`PollService.poll\` on an empty queue, through the bench store's capacity listener): ${fmt(lp.idle.seconds, 2)} s, ${lp.idle.rounds} rounds of reads = ${lp.idle.queries} Queries + ${lp.idle.leaseReads} lease GetItems = **${fmt(lp.idle.readUnits, 1)} read units** billed (DynamoDB Local reported ${fmt(lp.idle.readUnitsReported, 1)}: it bills an empty Query 0). Lambda: **${fmt(lp.idle.seconds, 2)} s = ${fmt(lp.idle.gbSeconds, 2)} GB-s** at 512 MB.`,
+    `**A ${lp.longPollSeconds} s long poll that finds nothing** (\`PollService.poll\` on an empty queue, through the bench store's capacity listener): ${fmt(lp.idle.seconds, 2)} s, ${lp.idle.rounds} rounds of reads = ${lp.idle.queries} Queries (each reads the lease record and the queue head) = **${fmt(lp.idle.readUnits, 1)} read units** billed (DynamoDB Local reported ${fmt(lp.idle.readUnitsReported, 1)}: it bills an empty Query 0). Lambda: **${fmt(lp.idle.seconds, 2)} s = ${fmt(lp.idle.gbSeconds, 2)} GB-s** at 512 MB.`,
     '',
   );
   L.push('| | DynamoDB reads | Lambda (request + GB-s) | HTTP API | Total |', '|---|---|---|---|---|');
@@ -267,7 +267,7 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(`| One recipient long polling around the clock with nothing to deliver, 30 days | ${usd(lp.idle.costPerRecipientMonth.dynamo)} | ${usd(lp.idle.costPerRecipientMonth.lambda)} | ${usd(lp.idle.costPerRecipientMonth.httpApi)} | **${usd(lp.idle.costPerRecipientMonth.total)}** |`);
   L.push('');
   L.push(
-    `The README says a lease read happens only "when the queue is not empty"; here every round read the lease record as well (${lp.idle.leaseReads} lease reads for ${lp.idle.queries} queries). A waiting Lambda is billed for its wall time, so the Lambda line is the same for any long-poll length: $${((PRICES.lambdaMemoryGb * PRICES.lambdaArmGbSecond * 86400 * 30)).toFixed(2)} per always-waiting recipient-month at 512 MB.`,
+    `Each round is one Query that reads the lease record with the queue head, so an idle round costs the 0.5-unit minimum. A waiting Lambda is billed for its wall time, so the Lambda line is the same for any long-poll length: $${((PRICES.lambdaMemoryGb * PRICES.lambdaArmGbSecond * 86400 * 30)).toFixed(2)} per always-waiting recipient-month at 512 MB.`,
     '',
   );
   L.push(

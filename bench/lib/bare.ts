@@ -4,7 +4,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LEASE_SK, SET_PREFIX, queuePk, setSk } from '../../lambdas/store/schema.ts';
+import { LEASE_SK, QUEUE_END_SK, queuePk, setSk } from '../../lambdas/store/schema.ts';
 import type { NewSet } from '../../lambdas/store/queue-store.ts';
 import type { CapacityListener } from '../../lambdas/store/dynamo-queue-store.ts';
 
@@ -54,20 +54,26 @@ export class BareQueue {
     return { version: Number(out.Item?.v ?? 0), entries: decodeLease(out.Item?.l) };
   }
 
-  async query(clientId: string, limit: number): Promise<{ jti: string; set: string }[]> {
+  /** The lease record and the queue's first `limit` SETs in one Query, as DynamoQueueStore.readHead. */
+  async head(clientId: string, limit: number): Promise<{ lease: BareLease; items: { jti: string; set: string }[] }> {
     const out = await this.#client.send(
       new QueryCommand({
         TableName: this.#table,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lease AND :end',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
-        Limit: limit,
+        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':lease': LEASE_SK, ':end': QUEUE_END_SK },
+        Limit: limit + 1,
         ConsistentRead: false,
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    this.#onCapacity?.('readQueue', out.ConsumedCapacity);
-    return (out.Items ?? []).map((i) => ({ jti: String(i.jti), set: String(i.set) }));
+    this.#onCapacity?.('readHead', out.ConsumedCapacity);
+    const raw = out.Items ?? [];
+    const leaseItem = raw[0]?.sk === LEASE_SK ? raw[0] : undefined;
+    return {
+      lease: { version: Number(leaseItem?.v ?? 0), entries: decodeLease(leaseItem?.l) },
+      items: (leaseItem ? raw.slice(1) : raw).map((i) => ({ jti: String(i.jti), set: String(i.set) })),
+    };
   }
 
   async putLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
@@ -142,16 +148,13 @@ export class BareQueue {
   }
 
   /**
-   * One poll as the handler does it, without HTTP, token or service logic: (acks ‖ lease read ‖
-   * queue read), then the lease write when something was picked. Answers the delivered jtis.
+   * One poll as the handler does it, without HTTP, token or service logic: (acks ‖ one Query of the
+   * lease record and the queue head), then the lease write when something was picked. Answers the
+   * delivered jtis.
    */
   async poll(clientId: string, maxEvents: number, ack: readonly string[]): Promise<string[]> {
-    const [, lease, items] = await Promise.all([
-      Promise.all(ack.map((jti) => this.deleteSet(clientId, jti))),
-      this.getLease(clientId),
-      this.query(clientId, maxEvents + 1 + ack.length),
-    ]);
-    return this.#pickAndLease(clientId, maxEvents, ack, lease, items);
+    const [, head] = await Promise.all([Promise.all(ack.map((jti) => this.deleteSet(clientId, jti))), this.head(clientId, maxEvents + 1 + ack.length)]);
+    return this.#pickAndLease(clientId, maxEvents, ack, head.lease, head.items);
   }
 
   /**
@@ -161,8 +164,8 @@ export class BareQueue {
    */
   async pollAcksFirst(clientId: string, maxEvents: number, ack: readonly string[]): Promise<string[]> {
     await Promise.all(ack.map((jti) => this.deleteSet(clientId, jti)));
-    const [lease, items] = await Promise.all([this.getLease(clientId), this.query(clientId, maxEvents + 1)]);
-    return this.#pickAndLease(clientId, maxEvents, ack, lease, items);
+    const head = await this.head(clientId, maxEvents + 1);
+    return this.#pickAndLease(clientId, maxEvents, ack, head.lease, head.items);
   }
 
   async #pickAndLease(clientId: string, maxEvents: number, ack: readonly string[], lease: BareLease, items: readonly { jti: string }[]): Promise<string[]> {

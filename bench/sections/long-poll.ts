@@ -87,7 +87,7 @@ async function idleLongPoll(env: BenchEnv): Promise<IdleLongPoll> {
   return {
     seconds,
     rounds: out.stats.waits + 1,
-    queries: used.get('readQueue')?.calls ?? 0,
+    queries: (used.get('readHead')?.calls ?? 0) + (used.get('readQueue')?.calls ?? 0),
     leaseReads: used.get('readLease')?.calls ?? 0,
     readUnits,
     readUnitsReported: sumKind(used, 'read', 'reported'),

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { PollRequest } from './poll-request.ts';
 import type { PollSettings } from './settings.ts';
 import { LeaseConflict, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
+import { jtiCreatedAt } from './set-age.ts';
 
 /** What one poll did, for the response and for metrics. */
 export interface PollOutcome {
@@ -15,11 +16,23 @@ export interface PollStats {
   acked: number;
   errored: number;
   delivered: number;
+  /**
+   * Of `delivered`, SETs delivered before: their lease had run out without an ack (a lower bound:
+   * a run-out lease is forgotten once another poll rewrites the record), or attempts were counted.
+   */
+  redelivered: number;
+  /** Queued SETs found past their TTL, and deleted. */
+  expired: number;
   failed: number;
   /** Lease conflicts with concurrent polls of the same recipient that were retried. */
   conflicts: number;
   /** Rounds a long poll spent waiting. */
   waits: number;
+  /**
+   * Age (ms) of the oldest SET at the head of the queue when this poll read it, leased or not; known
+   * when its jti is a UUIDv7 (setpoll's own). A cheap sample of the recipient's backlog age.
+   */
+  oldestAgeMs?: number;
 }
 
 export interface PollContext {
@@ -40,11 +53,6 @@ export interface PollServiceOptions {
 const MAX_CONFLICT_RETRIES = 8;
 /** Long-poll re-reads back off from the first to the last delay: bounded cost, ~1 s wake-up. */
 const LONG_POLL_DELAYS_MS = [100, 200, 400, 700, 1000];
-/**
- * How close (ms) a lease record's `answeredAt` may come before this poll's queue read started and
- * still be treated as possibly later than it: covers clock skew between handler instances.
- */
-const ANSWERED_SKEW_MS = 10;
 /** Pages read in one selection before answering with what was found. */
 const MAX_PAGES = 10;
 
@@ -53,6 +61,7 @@ interface Selection {
   readonly moreAvailable: boolean;
   readonly exhausted: QueuedSet[];
   readonly expired: QueuedSet[];
+  readonly redelivered: number;
 }
 
 /**
@@ -62,9 +71,16 @@ interface Selection {
  * listed in a single lease record, written with a version condition. Two concurrent polls of one
  * recipient cannot both lease a SET: the second write fails its condition and selects again.
  *
- * A poll takes two sequential round trips: (ack deletes ‖ lease read ‖ queue read), then the lease
- * write. Acked jtis are excluded from the selection, so the order of work is as if acks were
- * applied first.
+ * A poll takes two sequential round trips: (ack deletes ‖ one Query of the lease record and the
+ * queue's head), then the lease write. Acked jtis are excluded from the selection, so the order of
+ * work is as if acks were applied first.
+ *
+ * Why one Query and not a lease GetItem beside a queue Query: another request's ack deletes its SETs
+ * and only then drops them from the lease record. Two separate reads can pair a queue page from
+ * before that delete with a lease record from after it, and hand out a SET that was just acked. The
+ * head Query reads the lease record first (it sorts first), so its view of the record is never newer
+ * than its view of the SETs; it also costs one read-unit rounding instead of two. Later pages, rare,
+ * are read strongly consistent for the same reason.
  */
 export class PollService {
   readonly #store: QueueStore;
@@ -78,53 +94,35 @@ export class PollService {
   }
 
   async poll(clientId: string, request: PollRequest, context: PollContext = {}): Promise<PollOutcome> {
-    const stats: PollStats = { acked: 0, errored: 0, delivered: 0, failed: 0, conflicts: 0, waits: 0 };
+    const stats: PollStats = { acked: 0, errored: 0, delivered: 0, redelivered: 0, expired: 0, failed: 0, conflicts: 0, waits: 0 };
     const limit = Math.min(request.maxEvents ?? this.#settings.maxEvents, this.#settings.maxEvents);
     const excluded = new Set<string>([...request.ack, ...request.setErrs.keys()]);
     const deadline = this.#now() + this.#settings.longPollSeconds * 1000;
     let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
     let conflictsInRow = 0;
-    // Set when this poll's queue read may predate an ack by another request (see below).
-    let readInOrder = false;
 
     for (;;) {
-      // Acks need no read first (the key is the jti), so they run beside the reads.
+      // Acks need no read first (the key is the jti), so they run beside the read.
       const acking = pendingAcks ? this.#applyAcks(clientId, request, context, this.#now(), stats) : undefined;
-      // Handled here so a failure while the reads still run is never an unhandled rejection;
+      // Handled here so a failure while the read still runs is never an unhandled rejection;
       // it is still awaited (and rethrown) below.
       acking?.catch(() => undefined);
       pendingAcks = false;
-      // After a lease conflict the cheap, eventually consistent lease read was stale: read strongly.
       let lease: Lease;
       let selection: Selection;
       const now = this.#now();
       try {
-        // Fast path: lease and queue read side by side. In order (lease first, then a strongly
-        // consistent queue read) when the fast path may have raced an ack: see the check below.
-        const [read, firstPage] = readInOrder
-          ? await this.#store.readLease(clientId, true).then(async (l) => [l, await this.#store.readQueue(clientId, limit + 1 + excluded.size, undefined, true)] as const)
-          : await Promise.all([
-              this.#store.readLease(clientId, conflictsInRow > 0),
-              this.#store.readQueue(clientId, limit + 1 + excluded.size),
-            ]);
-        lease = read;
-        selection = await this.#select(clientId, lease, firstPage.items, firstPage.next, excluded, limit, now);
+        // After a lease conflict the cheap, eventually consistent read was stale: read strongly.
+        const head = await this.#store.readHead(clientId, limit + 1 + excluded.size, conflictsInRow > 0);
+        lease = head.lease;
+        const created = head.page.items[0] ? jtiCreatedAt(head.page.items[0].jti) : undefined;
+        if (created !== undefined) stats.oldestAgeMs = Math.max(0, now - created);
+        selection = await this.#select(clientId, lease, head.page.items, head.page.next, excluded, limit, now);
       } catch (error) {
         // Let the acks finish (or fail) before answering, so a retry sees their effect.
         await acking?.catch(() => undefined);
         throw error;
       }
-
-      // Another request's ack deletes its SETs, then drops them from the lease record. If that
-      // happened while this poll's reads ran side by side, the queue read may still show a deleted
-      // SET that the lease record no longer withholds: read again, in order.
-      if (!readInOrder && selection.picked.length > 0 && lease.answeredAt >= now - ANSWERED_SKEW_MS) {
-        readInOrder = true;
-        await acking?.catch(() => undefined);
-        if (acking) await acking;
-        continue;
-      }
-      readInOrder = false;
 
       // The lease record may drop acked SETs only once their deletes took effect: a failed ack
       // leaves its SET leased, and a slow one cannot let another poll in early.
@@ -165,6 +163,8 @@ export class PollService {
         await this.#store.countAttempts(clientId, selection.picked.map((i) => i.jti));
       }
       stats.delivered = selection.picked.length;
+      stats.redelivered = selection.redelivered;
+      stats.expired += selection.expired.length;
       const done =
         selection.picked.length > 0 ||
         request.returnImmediately ||
@@ -202,6 +202,7 @@ export class PollService {
     const exhausted: QueuedSet[] = [];
     const expired: QueuedSet[] = [];
     let bytes = 0;
+    let redelivered = 0;
     let moreAvailable = false;
     let items = firstItems;
     let next = firstNext;
@@ -224,6 +225,7 @@ export class PollService {
           break;
         }
         picked.push(item);
+        if (lease.entries.has(item.jti) || item.attempts > 0) redelivered++;
         bytes += size;
       }
       if (moreAvailable || next === undefined) break;
@@ -232,11 +234,12 @@ export class PollService {
         moreAvailable = true;
         break;
       }
-      const more = await this.#store.readQueue(clientId, Math.max(limit + 1, 25), next);
+      // Strongly consistent: a later page must not be older than the lease record read with the head.
+      const more = await this.#store.readQueue(clientId, Math.max(limit + 1, 25), next, true);
       items = more.items;
       next = more.next;
     }
-    return { picked, moreAvailable, exhausted, expired };
+    return { picked, moreAvailable, exhausted, expired, redelivered };
   }
 
   async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number): Promise<void> {
@@ -244,14 +247,9 @@ export class PollService {
     const entries = new Map<string, number>();
     // Run-out leases are dropped (their SETs are deliverable again), and so are the SETs this
     // request acked or reported: the record only lists what is still in flight.
-    let removedAnswers = false;
-    for (const [jti, held] of lease.entries) {
-      if (held <= now) continue;
-      if (answered.has(jti)) removedAnswers = true;
-      else entries.set(jti, held);
-    }
+    for (const [jti, held] of lease.entries) if (held > now && !answered.has(jti)) entries.set(jti, held);
     for (const item of picked) entries.set(item.jti, until);
-    await this.#store.writeLease(clientId, lease.version, entries, removedAnswers ? this.#now() : lease.answeredAt);
+    await this.#store.writeLease(clientId, lease.version, entries);
   }
 
   /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   LEASE_SK,
+  QUEUE_END_SK,
   SET_PREFIX,
   queuePk,
   recordSk,
@@ -24,6 +25,7 @@ import {
   type ErrorReport,
   type Lease,
   type NewSet,
+  type QueueHead,
   type QueuePage,
   type QueuedSet,
 } from './queue-store.ts';
@@ -86,11 +88,29 @@ export class DynamoQueueStore extends QueueStore {
       }),
     );
     this.#onCapacity?.('readLease', out.ConsumedCapacity);
-    const entries = new Map<string, number>();
-    for (const pair of (out.Item?.l ?? []) as unknown[]) {
-      if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') entries.set(pair[0], pair[1]);
-    }
-    return { version: Number(out.Item?.v ?? 0), entries, answeredAt: Number(out.Item?.a ?? 0) };
+    return toLease(out.Item);
+  }
+
+  async readHead(clientId: string, limit: number, consistent: boolean): Promise<QueueHead> {
+    const out = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        // `S!LEASE` sorts just before every `S#<jti>`: one Query reads the lease record, then the SETs.
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lease AND :end',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':lease': LEASE_SK, ':end': QUEUE_END_SK },
+        // The lease record counts against Limit like any item.
+        Limit: limit + 1,
+        ConsistentRead: consistent,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.#onCapacity?.('readHead', out.ConsumedCapacity);
+    const raw = out.Items ?? [];
+    const hasLease = raw[0]?.sk === LEASE_SK;
+    const items = (hasLease ? raw.slice(1) : raw).map(toQueuedSet);
+    const page = out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
+    return { lease: toLease(hasLease ? raw[0] : undefined), page };
   }
 
   async readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent = false): Promise<QueuePage> {
@@ -108,14 +128,11 @@ export class DynamoQueueStore extends QueueStore {
       }),
     );
     this.#onCapacity?.('readQueue', out.ConsumedCapacity);
-    const items = (out.Items ?? []).map((raw): QueuedSet => {
-      const item = raw as QueuedSetItem;
-      return { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
-    });
+    const items = (out.Items ?? []).map(toQueuedSet);
     return out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
   }
 
-  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, answeredAt = 0): Promise<void> {
+  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
     // A list of [jti, until] pairs, not a map keyed by jti: a jti is producer-chosen, and keys such
     // as `constructor` or `__proto__` break the SDK's map marshalling.
     const l = [...entries];
@@ -130,7 +147,6 @@ export class DynamoQueueStore extends QueueStore {
             sk: LEASE_SK,
             v: expectedVersion + 1,
             l,
-            ...(answeredAt > 0 ? { a: answeredAt } : {}),
             // The record is worthless once every lease in it ran out.
             ttl: Math.ceil(latest / 1000) + 86_400,
           },
@@ -279,4 +295,17 @@ export class DynamoQueueStore extends QueueStore {
       ttl: Number(item.ttl),
     };
   }
+}
+
+function toLease(item: Record<string, unknown> | undefined): Lease {
+  const entries = new Map<string, number>();
+  for (const pair of (item?.l ?? []) as unknown[]) {
+    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') entries.set(pair[0], pair[1]);
+  }
+  return { version: Number(item?.v ?? 0), entries };
+}
+
+function toQueuedSet(raw: Record<string, unknown>): QueuedSet {
+  const item = raw as unknown as QueuedSetItem;
+  return { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
 }

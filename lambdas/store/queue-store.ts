@@ -15,14 +15,18 @@ export interface QueuedSet {
 export interface Lease {
   readonly version: number;
   readonly entries: ReadonlyMap<string, number>;
-  /** When a write last removed acked or reported SETs from the record (epoch ms; 0: never). */
-  readonly answeredAt: number;
 }
 
 export interface QueuePage {
   readonly items: readonly QueuedSet[];
   /** Opaque; present when the queue may hold more items after this page. */
   readonly next?: Record<string, unknown>;
+}
+
+/** A recipient's lease record and the first page of its queue, read together. */
+export interface QueueHead {
+  readonly lease: Lease;
+  readonly page: QueuePage;
 }
 
 export interface ErrorReport {
@@ -67,10 +71,16 @@ export abstract class QueueStore {
   /** Idempotent put: 'duplicate' when a SET with this jti is already queued. */
   abstract enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'>;
   abstract readLease(clientId: string, consistent: boolean): Promise<Lease>;
+  /**
+   * The lease record and up to `limit` queued SETs in jti order, in one read whose view of the lease
+   * record is never newer than its view of the SETs (the record is read first). Eventually
+   * consistent unless `consistent`.
+   */
+  abstract readHead(clientId: string, limit: number, consistent: boolean): Promise<QueueHead>;
   /** In jti order; eventually consistent unless `consistent`. */
   abstract readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage>;
   /** Conditional on the version read; throws LeaseConflict when another poll wrote first. */
-  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, answeredAt?: number): Promise<void>;
+  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void>;
   /** Conditional deletes; answers how many existed. Unknown keys are not an error. */
   abstract deleteSets(clientId: string, jtis: readonly string[]): Promise<number>;
   /** Moves a queued SET to an `errored` delivery record. False when the SET was no longer queued. */

@@ -6,7 +6,7 @@
  *  | item            | pk              | sk                        | attributes                                      |
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
  *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts)     |
- *  | lease record    | `Q#<clientId>`  | `LEASE`                   | v (version), l (list of [jti, leaseUntilMs]), a |
+ *  | lease record    | `Q#<clientId>`  | `S!LEASE`                 | v (version), l (list of [jti, leaseUntilMs])    |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
  *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |
@@ -28,13 +28,19 @@
  * so a poll that read the queue before the delete fails its conditional lease write and selects
  * again. Writers of lease records must keep `v` monotonic and treat `l` as optional.
  *
+ * The lease record's sort key `S!LEASE` sorts just before every `S#<jti>` (`!` < `#`) and after every
+ * `R#<jti>`, so one Query from `S!LEASE` to `S$` reads a recipient's lease record and the head of its
+ * queue in one round trip and one read-unit rounding, lease first.
+ *
  * The `S#<jti>` sort key makes enqueue idempotent on the jti (`attribute_not_exists(sk)`) and an ack
  * a direct conditional delete. A queue is read in jti order; setpoll's jtis are UUIDv7, which sort
  * by creation time, so SETs it publishes are delivered oldest first.
  */
 export const SET_PREFIX = 'S#';
 export const RECORD_PREFIX = 'R#';
-export const LEASE_SK = 'LEASE';
+export const LEASE_SK = 'S!LEASE';
+/** Just past every `S#…` sort key: the upper bound of a head read (`S!LEASE` … `S$`). */
+export const QUEUE_END_SK = 'S$';
 export const CERT_SK = 'CERT';
 export const REVOKED_SK = 'REVOKED';
 

@@ -264,28 +264,56 @@ describe('PollService', () => {
     });
   });
 
+  describe('stats', () => {
+    it('counts redelivered and expired SETs, and samples the age of the oldest queued SET', async () => {
+      // Prepare: two UUIDv7 SETs made 5 s and 10 ms ago, one that expires in 30 s.
+      const { enqueue, poll, clock, settings } = await setup();
+      const [old, recent] = [uuidv7(T0 - 5000), uuidv7(T0 - 10)] as [string, string];
+      await enqueue('alpha', [old, recent]);
+      await enqueue('alpha', ['zz-short'], 30);
+      // Act: deliver; let the leases and the short TTL run out; deliver again.
+      const first = await poll('alpha', { returnImmediately: true, maxEvents: 2 });
+      clock.now += settings.leaseSeconds * 1000 + 1000;
+      const second = await poll('alpha', { returnImmediately: true });
+      // Assess
+      expect(first.stats).toMatchObject({ delivered: 2, redelivered: 0, expired: 0, oldestAgeMs: 5000 });
+      expect(Object.keys(second.sets)).toEqual([old, recent]);
+      expect(second.stats).toMatchObject({ delivered: 2, redelivered: 2, expired: 1, oldestAgeMs: 5000 + settings.leaseSeconds * 1000 + 1000 });
+    });
+
+    it('leaves oldestAgeMs out when the oldest jti is not a UUIDv7', async () => {
+      const { enqueue, poll } = await setup();
+      await enqueue('alpha', ['a-producer-jti']);
+      const out = await poll('alpha', { returnImmediately: true });
+      expect(out.stats.delivered).toBe(1);
+      expect('oldestAgeMs' in out.stats).toBe(false);
+    });
+  });
+
   describe('races with acks', () => {
-    /** Holds one readLease until released: injects the timing, the store itself is real. */
+    /** Holds one readHead's answer until released: injects the timing, the store itself is real. */
     class GatedStore extends DynamoQueueStore {
       gate: Promise<void> | undefined;
-      override async readLease(clientId: string, consistent: boolean) {
+      override async readHead(clientId: string, limit: number, consistent: boolean) {
         const gate = this.gate;
         this.gate = undefined;
+        const head = await super.readHead(clientId, limit, consistent);
         if (gate) await gate;
-        return super.readLease(clientId, consistent);
+        return head;
       }
     }
 
-    it('never delivers a SET acked by another request between this poll\'s queue read and its lease read', async () => {
-      // Prepare: x is delivered (leased) to one poll.
+    it('never delivers a SET acked by another request after this poll read the queue', async () => {
+      // Prepare: x is leased for 30 s to one poll; the racing poll's clock is past that lease, so
+      // its read (taken before the ack) shows x as deliverable.
       const table = await createTestTable();
-      const settings = { ...DEFAULT_SETTINGS, longPollSeconds: 0 };
+      const settings = { ...DEFAULT_SETTINGS, longPollSeconds: 0, leaseSeconds: 30 };
       const plain = new PollService({ store: table.store, settings });
       const gated = new GatedStore({ client: table.client, tableName: table.tableName });
-      const racing = new PollService({ store: gated, settings });
-      await table.store.enqueue('alpha', { jti: 'x', set: 'jws.x', ttl: Math.floor(Date.now() / 1000) + 60 });
+      const racing = new PollService({ store: gated, settings, now: () => Date.now() + 31_000 });
+      await table.store.enqueue('alpha', { jti: 'x', set: 'jws.x', ttl: Math.floor(Date.now() / 1000) + 120 });
       expect((await plain.poll('alpha', parsePollRequest({ returnImmediately: true }))).sets).toEqual({ x: 'jws.x' });
-      // Act: a racing poll reads the queue (x still there) but its lease read waits until x is acked.
+      // Act: the racing poll reads, then x is acked (deleted and dropped from the lease record).
       let release!: () => void;
       gated.gate = new Promise((r) => (release = r));
       const pending = racing.poll('alpha', parsePollRequest({ returnImmediately: true }));
@@ -293,10 +321,11 @@ describe('PollService', () => {
       const ack = await plain.poll('alpha', parsePollRequest({ returnImmediately: true, maxEvents: 0, ack: ['x'] }));
       release();
       const out = await pending;
-      // Assess
+      // Assess: the racing poll's lease write lost to the ack's, and its strongly consistent re-read found nothing.
       expect(ack.stats.acked).toBe(1);
       expect(out.sets).toEqual({});
       expect(out.moreAvailable).toBe(false);
+      expect(out.stats.conflicts).toBe(1);
     });
   });
 

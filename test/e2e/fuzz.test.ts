@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { validateSettings } from '../../lambdas/core/settings.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { LEASE_SK } from '../../lambdas/store/schema.ts';
 import {
   CONTENT_TYPES,
   arbitraryJsonText,
@@ -220,11 +221,11 @@ async function exerciseAccepted(req: FuzzRequest, verdict: Extract<Verdict, { ki
     same('queued SETs', bySk(after.filter((i) => String(i.sk).startsWith('S#'))), bySk(effect.queued));
     const records = bySk(after.filter((i) => String(i.sk).startsWith('R#')));
     same('error records', records.map(({ at, ...record }) => ({ ...record, at: typeof at })), bySk(effect.records).map((r) => ({ ...r, at: 'number' })));
-    const lease = after.find((i) => i.sk === 'LEASE') as { l: [string, number][]; ttl: unknown } | undefined;
+    const lease = after.find((i) => i.sk === LEASE_SK) as { l: [string, number][]; ttl: unknown } | undefined;
     if (effect.leased.length === 0) same('lease record', lease, undefined);
     else {
       const leaseMs = SETTINGS.leaseSeconds * 1000;
-      same('lease record', { ...lease, l: lease?.l.map(([jti]) => jti), ttl: typeof lease?.ttl }, { pk: lane.pk, sk: 'LEASE', v: 1, l: effect.leased, ttl: 'number' });
+      same('lease record', { ...lease, l: lease?.l.map(([jti]) => jti), ttl: typeof lease?.ttl }, { pk: lane.pk, sk: LEASE_SK, v: 1, l: effect.leased, ttl: 'number' });
       for (const [, until] of lease!.l) same(`lease end ${until} within [${res.sentAt + leaseMs}, ${res.receivedAt + leaseMs}]`, until >= res.sentAt + leaseMs && until <= res.receivedAt + leaseMs, true);
     }
     await restore(lane, after);

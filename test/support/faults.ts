@@ -103,7 +103,10 @@ export function killAfter(
 }
 
 /** Holds back calls of the given commands (e.g. 'QueryCommand') by `ms` before they reach DynamoDB: all of them, or the first `count`. */
-export function slowCalls(client: DynamoDBDocumentClient, options: { commands: readonly string[]; ms: number; count?: number }): { stop: () => void } {
+export function slowCalls(
+  client: DynamoDBDocumentClient,
+  options: { commands: readonly string[]; ms: number; count?: number; /** Hold the answer instead of the request. */ after?: boolean },
+): { stop: () => void } {
   const name = `setpollSlow${++serial}`;
   let slowed = 0;
   client.middlewareStack.add(
@@ -112,6 +115,11 @@ export function slowCalls(client: DynamoDBDocumentClient, options: { commands: r
       const matches = options.commands.some((c) => command === c || command === c.replace(/^(\w+)Command$/, '$1ItemCommand'));
       if (matches && (options.count === undefined || slowed < options.count)) {
         slowed++;
+        if (options.after) {
+          const out = await next(args);
+          await new Promise((resolve) => setTimeout(resolve, options.ms));
+          return out;
+        }
         await new Promise((resolve) => setTimeout(resolve, options.ms));
       }
       return next(args);

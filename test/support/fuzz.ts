@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClientMaterial } from './local-stack.ts';
+import { LEASE_SK } from '../../lambdas/store/schema.ts';
 
 // ─── A keep-alive HTTPS client ──────────────────────────────────────────────────────────────────
 
@@ -177,7 +178,7 @@ export function watchDynamo(client: DynamoDBDocumentClient): DynamoWatch {
       calls.flatMap((c): LeaseWrite[] => {
         if (c.endedAt === undefined || !/^Put(Item)?Command$/.test(c.command)) return [];
         const item = fromDynamoItem(c.input.Item) as { pk?: unknown; sk?: unknown; v?: unknown; l?: unknown };
-        if (item?.pk !== pk || item.sk !== 'LEASE') return [];
+        if (item?.pk !== pk || item.sk !== LEASE_SK) return [];
         const entries = (item.l as [string, number][]).map(([jti, until]) => [jti, until] as const);
         return [{ version: Number(item.v), entries, ok: c.ok === true, startedAt: c.startedAt, endedAt: c.endedAt }];
       }),
