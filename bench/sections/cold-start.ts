@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { LAMBDA_BUNDLE_ALIASES } from '../../lib/constructs/function-defaults.ts';
 import { toApiGatewayEvent } from '../../local/https-server.ts';
 import type { BenchEnv, Recipient } from '../lib/env.ts';
 import { median } from '../lib/stats.ts';
@@ -18,15 +19,6 @@ import { median } from '../lib/stats.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'lambdas/handlers/poll.ts');
 const CHILD = fileURLToPath(new URL('../cold-start-child.mjs', import.meta.url));
-const ENV_CREDENTIALS = fileURLToPath(new URL('../whatif/credentials-from-env.ts', import.meta.url));
-
-/** What-if: resolve the SDK's default credential chain to the environment-only provider. */
-const envCredentialsOnly: Plugin = {
-  name: 'env-credentials-only',
-  setup(b) {
-    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: ENV_CREDENTIALS }));
-  },
-};
 /** lib/constructs/poll-function.ts: `bundling.banner`. */
 const BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
@@ -75,17 +67,20 @@ export async function runColdStart(
   const dir = mkdtempSync(join(tmpdir(), 'setpoll-cold-'));
   try {
     progress(0, 'bundling');
-    const cdk = await bundle(join(dir, 'cdk'), { mainFields: ['module', 'main'], sourcemap: false });
-    const deployed = await bundle(join(dir, 'deployed'), { mainFields: ['module', 'main'], sourcemap: true });
-    const literal = await bundle(join(dir, 'literal'), { sourcemap: false });
-    const envOnly = await bundle(join(dir, 'env-credentials'), { mainFields: ['module', 'main'], sourcemap: false, plugins: [envCredentialsOnly] });
+    const alias = { ...LAMBDA_BUNDLE_ALIASES };
+    const cdk = await bundle(join(dir, 'cdk'), { mainFields: ['module', 'main'], sourcemap: false, alias });
+    const deployed = await bundle(join(dir, 'deployed'), { mainFields: ['module', 'main'], sourcemap: true, alias });
+    const literal = await bundle(join(dir, 'literal'), { sourcemap: false, alias });
+    const fullChain = await bundle(join(dir, 'full-chain'), { mainFields: ['module', 'main'], sourcemap: false });
     const sdkExternal = await bundle(join(dir, 'sdk-external'), { mainFields: ['module', 'main'], sourcemap: false, external: ['@aws-sdk/*', '@smithy/*'] });
-    const cdkFlags = '--bundle --platform=node --target=node24 --format=esm --minify --main-fields=module,main --banner:js=…';
+    const aliasFlags = Object.entries(alias).map(([from, to]) => `--alias:${from}=${to}`).join(' ');
+    const baseFlags = '--bundle --platform=node --target=node24 --format=esm --minify --main-fields=module,main --banner:js=…';
+    const cdkFlags = `${baseFlags} ${aliasFlags}`;
     const bundles: BundleInfo[] = [
       describe('As the CDK bundles it', cdkFlags, cdk),
-      describe('Without --main-fields=module,main', '--bundle --platform=node --target=node24 --format=esm --minify --banner:js=…', literal),
-      describe('What-if: env-only credentials', `${cdkFlags}, @aws-sdk/credential-provider-node → credential-provider-env`, envOnly),
-      describe('What-if: AWS SDK from the runtime', `${cdkFlags} --external:@aws-sdk/* --external:@smithy/*`, sdkExternal),
+      describe('Without --main-fields=module,main', cdkFlags.replace(' --main-fields=module,main', ''), literal),
+      describe("Without the alias: the SDK's default credential chain", baseFlags, fullChain),
+      describe('What-if: AWS SDK from the runtime', `${baseFlags} --external:@aws-sdk/* --external:@smithy/*`, sdkExternal),
     ];
 
     progress(0.1, 'preparing requests');
@@ -130,16 +125,16 @@ export async function runColdStart(
         },
         {
           variant: '200',
-          description: 'real poll: registry Query, JWKS fetch over HTTPS, token check, GetItem ‖ Query',
+          description: 'real poll: registry Query, JWKS fetch over HTTPS, token check, head Query',
           file: event('POST', registered, { ...json, authorization: `Bearer ${token}` }, true),
           bundle: cdk.file,
           expect: 200,
         },
         {
-          variant: '403 env-only credentials',
-          description: 'the 403 with the what-if bundle (default credential chain replaced by the env provider)',
+          variant: '403 full credential chain',
+          description: "the 403 with the bundle that keeps the SDK's default credential chain (no alias)",
           file: event('POST', unregistered, json, true),
-          bundle: envOnly.file,
+          bundle: fullChain.file,
           expect: 403,
         },
         {
@@ -217,7 +212,10 @@ interface Built {
   readonly metafile: Metafile;
 }
 
-async function bundle(outdir: string, options: { mainFields?: string[]; sourcemap: boolean; plugins?: Plugin[]; external?: string[] }): Promise<Built> {
+async function bundle(
+  outdir: string,
+  options: { mainFields?: string[]; sourcemap: boolean; plugins?: Plugin[]; external?: string[]; alias?: Record<string, string> },
+): Promise<Built> {
   const file = join(outdir, 'index.mjs');
   const result = await build({
     entryPoints: [ENTRY],
@@ -230,6 +228,8 @@ async function bundle(outdir: string, options: { mainFields?: string[]; sourcema
     banner: { js: BANNER },
     ...(options.mainFields ? { mainFields: options.mainFields } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    // Relative alias targets resolve from absWorkingDir, the project root, as in `cdk synth`.
+    ...(options.alias ? { alias: options.alias } : {}),
     // No externals (but in a what-if): the AWS SDK is bundled, as lib/constructs/poll-function.ts asks.
     ...(options.external ? { external: options.external } : {}),
     outfile: file,

@@ -8,6 +8,16 @@ import type { Construct } from 'constructs';
 export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
+ * Modules swapped for smaller stand-ins in the Lambda bundles only, as esbuild aliases (paths are
+ * relative to the project root, where bundling runs). Shared with the benchmark, which measures
+ * the bundle exactly as deployed.
+ */
+export const LAMBDA_BUNDLE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  // Lambda's credentials are always in the environment: lambdas/runtime/credentials-from-env.ts.
+  '@aws-sdk/credential-provider-node': './lambdas/runtime/credentials-from-env.ts',
+});
+
+/**
  * How every setpoll handler is bundled: locally by esbuild (no Docker), minified ESM with a
  * source map, the AWS SDK included. Shared so the poll and management functions cannot drift.
  */
@@ -26,6 +36,7 @@ export function nodejsBundling(): BundlingOptions {
     externalModules: [],
     // CommonJS dependencies bundled into ESM still call require(); give them one.
     banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+    esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
   };
 }
 
