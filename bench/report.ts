@@ -277,6 +277,7 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(`| ${lp.delivery.n} | ${fmt(lp.delivery.p50, 0)} | ${fmt(lp.delivery.p90, 0)} | ${fmt(lp.delivery.p99, 0)} | ${fmt(lp.delivery.max, 0)} |`);
   L.push('', 'The wait re-reads after 100, 200, 400 and 700 ms, then every second: a SET that arrives after the first 1.4 s waits up to a second for the next read.', '');
 
+  L.push(...scaleOnPaper(r));
   L.push(...recommendations(r));
 
   L.push('## Method notes', '');
@@ -428,5 +429,59 @@ function recommendations(r: BenchResults): string[] {
       '',
     );
   }
+  return L;
+}
+
+/** DynamoDB's per-partition write limit, write units per second. */
+const PARTITION_WCU_PER_SECOND = 1000;
+
+/**
+ * Part 7: one recipient's ceiling before its partition key reaches DynamoDB's per-partition write
+ * limit, and the monthly bill of a large deployment, both worked out from this run's figures.
+ */
+export function scaleOnPaper(r: BenchResults): string[] {
+  const L: string[] = ['## 7. Scale on paper', ''];
+  const dollars = (x: number) => (x >= 1000 ? `$${Math.round(x).toLocaleString('en-US')}` : usd(x));
+  const row = (batch: number) => r.capacity.rows.find((x) => x.limitBytes === 1024 && x.batch === batch)!;
+  const cost = (batch: number) => r.cost.find((x) => x.size === '1 KB' && x.batch === batch)!;
+  L.push(
+    `Every write of a SET's life lands on its recipient's partition key \`Q#<clientId>\`: the put, the delete, and its share of the lease record's writes. DynamoDB serves at most ${PARTITION_WCU_PER_SECOND.toLocaleString('en-US')} write units per second per partition, and splitting a hot partition by sort key does not help here: UUIDv7 jtis make every put land at the end of the key range and every read at its head.`,
+    '',
+  );
+  L.push('| 1 KB SETs, batch | WCU per SET on the recipient\'s partition | SETs per second per recipient | SETs per day per recipient |', '|---|---|---|---|');
+  for (const batch of BATCHES) {
+    const w = row(batch).wcu;
+    const perSecond = PARTITION_WCU_PER_SECOND / w;
+    L.push(`| ${batch} | ${fmt(w, 3)} | **${fmt(perSecond, 0)}** | ${fmt((perSecond * 86_400) / 1e6, 1)} million |`);
+  }
+  L.push('', `Reads are far from their limit (3,000 read units per second per partition): ${fmt(row(10).rcu, 2)} read units per SET at batch 10.`, '');
+
+  const recipients = 100_000;
+  const setsPerMonth = 1e9;
+  const perRecipient = setsPerMonth / recipients;
+  const month = 30 * 86_400;
+  const idle = r.longPoll.idle;
+  // 10,000 SETs per recipient-month is one every ~4 minutes: a waiting long poll returns each one alone.
+  const delivery = (cost(1).total * setsPerMonth) / 1e6;
+  const longPolls = idle.costPerRecipientMonth.total * recipients;
+  const shortInterval = 60;
+  const shortPollsPerMonth = month / shortInterval;
+  const shortPollCost = cost(1).lambdaRequests / 1e6 + cost(1).httpApi / 1e6 + (cost(1).lambdaDuration / 1e6) + 0.5 * PRICES.dynamoReadUnit;
+  const shortPolls = shortPollCost * shortPollsPerMonth * recipients;
+  L.push(
+    `**${recipients.toLocaleString('en-US')} recipients, ${(setsPerMonth / 1e9).toFixed(0)} billion 1 KB SETs a month** (${perRecipient.toLocaleString('en-US')} per recipient, one every ${fmt(month / perRecipient / 60, 1)} minutes on average): a recipient that waits in a long poll gets each SET in a response of its own, so delivery costs what batch 1 costs above (${usd(cost(1).total)} per million).`,
+    '',
+  );
+  L.push('| Part of the monthly bill | How it is worked out | Per month |', '|---|---|---|');
+  L.push(`| Delivering and acking the SETs | ${(setsPerMonth / 1e6).toLocaleString('en-US')} million × ${usd(cost(1).total)} per million (part 2, 1 KB, batch 1) | ${dollars(delivery)} |`);
+  L.push(`| Recipients waiting in long polls around the clock | ${recipients.toLocaleString('en-US')} × ${usd(idle.costPerRecipientMonth.total)} (part 6: Lambda is billed for the wait) | ${dollars(longPolls)} |`);
+  L.push(`| …or polling every ${shortInterval} s instead | ${recipients.toLocaleString('en-US')} × ${shortPollsPerMonth.toLocaleString('en-US')} polls × ${usd(shortPollCost)} (one request, one invocation of a batch-1 duration, one 0.5-unit read) | ${dollars(shortPolls)} |`);
+  L.push(`| **Total with long polling** | | **${dollars(delivery + longPolls)}** |`);
+  L.push(`| **Total with ${shortInterval} s short polling** | | **${dollars(delivery + shortPolls)}** |`);
+  L.push(
+    '',
+    `Waiting dominates: a Lambda that holds a long poll is billed for its wall time, so at this scale recipients should short-poll, or long-poll only while SETs are expected. A SET then waits up to ${shortInterval} s, still within the OB profile's polling policies. Not included: CloudWatch Logs ingestion and DynamoDB storage (SETs are deleted when acked).`,
+    '',
+  );
   return L;
 }
