@@ -121,3 +121,50 @@ describe('AccessTokenVerifier', () => {
     });
   });
 });
+
+describe('AccessTokenVerifier', () => {
+  describe('warmUp', () => {
+    it('fetches a remote JWKS once, ahead of verify, which then reuses it', async () => {
+      // Prepare: a JWKS served over HTTP, counting fetches.
+      const { createServer } = await import('node:http');
+      const { createRemoteJWKSet } = await import('jose');
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k1' }] });
+      let fetches = 0;
+      const server = createServer((_req, res) => {
+        fetches++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      const remote = new AccessTokenVerifier({
+        keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks.json`)),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        realm: 'events.example',
+        now: () => NOW * 1000,
+      });
+      const token = await new SignJWT(claimsFor(ALPHA)).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(pair.privateKey);
+      try {
+        // Act: warm up (twice), and wait for the fetch without calling verify.
+        remote.warmUp();
+        remote.warmUp();
+        for (let waited = 0; fetches === 0 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+        const fetchedAhead = fetches;
+        await new Promise((r) => setTimeout(r, 50));
+        const verified = await remote.verify(`Bearer ${token}`, ALPHA);
+        remote.warmUp();
+        // Assess
+        expect(fetchedAhead).toBe(1);
+        expect(verified).toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+        expect(fetches).toBe(1);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('does nothing with a local key set', () => {
+      expect(() => verifier.warmUp()).not.toThrow();
+    });
+  });
+});
