@@ -38,8 +38,17 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
  * allow-listed algorithm, issuer, audience, exp/nbf/iat, scope, and RFC 8705 certificate binding.
  * Every reason a token is refused gives the caller the same answer: detail stays in our logs.
  */
+/** Verified tokens remembered at most; the map is emptied when full (no per-request bookkeeping). */
+const MAX_VERIFIED_TOKENS = 1000;
+
 export class AccessTokenVerifier {
   readonly #options: Required<Omit<AccessTokenVerifierOptions, 'now'>> & { now?: () => number };
+  /**
+   * Compact token -> its verified payload and when it stops being acceptable (epoch ms). A recipient
+   * polls with the same token for minutes: its signature, issuer, audience and times are checked once;
+   * the binding, client and scope checks below still run on every request.
+   */
+  readonly #verified = new Map<string, { payload: JWTPayload; until: number }>();
 
   constructor(options: AccessTokenVerifierOptions) {
     if (!options.issuer || !options.audience) throw new TypeError('issuer and audience are required');
@@ -70,25 +79,33 @@ export class AccessTokenVerifier {
     const match = authorization === undefined ? null : BEARER.exec(authorization);
     if (!match) throw refuse('no bearer token');
 
+    const token = match[1]!;
+    const nowMs = now?.() ?? Date.now();
+    const known = this.#verified.get(token);
     let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(match[1]!, keys, {
-        issuer,
-        audience,
-        algorithms: [...TOKEN_ALGORITHMS],
-        clockTolerance: clockToleranceSeconds,
-        requiredClaims: ['exp', 'iat'],
-        ...(now ? { currentDate: new Date(now()) } : {}),
-      }));
-    } catch (error) {
-      if (error instanceof errors.JWKSTimeout) throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
-      if (error instanceof errors.JOSEError) throw refuse(error.code);
-      // Anything else is the JWKS fetch failing (network, TLS, non-200): not the caller's fault.
-      throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
+    if (known && known.until > nowMs) {
+      payload = known.payload;
+    } else {
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience,
+          algorithms: [...TOKEN_ALGORITHMS],
+          clockTolerance: clockToleranceSeconds,
+          requiredClaims: ['exp', 'iat'],
+          ...(now ? { currentDate: new Date(nowMs) } : {}),
+        }));
+      } catch (error) {
+        if (error instanceof errors.JWKSTimeout) throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
+        if (error instanceof errors.JOSEError) throw refuse(error.code);
+        // Anything else is the JWKS fetch failing (network, TLS, non-200): not the caller's fault.
+        throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
+      }
+      if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000 + clockToleranceSeconds) throw refuse('iat in the future');
+      // Acceptable while jwtVerify would accept it: until exp, with the same tolerance.
+      if (this.#verified.size >= MAX_VERIFIED_TOKENS) this.#verified.clear();
+      this.#verified.set(token, { payload, until: (Number(payload.exp) + clockToleranceSeconds) * 1000 });
     }
-
-    const nowSeconds = (now?.() ?? Date.now()) / 1000;
-    if (typeof payload.iat === 'number' && payload.iat > nowSeconds + clockToleranceSeconds) throw refuse('iat in the future');
 
     // RFC 8705 §3.1: the token is bound to the certificate presented on this very connection.
     const cnf = payload.cnf as Record<string, unknown> | undefined;

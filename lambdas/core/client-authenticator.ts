@@ -32,6 +32,7 @@ export class ClientAuthenticator {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { status: CertificateStatus; expires: number }>();
+  readonly #thumbprints = new Map<string, CertificateThumbprint | undefined>();
 
   constructor(options: ClientAuthenticatorOptions) {
     this.#registry = options.registry;
@@ -42,12 +43,21 @@ export class ClientAuthenticator {
 
   async authenticate(clientCertPem: string | undefined): Promise<AuthenticatedClient> {
     if (!clientCertPem) throw new Unauthenticated('A client certificate is required', this.#realm);
-    const thumbprint = thumbprintOfPem(clientCertPem);
+    const thumbprint = this.#thumbprint(clientCertPem);
     if (!thumbprint) throw new AccessDenied('The client certificate is not registered');
     const status = await this.#status(thumbprint.hex);
     // One message for unknown and revoked, so the answer does not reveal which.
     if (status.clientId === undefined || status.revoked) throw new AccessDenied('The client certificate is not registered');
     return { clientId: status.clientId, thumbprint };
+  }
+
+  /** Parsing X.509 costs more than the rest of a cached authentication: remember it per PEM. */
+  #thumbprint(pem: string): CertificateThumbprint | undefined {
+    if (this.#thumbprints.has(pem)) return this.#thumbprints.get(pem);
+    const thumbprint = thumbprintOfPem(pem);
+    if (this.#thumbprints.size >= MAX_CACHE_ENTRIES) this.#thumbprints.clear();
+    this.#thumbprints.set(pem, thumbprint);
+    return thumbprint;
   }
 
   async #status(fingerprint: string): Promise<CertificateStatus> {

@@ -168,3 +168,59 @@ describe('AccessTokenVerifier', () => {
     });
   });
 });
+
+describe('AccessTokenVerifier', () => {
+  describe('verify (remembered tokens)', () => {
+    async function counting() {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const local = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k' }] });
+      const clock = { now: NOW * 1000 };
+      let lookups = 0;
+      const counted = new AccessTokenVerifier({
+        keys: (header, token) => {
+          lookups++;
+          return local(header, token);
+        },
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        realm: 'events.example',
+        now: () => clock.now,
+      });
+      const tokenFor = (client: AuthenticatedClient, extra: JWTPayload = {}) =>
+        new SignJWT(claimsFor(client, extra)).setProtectedHeader({ alg: 'ES256', kid: 'k' }).sign(pair.privateKey);
+      return { counted, tokenFor, clock, lookups: () => lookups };
+    }
+
+    it('checks the signature of a token once, and binding, client and scope on every request', async () => {
+      // Prepare
+      const { counted, tokenFor, lookups } = await counting();
+      const token = await tokenFor(ALPHA);
+      // Act
+      const first = await counted.verify(`Bearer ${token}`, ALPHA);
+      const second = await counted.verify(`Bearer ${token}`, ALPHA);
+      const otherCertificate = await counted.verify(`Bearer ${token}`, { ...ALPHA, thumbprint: thumb('another-cert') }).catch((e: unknown) => e);
+      const otherScope = await counted.verify(`Bearer ${token}`, ALPHA, ['payments']).catch((e: unknown) => e);
+      // Assess
+      expect(first).toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+      expect(second).toEqual(first);
+      expect(otherCertificate).toMatchObject(INVALID_TOKEN);
+      expect(otherScope).toMatchObject({ statusCode: 403, code: 'insufficient_scope' });
+      expect(lookups()).toBe(1);
+    });
+
+    it('refuses a remembered token once it expires (exp plus the clock tolerance)', async () => {
+      // Prepare
+      const { counted, tokenFor, clock } = await counting();
+      const token = await tokenFor(ALPHA, { exp: NOW + 60 });
+      await counted.verify(`Bearer ${token}`, ALPHA);
+      // Act
+      clock.now = (NOW + 60 + 29) * 1000;
+      const stillValid = await counted.verify(`Bearer ${token}`, ALPHA);
+      clock.now = (NOW + 60 + 30) * 1000;
+      const expired = await counted.verify(`Bearer ${token}`, ALPHA).catch((e: unknown) => e);
+      // Assess
+      expect(stillValid.clientId).toBe('tpp-alpha');
+      expect(expired).toMatchObject(INVALID_TOKEN);
+    });
+  });
+});
