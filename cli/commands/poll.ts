@@ -1,0 +1,248 @@
+/**
+ * `setpoll poll`: be a recipient. Polls the transmitter over mutual TLS with a client-credentials
+ * token, verifies each SET (signature, typ, iss, aud, iat), prints the valid ones' claims and
+ * acknowledges them; invalid ones are reported back in setErrs and printed to stderr.
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { CONFIG_FILE_NAME, readLocalConfig, type LocalConfig } from '../../local/config.ts';
+import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
+import { Poller } from '../../recipient/poller.ts';
+import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';
+import { API_OPTIONS } from '../api-client.ts';
+import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
+import { defaultStateDir } from '../connection.ts';
+import { CliFailure, UsageError } from '../errors.ts';
+import type { Io } from '../io.ts';
+
+const COMMAND = 'poll';
+/** Without --follow a run is a one-off: give up after this many failed polls in a row. */
+const DRAIN_RETRIES = 3;
+
+export const POLL_HELP = `Usage: setpoll poll [--client ID] [--follow] [--json] [--max-events N] [options]
+
+Polls as a recipient: verifies each SET (signature against the transmitter's keys, typ
+secevent+jwt, iss, aud, iat), prints the claims of the valid ones and acknowledges them on the
+next request. Invalid SETs are reported back in setErrs (RFC 8935 codes) and printed to stderr.
+Without --follow it polls until the queue is empty, then exits.
+
+Options:
+  --client ID        the recipient: one of local.json's clients (default: the first, tpp-alpha);
+                     with --url, the client_id sent to the token endpoint (default: the
+                     certificate's CN)
+  -f, --follow       long-poll until interrupted (Ctrl-C); what was printed is acknowledged
+                     before exiting
+  --json             one JSON object per SET and line: {"jti","claims"}
+  --max-events N     at most N SETs per poll (default: the transmitter's cap)
+  --scope S          the scope asked of the token endpoint (default: the server's default)
+  --issuer URL       the SETs' expected iss (default: the local stack's issuer; with --url, the
+                     origin of --url)
+  --audience AUD     the SETs' expected aud (default: the client id, as setpoll addresses them)
+  -h, --help         show this help
+
+Target (default: the local stack):
+  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
+  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events; with:
+  --cert FILE        the recipient's client certificate (PEM)
+  --key FILE         its private key (PEM)
+  --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
+  --jwks-url URL     the SET signing keys (default: <origin of --url>/jwks.json)
+  --ca FILE          also trust this CA (PEM) for the servers`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...API_OPTIONS,
+  follow: { type: 'boolean', short: 'f' },
+  'max-events': { type: 'string' },
+  scope: { type: 'string' },
+  'jwks-url': { type: 'string' },
+  issuer: { type: 'string' },
+  audience: { type: 'string' },
+} as const satisfies OptionsConfig;
+
+type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
+
+/** Where to poll and as whom: everything createRecipient needs but the transport hooks. */
+type Target = Pick<RecipientOptions, 'pollUrl' | 'tokenUrl' | 'keys' | 'clientId' | 'identity' | 'issuer' | 'audience' | 'scope'> & {
+  readonly local?: { readonly configFile: string };
+};
+
+/**
+ * `signal` stops a --follow run as Ctrl-C does (for callers in the same process, such as tests);
+ * SIGINT and SIGTERM stop it too.
+ */
+export async function pollCommand(args: readonly string[], io: Io, signal?: AbortSignal): Promise<void> {
+  const o = parseOptions(COMMAND, args, OPTIONS);
+  if (o.help) {
+    io.out(POLL_HELP);
+    return;
+  }
+  const maxEvents = positiveInteger(o['max-events'], 'max-events', COMMAND);
+  const target = await resolveTarget(o);
+  const recipient = createRecipient(target);
+
+  let received = 0;
+  let rejected = 0;
+  const poller = new Poller({
+    client: recipient.client,
+    verifier: recipient.verifier,
+    ...(maxEvents === undefined ? {} : { maxEvents }),
+    maxRetries: o.follow ? Infinity : DRAIN_RETRIES,
+    handle: (set) => {
+      received++;
+      if (o.json) {
+        io.out(JSON.stringify({ jti: set.jti, claims: set.claims }));
+      } else {
+        io.out(`SET ${set.jti}`);
+        io.out(JSON.stringify(set.claims, null, 2));
+      }
+    },
+    onRejected: (jti, error) => {
+      rejected++;
+      io.err(`rejected ${jti}: ${error.code}: ${error.message}`);
+    },
+    onRetry: (error, delayMs) => io.err(`poll: ${describe(error, target)}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
+  });
+
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  signal?.addEventListener('abort', onSignal, { once: true });
+  try {
+    await poller.run({ signal: stop.signal, untilEmpty: !o.follow });
+  } catch (error) {
+    if (error instanceof RecipientError) throw new CliFailure(describe(error, target), { cause: error });
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    signal?.removeEventListener('abort', onSignal);
+    recipient.close();
+  }
+  if (!o.json) io.err(`${received} SET${received === 1 ? '' : 's'} received and acknowledged, ${rejected} rejected`);
+}
+
+function describe(error: RecipientError, target: Target): string {
+  if (error instanceof NetworkError) return `${error.message}${target.local ? ' (is the local stack running? npm start)' : ''}`;
+  if (error instanceof PollFailed) {
+    return `the poll endpoint answered HTTP ${error.status}${error.err ? `: ${error.err}${error.description ? `: ${error.description}` : ''}` : ''}`;
+  }
+  if (error instanceof TokenRequestFailed) return error.message;
+  return `${error.code}: ${error.message}`;
+}
+
+async function resolveTarget(o: Options): Promise<Target> {
+  const audience = o.audience;
+  if (audience !== undefined && audience.trim() === '') throw new UsageError('--audience cannot be empty', COMMAND);
+  if (o.issuer !== undefined && o.issuer.trim() === '') throw new UsageError('--issuer cannot be empty', COMMAND);
+  if (o.url === undefined) {
+    for (const name of ['cert', 'key', 'ca', 'token-url', 'jwks-url'] as const) {
+      if (o[name] !== undefined) throw new UsageError(`--${name} goes with --url (a deployment); the local stack's come from local.json`, COMMAND);
+    }
+    return localTarget(o);
+  }
+  if (o.config !== undefined) throw new UsageError('--config and --url cannot be used together', COMMAND);
+  const pollUrl = httpsUrl(o.url, 'url');
+  for (const name of ['cert', 'key', 'token-url'] as const) {
+    if (o[name] === undefined || o[name].trim() === '') throw new UsageError(`--url needs --${name}`, COMMAND);
+  }
+  const tokenUrl = httpsUrl(o['token-url']!, 'token-url');
+  const jwksUrl = o['jwks-url'] === undefined ? new URL('/jwks.json', pollUrl.origin) : httpsUrl(o['jwks-url'], 'jwks-url');
+  const [cert, key, ca] = await Promise.all([
+    readPem(o.cert!, 'the client certificate'),
+    readPem(o.key!, 'the client key'),
+    o.ca === undefined ? undefined : readPem(o.ca, 'the CA certificate'),
+  ]);
+  const clientId = o.client ?? commonName(cert, o.cert!);
+  return {
+    pollUrl,
+    tokenUrl,
+    keys: jwksUrl,
+    clientId,
+    identity: { cert, key, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) },
+    // setpoll's default SET issuer is https://<domainName>: the origin the poll endpoint is served on.
+    issuer: o.issuer ?? pollUrl.origin,
+    audience: audience ?? clientId,
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+  };
+}
+
+async function localTarget(o: Options): Promise<Target> {
+  const configFile = resolve(o.config ?? resolve(defaultStateDir(), CONFIG_FILE_NAME));
+  if (!existsSync(configFile)) {
+    throw new CliFailure(
+      `No local stack configuration at ${configFile}: start the local stack with \`npm start\` (or pass --config FILE, or --url URL --cert FILE --key FILE --token-url URL for a deployment)`,
+    );
+  }
+  let config: LocalConfig;
+  try {
+    config = await readLocalConfig(configFile);
+  } catch (error) {
+    throw new CliFailure((error as Error).message);
+  }
+  if (config.clients.length === 0) throw new CliFailure(`${configFile} lists no recipients`);
+  const client = o.client === undefined ? config.clients[0]! : config.clients.find((c) => c.clientId === o.client);
+  if (!client) {
+    throw new UsageError(`--client ${JSON.stringify(o.client)} is not a recipient of the local stack: use ${config.clients.map((c) => c.clientId).join(', ')}`, COMMAND);
+  }
+  if (typeof config.tokenUrl !== 'string' || typeof config.jwksUrl !== 'string' || typeof config.caCertFile !== 'string') {
+    throw new CliFailure(`${configFile} has no tokenUrl, jwksUrl or caCertFile: restart the local stack (npm start)`);
+  }
+  const [cert, key, ca] = await Promise.all([
+    readPem(client.certFile, `the certificate of ${client.clientId}`),
+    readPem(client.keyFile, `the key of ${client.clientId}`),
+    readPem(config.caCertFile, 'the local CA certificate'),
+  ]);
+  return {
+    pollUrl: new URL(config.pollUrl),
+    tokenUrl: new URL(config.tokenUrl),
+    keys: new URL(config.jwksUrl),
+    clientId: client.clientId,
+    // Only the dev CA: the local stack's certificates come from it.
+    identity: { cert, key, ca },
+    issuer: o.issuer ?? config.issuer,
+    // The local stack addresses each SET to its recipient's client id (Publisher, Notifier).
+    audience: o.audience ?? client.clientId,
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+    local: { configFile },
+  };
+}
+
+function httpsUrl(value: string, name: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--${name} must be an absolute https URL, got ${JSON.stringify(value)}`, COMMAND);
+  }
+  // The token and the certificate-bound requests must never travel in the clear.
+  if (url.protocol !== 'https:') throw new UsageError(`--${name} must use https, got ${JSON.stringify(value)}`, COMMAND);
+  return url;
+}
+
+async function readPem(file: string, what: string): Promise<string> {
+  const path = resolve(file);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new CliFailure(`Cannot read ${what} ${path}: ${reason}`);
+  }
+}
+
+/** The subject CN of a PEM certificate: the client id when the CA names clients that way. */
+function commonName(pem: string, file: string): string {
+  let subject: string;
+  try {
+    subject = new X509Certificate(pem).subject;
+  } catch {
+    throw new CliFailure(`${resolve(file)} is not a PEM certificate`);
+  }
+  const cn = subject.split('\n').find((line) => line.startsWith('CN='))?.slice(3);
+  if (!cn) throw new CliFailure(`The certificate ${resolve(file)} has no CN: pass --client ID`);
+  return cn;
+}

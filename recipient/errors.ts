@@ -1,0 +1,175 @@
+/**
+ * What can go wrong for a recipient, as classes with a literal `code`, so callers can switch on
+ * `error.code` or use instanceof. Two families:
+ *
+ * - SetVerificationError: one SET is invalid. Its `code` is the RFC 8935 error code the recipient
+ *   reports back in `setErrs`; its message is the human description sent with it.
+ * - Transport-level errors (token, poll, network, key set): the exchange failed; `retryable` says
+ *   whether trying again later can help, which is what the Poller's backoff looks at.
+ *
+ * Programmer misuse (bad options, maxEvents 0 on the poll path) throws TypeError instead.
+ */
+
+/** The RFC 8935 §2.3 error codes a recipient reports for an invalid SET. */
+export type SetErrorCode = 'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience' | 'authentication_failed' | 'access_denied';
+
+/** One `setErrs` entry (RFC 8936 §2.4.4). */
+export interface SetErr {
+  readonly err: string;
+  readonly description?: string;
+}
+
+/** The server's limits on a `setErrs` entry (README, "The poll endpoint"): longer is a 400 for the whole poll. */
+export const ERR_MAX_LENGTH = 40;
+export const DESCRIPTION_MAX_LENGTH = 256;
+
+export abstract class RecipientError extends Error {
+  abstract readonly code: string;
+  /** Whether the same request may succeed later: the Poller backs off and retries these. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+// ── One SET is invalid ────────────────────────────────────────────────────────────────────────
+
+export abstract class SetVerificationError extends RecipientError {
+  abstract override readonly code: SetErrorCode;
+
+  /** The entry for `setErrs`: the description cut to what the server accepts. */
+  toSetErr(): SetErr {
+    const description = this.message.length > DESCRIPTION_MAX_LENGTH ? `${this.message.slice(0, DESCRIPTION_MAX_LENGTH - 1)}…` : this.message;
+    return { err: this.code, description };
+  }
+}
+
+/** The SET cannot be parsed, or its claims break RFC 8417 or this recipient's rules (typ, iat, jti, events). */
+export class MalformedSet extends SetVerificationError {
+  readonly code = 'invalid_request';
+}
+
+/** The signature does not verify, or no acceptable key (or algorithm) signed it. */
+export class InvalidSetKey extends SetVerificationError {
+  readonly code = 'invalid_key';
+}
+
+export class InvalidSetIssuer extends SetVerificationError {
+  readonly code = 'invalid_issuer';
+}
+
+export class InvalidSetAudience extends SetVerificationError {
+  readonly code = 'invalid_audience';
+}
+
+/** The SET carries no authentication at all (an unsecured JWS, `alg: none`). */
+export class SetAuthenticationFailed extends SetVerificationError {
+  readonly code = 'authentication_failed';
+}
+
+/** The transmitter may not send this SET to this recipient (e.g. an event type it did not subscribe to). */
+export class SetAccessDenied extends SetVerificationError {
+  readonly code = 'access_denied';
+}
+
+// ── The exchange failed ───────────────────────────────────────────────────────────────────────
+
+/** The connection failed, timed out or was aborted before an HTTP answer arrived. */
+export class NetworkError extends RecipientError {
+  readonly code = 'network_error';
+  override readonly retryable = true;
+}
+
+/** The token endpoint did not issue a token. `error` and `errorDescription` are its RFC 6749 §5.2 body. */
+export class TokenRequestFailed extends RecipientError {
+  readonly code = 'token_request_failed';
+  override readonly retryable: boolean;
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly error?: string,
+    readonly errorDescription?: string,
+  ) {
+    super(message);
+    // A 4xx is configuration (unknown client, scope): retrying cannot fix it.
+    this.retryable = status === 429 || status >= 500;
+  }
+}
+
+/** What a non-200 poll answer carried. */
+export interface PollErrorDetails {
+  readonly status: number;
+  /** The `err` of the `{err, description}` body, when there was one. */
+  readonly err?: string;
+  readonly description?: string;
+  /** Retry-After, in milliseconds from when the answer arrived. */
+  readonly retryAfterMs?: number;
+  /** The response's x-fapi-interaction-id: quote it to the transmitter's support. */
+  readonly interactionId?: string;
+}
+
+/** The transmitter answered a poll with a status other than 200. */
+export abstract class PollFailed extends RecipientError implements PollErrorDetails {
+  abstract override readonly code: 'poll_rejected' | 'poll_throttled' | 'poll_unavailable';
+  readonly status: number;
+  readonly err?: string;
+  readonly description?: string;
+  readonly retryAfterMs?: number;
+  readonly interactionId?: string;
+
+  constructor(details: PollErrorDetails) {
+    const reason = details.err ? `${details.err}${details.description ? `: ${details.description}` : ''}` : 'no error body';
+    super(`The poll endpoint answered HTTP ${details.status} (${reason})`);
+    this.status = details.status;
+    if (details.err !== undefined) this.err = details.err;
+    if (details.description !== undefined) this.description = details.description;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.interactionId !== undefined) this.interactionId = details.interactionId;
+  }
+}
+
+/** A 4xx other than 429: the request, the token or the certificate is wrong; retrying the same request cannot help. */
+export class PollRejected extends PollFailed {
+  readonly code = 'poll_rejected';
+}
+
+/** 429: too many requests; wait (Retry-After when given) and retry. */
+export class PollThrottled extends PollFailed {
+  readonly code = 'poll_throttled';
+  override readonly retryable = true;
+}
+
+/** 5xx: the transmitter failed (setpoll's 503 says nothing was lost); wait and retry. */
+export class PollUnavailable extends PollFailed {
+  readonly code = 'poll_unavailable';
+  override readonly retryable = true;
+}
+
+/** A 200 whose body is not `{"sets": {jti: string}, "moreAvailable"?: boolean}`. */
+export class MalformedPollResponse extends RecipientError {
+  readonly code = 'malformed_response';
+  // The SETs it may have leased come back after the lease; a later poll may be well-formed.
+  override readonly retryable = true;
+}
+
+/**
+ * The transmitter's key set could not be fetched or read. Not the SET's fault, so nothing is
+ * reported in setErrs: the SET stays unacknowledged and comes back after its lease.
+ */
+export class KeySetUnavailable extends RecipientError {
+  readonly code = 'key_set_unavailable';
+  override readonly retryable = true;
+}
+
+/** The application's handler threw (anything but a SetVerificationError): the Poller stops. */
+export class HandlerFailed extends RecipientError {
+  readonly code = 'handler_failed';
+  constructor(
+    readonly jti: string,
+    cause: unknown,
+  ) {
+    super(`The handler failed on SET ${jti}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * `setpoll poll` end to end against the local stack: in this process through main() (same code,
+ * output captured), and as a real subprocess for --follow and Ctrl-C.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { POLL_HELP, pollCommand } from '../../cli/commands/poll.ts';
+import { main } from '../../cli/main.ts';
+import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { EVENT, claimsFor, drain, enqueue, foreignKey, queued } from './helpers.ts';
+
+const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let stack: TestStack;
+let config: string[];
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  config = ['--config', stack.configFile];
+});
+afterAll(() => stack?.stop());
+beforeEach(async () => {
+  await drain(stack, 'tpp-alpha');
+  await drain(stack, 'tpp-beta');
+});
+
+/** Runs the CLI in this process. */
+async function cli(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
+  return { code, stdout, stderr };
+}
+
+async function publish(clientId: string, count: number): Promise<{ jti: string; set: string }[]> {
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const { jti, set } = await stack.publisher.publish({ recipients: [clientId], events: EVENT });
+    out.push({ jti, set });
+  }
+  return out;
+}
+
+describe('setpoll poll', () => {
+  describe('without --follow', () => {
+    it("prints the claims of each SET published to tpp-alpha, acknowledges them and exits 0 when the queue is empty", async () => {
+      // Prepare
+      const sets = await publish('tpp-alpha', 2);
+
+      // Act
+      const run = await cli('poll', '--client', 'tpp-alpha', ...config);
+
+      // Assess
+      expect(run).toEqual({
+        code: 0,
+        stdout: sets.map((s) => `SET ${s.jti}\n${JSON.stringify(decodeJwt(s.set), null, 2)}\n`).join(''),
+        stderr: '2 SETs received and acknowledged, 0 rejected\n',
+      });
+      expect(decodeJwt(sets[0]!.set)).toMatchObject({ iss: stack.config.issuer, aud: 'tpp-alpha', events: EVENT });
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+
+    it('prints one {"jti","claims"} JSON object per line with --json', async () => {
+      // Prepare
+      const sets = await publish('tpp-alpha', 2);
+
+      // Act
+      const run = await cli('poll', '--client', 'tpp-alpha', '--json', '--max-events', '1', ...config);
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, claims: decodeJwt(s.set) })));
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+
+    it('prints nothing and exits 0 when the queue is empty', async () => {
+      // Act
+      const run = await cli('poll', '--client', 'tpp-beta', ...config);
+
+      // Assess
+      expect(run).toEqual({ code: 0, stdout: '', stderr: '0 SETs received and acknowledged, 0 rejected\n' });
+    });
+
+    it('prints a SET that fails verification to stderr with its error code, reports it, and does not print its claims', async () => {
+      // Prepare
+      const forged = claimsFor(stack, 'tpp-alpha');
+      await enqueue(stack, 'tpp-alpha', forged, { key: await foreignKey('forger') });
+      const [good] = await publish('tpp-alpha', 1);
+
+      // Act
+      const run = await cli('poll', '--client', 'tpp-alpha', '--json', ...config);
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`${JSON.stringify({ jti: good!.jti, claims: decodeJwt(good!.set) })}\n`);
+      expect(run.stderr).toBe(`rejected ${forged.jti}: invalid_key: No key of the transmitter matches SET "${forged.jti}" (kid "forger", alg "PS256")\n`);
+      expect(await stack.store.readRecord('tpp-alpha', forged.jti)).toMatchObject({ state: 'errored', err: 'invalid_key', lang: 'en' });
+    });
+
+    it('works against a deployment given by flags (--url, --cert, --key, --token-url, --ca), deriving the key set and issuer from --url', async () => {
+      // Prepare
+      const beta = stack.config.clients.find((c) => c.clientId === 'tpp-beta')!;
+      const [set] = await publish('tpp-beta', 1);
+
+      // Act
+      const run = await cli(
+        'poll', '--json',
+        '--url', stack.config.pollUrl,
+        '--cert', beta.certFile,
+        '--key', beta.keyFile,
+        '--token-url', stack.config.tokenUrl,
+        '--ca', stack.config.caCertFile,
+      );
+
+      // Assess
+      expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
+    });
+
+    it('takes --client, --jwks-url, --issuer and --audience explicitly with --url, and reports SETs for another audience', async () => {
+      // Prepare
+      const beta = stack.config.clients.find((c) => c.clientId === 'tpp-beta')!;
+      const [set] = await publish('tpp-beta', 1);
+      const flags = [
+        '--url', stack.config.pollUrl, '--cert', beta.certFile, '--key', beta.keyFile, '--token-url', stack.config.tokenUrl, '--ca', stack.config.caCertFile,
+        '--client', 'tpp-beta', '--jwks-url', stack.config.jwksUrl, '--issuer', stack.config.issuer,
+      ];
+
+      // Act
+      const run = await cli('poll', ...flags, '--audience', 'https://tpp-beta.example/events');
+
+      // Assess
+      expect(run).toEqual({
+        code: 0,
+        stdout: '',
+        stderr: `rejected ${set!.jti}: invalid_audience: SET "${set!.jti}" is not addressed to this recipient (aud)\n0 SETs received and acknowledged, 1 rejected\n`,
+      });
+      expect(await stack.store.readRecord('tpp-beta', set!.jti)).toMatchObject({ state: 'errored', err: 'invalid_audience', lang: 'en' });
+    });
+
+    it('refuses SETs of another issuer when --issuer says so, reporting invalid_issuer', async () => {
+      // Prepare
+      const [set] = await publish('tpp-alpha', 1);
+
+      // Act
+      const run = await cli('poll', '--client', 'tpp-alpha', '--issuer', 'https://other.example', ...config);
+
+      // Assess
+      expect(run).toEqual({
+        code: 0,
+        stdout: '',
+        stderr: `rejected ${set!.jti}: invalid_issuer: SET "${set!.jti}" is from an unexpected issuer\n0 SETs received and acknowledged, 1 rejected\n`,
+      });
+      expect(await stack.store.readRecord('tpp-alpha', set!.jti)).toMatchObject({ state: 'errored', err: 'invalid_issuer' });
+    });
+
+    it('exits 2 on usage errors: --max-events 0, an unknown client, deployment flags without --url', async () => {
+      // Act
+      const runs = [
+        await cli('poll', '--client', 'tpp-alpha', '--max-events', '0', ...config),
+        await cli('poll', '--client', 'tpp-gamma', ...config),
+        await cli('poll', '--cert', 'x.pem', ...config),
+      ];
+
+      // Assess
+      expect(runs).toEqual([
+        { code: 2, stdout: '', stderr: `setpoll: --max-events must be a positive whole number, got "0"\nRun 'setpoll poll --help' for usage.\n` },
+        { code: 2, stdout: '', stderr: `setpoll: --client "tpp-gamma" is not a recipient of the local stack: use tpp-alpha, tpp-beta\nRun 'setpoll poll --help' for usage.\n` },
+        { code: 2, stdout: '', stderr: `setpoll: --cert goes with --url (a deployment); the local stack's come from local.json\nRun 'setpoll poll --help' for usage.\n` },
+      ]);
+    });
+
+    it('exits 1 with the reason when the transmitter cannot be reached', async () => {
+      // Prepare
+      const beta = stack.config.clients.find((c) => c.clientId === 'tpp-beta')!;
+
+      // Act
+      const run = await cli('poll', '--url', 'https://127.0.0.1:9/events', '--cert', beta.certFile, '--key', beta.keyFile, '--token-url', 'https://127.0.0.1:9/oauth/token');
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^(poll: POST https:\/\/127\.0\.0\.1:9 failed: ECONNREFUSED: .*; retrying in \d+\.\d s\n){3}setpoll: POST https:\/\/127\.0\.0\.1:9 failed: ECONNREFUSED: .*\n$/);
+    });
+
+    it('prints its help with --help, and main lists it', async () => {
+      // Act
+      const help = await cli('poll', '--help');
+      const mainHelp = await cli('--help');
+
+      // Assess
+      expect(help).toEqual({ code: 0, stdout: `${POLL_HELP}\n`, stderr: '' });
+      expect(mainHelp.stdout).toContain('  poll           poll as a recipient');
+    });
+  });
+
+  describe('--follow', () => {
+    it('long-polls until its signal aborts, then acknowledges what it printed and returns', async () => {
+      // Prepare
+      const lines: string[] = [];
+      const stop = new AbortController();
+      let printed!: () => void;
+      const firstLine = new Promise<void>((resolve) => (printed = resolve));
+      const io = { out: (line: string) => void (lines.push(line), printed()), err: () => undefined };
+      const running = pollCommand(['--client', 'tpp-alpha', '--follow', '--json', ...config], io, stop.signal);
+      await new Promise((r) => setTimeout(r, 300));
+
+      // Act: a SET published while the command long-polls
+      const [set] = await publish('tpp-alpha', 1);
+      await firstLine;
+      stop.abort();
+      await running;
+
+      // Assess
+      expect(lines).toEqual([JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })]);
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+
+    it('as a process: prints SETs as they come, and on SIGINT acknowledges them and exits 0', async () => {
+      // Prepare
+      const child = spawn(process.execPath, [SHIM, 'poll', '--client', 'tpp-alpha', '--follow', '--json', ...config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const sets = await publish('tpp-alpha', 2);
+
+      // Act
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no output within 30 s; stderr: ${stderr}`)), 30_000);
+          child.stdout.on('data', (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (stdout.split('\n').length > sets.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+        child.kill('SIGINT');
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+      const code = await exited;
+
+      // Assess
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, claims: decodeJwt(s.set) })));
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+  });
+});
