@@ -23,6 +23,12 @@
  * the stack creates one for -c signingAlg=PS256 (RSA_2048; also RS256, or ES256 with
  * ECC_NIST_P256), retained on stack deletion; -c signingKeyArn=arn:aws:kms:... uses an existing
  * SIGN_VERIFY key of a matching spec instead.
+ *
+ * Observability (docs/observability.md). Alarms (Lambda errors, throttles and duration, API 5xx
+ * rate, DynamoDB throttles, oldest unacknowledged SET) notify -c alarmTopicArn=arn:aws:sns:...,
+ * or, without it, a topic the stack creates, encrypted with its own KMS key (output
+ * AlarmTopicArn: subscribe to it). Thresholds: -c alarm...=... (lib/context.ts). One dashboard,
+ * named after the stack (-c dashboardName=...).
  */
 import { App } from 'aws-cdk-lib';
 import { stackPropsFromContext } from '../lib/context.ts';

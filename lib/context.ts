@@ -1,4 +1,6 @@
+import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import type { AlarmThresholds } from './constructs/poll-alarms.ts';
 import { SetQueueEncryption } from './constructs/set-queue-table.ts';
 import { SIGNING_ALGORITHMS, isSigningAlgorithm } from './constructs/signing-key.ts';
 import type { SetpollStackProps } from './setpoll-stack.ts';
@@ -45,7 +47,15 @@ export const PLACEHOLDERS = Object.freeze({
  * | managementMemorySize    | 1024                                                                |
  * | throttleBurstLimit      | 200                                                                 |
  * | throttleRateLimit       | 100                                                                 |
- * | alarmTopicArn           | none                                                                |
+ * | alarmTopicArn           | none: the stack creates an encrypted topic (output AlarmTopicArn)   |
+ * | alarmServerErrorRatePercent | 5: API 5xx share of requests (%) that alarms                    |
+ * | alarmServerErrorMinRequests | 20: requests in 5 min below which the 5xx rate is not judged    |
+ * | alarmTableThrottleEvents | 10: DynamoDB read + write throttle events in 5 min                 |
+ * | alarmFunctionErrors     | 1: Lambda errors in 5 min, per function                             |
+ * | alarmPollDurationSeconds | long poll + half the headroom to the timeout (22.5 at the defaults) |
+ * | alarmManagementDurationSeconds | 80 % of the management timeout (23.2)                         |
+ * | alarmOldestSetAgeMinutes | 60: oldest unacknowledged SET age seen by a poll                   |
+ * | dashboardName           | the stack name                                                      |
  * | stackName               | `Setpoll` (read by bin/app.ts)                                      |
  */
 export function stackPropsFromContext(node: Node): SetpollStackProps {
@@ -98,6 +108,28 @@ export function stackPropsFromContext(node: Node): SetpollStackProps {
     throw new Error(`context signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(signingAlg)})`);
   }
 
+  const seconds = (key: string): Duration | undefined => {
+    const n = num(key);
+    if (n === undefined) return undefined;
+    if (!(n > 0)) throw new Error(`context ${key} must be a positive number (got ${n})`);
+    return Duration.millis(Math.round(n * 1000));
+  };
+  const minutes = (key: string): Duration | undefined => {
+    const n = num(key);
+    if (n === undefined) return undefined;
+    if (!(n > 0)) throw new Error(`context ${key} must be a positive number (got ${n})`);
+    return Duration.millis(Math.round(n * 60_000));
+  };
+  const alarmThresholds: AlarmThresholds = {
+    serverErrorRatePercent: num('alarmServerErrorRatePercent'),
+    serverErrorMinRequests: num('alarmServerErrorMinRequests'),
+    tableThrottleEvents: num('alarmTableThrottleEvents'),
+    functionErrors: num('alarmFunctionErrors'),
+    pollDuration: seconds('alarmPollDurationSeconds'),
+    managementDuration: seconds('alarmManagementDurationSeconds'),
+    oldestSetAge: minutes('alarmOldestSetAgeMinutes'),
+  };
+
   const domainName = str('domainName') ?? PLACEHOLDERS.domainName;
   return {
     description: 'setpoll: RFC 8936 poll-based SET Transmitter',
@@ -127,5 +159,7 @@ export function stackPropsFromContext(node: Node): SetpollStackProps {
     throttleBurstLimit: num('throttleBurstLimit'),
     throttleRateLimit: num('throttleRateLimit'),
     alarmTopicArn: str('alarmTopicArn'),
+    alarmThresholds,
+    dashboardName: str('dashboardName'),
   };
 }

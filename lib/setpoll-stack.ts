@@ -3,9 +3,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { AlarmTopic } from './constructs/alarm-topic.ts';
 import { ManagementFunction } from './constructs/management-function.ts';
-import { PollAlarms } from './constructs/poll-alarms.ts';
+import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
 import { PollApi } from './constructs/poll-api.ts';
+import { PollDashboard } from './constructs/poll-dashboard.ts';
 import { PollFunction } from './constructs/poll-function.ts';
 import { SetQueueEncryption, SetQueueTable } from './constructs/set-queue-table.ts';
 import { SigningKey, type SigningAlgorithm } from './constructs/signing-key.ts';
@@ -98,10 +100,21 @@ export interface SetpollStackProps extends StackProps {
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly accessLogRetention?: logs.RetentionDays;
   /**
-   * SNS topic for alarm notifications.
-   * @default - alarms without actions
+   * An existing SNS topic for alarm notifications (its ARN). If it is encrypted, its KMS key must
+   * let `cloudwatch.amazonaws.com` use kms:GenerateDataKey and kms:Decrypt.
+   * @default - a new topic encrypted with its own KMS key (the `AlarmTopicArn` output): subscribe to it
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Alarm thresholds (each documented with its default in AlarmThresholds).
+   * @default - the defaults of AlarmThresholds
+   */
+  readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * Name of the CloudWatch dashboard.
+   * @default - the stack name
+   */
+  readonly dashboardName?: string;
 }
 
 /** setpoll: RFC 8936 poll-based SET Transmitter (OB Aggregated Polling profile). */
@@ -112,6 +125,11 @@ export class SetpollStack extends Stack {
   public readonly management: ManagementFunction;
   public readonly api: PollApi;
   public readonly alarms: PollAlarms;
+  /** The topic every alarm notifies: the configured one, or the one this stack created. */
+  public readonly alarmTopic: sns.ITopic;
+  /** Present when the stack created the alarm topic (no `alarmTopicArn`). */
+  public readonly createdAlarmTopic?: AlarmTopic;
+  public readonly dashboard: PollDashboard;
 
   constructor(scope: Construct, id: string, props: SetpollStackProps) {
     super(scope, id, props);
@@ -164,11 +182,33 @@ export class SetpollStack extends Stack {
       accessLogRetention: props.accessLogRetention,
     });
 
+    if (props.alarmTopicArn) {
+      this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+    } else {
+      this.createdAlarmTopic = new AlarmTopic(this, 'AlarmTopic');
+      this.alarmTopic = this.createdAlarmTopic.topic;
+    }
+
     this.alarms = new PollAlarms(this, 'Alarms', {
+      ...props.alarmThresholds,
       function: this.poll.function,
+      functionTimeout: this.poll.timeout,
+      longPollSeconds: this.poll.longPollSeconds,
+      managementFunction: this.management.function,
+      managementFunctionTimeout: this.management.timeout,
+      stage: this.api.stage,
+      table: this.queue.table,
+      alarmTopic: this.alarmTopic,
+    });
+
+    this.dashboard = new PollDashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName ?? this.stackName,
+      pollFunction: this.poll.function,
+      pollFunctionTimeout: this.poll.timeout,
       managementFunction: this.management.function,
       stage: this.api.stage,
-      alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
+      table: this.queue.table,
+      alarms: this.alarms,
     });
 
     if (this.api.domainName) {
@@ -189,6 +229,8 @@ export class SetpollStack extends Stack {
       description: `Upload the client CA bundle (PEM) here as ${this.api.truststoreKey}`,
     });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'The KMS key that signs the SETs' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Where the alarms notify: subscribe to it' });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'The CloudWatch dashboard' });
     new CfnOutput(this, 'TruststoreUri', { value: this.api.truststoreUri, description: 'The mTLS truststore' });
   }
 }

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -16,6 +17,9 @@ import { Router, type Route } from '../http/router.ts';
 import { DestinationService, type BulkOperation, type Destination, type RegisterDestinationInput, type UpdateDestinationInput } from '../notifier/destinations.ts';
 import { NotificationService, type FanOutScheduler, type Notification, type NotificationInput } from '../notifier/notifications.ts';
 import { isObject, rejectUnknownMembers } from '../notifier/validation.ts';
+import { MANAGEMENT_METRICS, MANAGEMENT_SERVICE } from '../observability/metric-names.ts';
+import { createMetrics, defaultMetrics, flushMetrics, publishMetrics } from '../observability/metrics.ts';
+import { currentInteractionId, runWithInteraction } from '../observability/request-context.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm, type SetAlgorithm, type SetSigner } from '../producer/signer.ts';
 import { sharedDepsFromEnv } from './wiring.ts';
@@ -28,8 +32,16 @@ export const NOTIFIER_SCOPES: readonly string[] = ['notifications:write', 'notif
 
 /** The async self-invocation that continues a fan-out (FanOutScheduler in AWS). Not HTTP. */
 export interface FanOutContinuationEvent {
-  readonly setpollFanOut: { readonly providerId: string; readonly notificationId: string };
+  readonly setpollFanOut: {
+    readonly providerId: string;
+    readonly notificationId: string;
+    /** `x-fapi-interaction-id` of the request that started the fan-out, logged with every step. */
+    readonly interactionId?: string;
+  };
 }
+
+/** What an echoed interaction id may be (as lambdas/http/interaction-id.ts accepts). */
+const SAFE_INTERACTION_ID = /^[\x21-\x7e]{1,128}$/;
 
 export interface ManagementHandlerDeps {
   readonly destinations: DestinationService;
@@ -40,6 +52,11 @@ export interface ManagementHandlerDeps {
   /** The public SET verification keys, served at GET /jwks.json. */
   readonly publicKeys: () => Promise<readonly JWK[]>;
   readonly logger: Logger;
+  /**
+   * Where the management metrics go (CloudWatch EMF, flushed once per invocation).
+   * @default a Metrics object for namespace `setpoll`, service `setpoll-management`; none when the logger is SILENT
+   */
+  readonly metrics?: Metrics;
   /** Request body cap; larger bodies get 413. @default 1 MiB (SETPOLL_MAX_REQUEST_BYTES) */
   readonly maxRequestBytes?: number;
 }
@@ -95,6 +112,11 @@ const notificationResponse = (status: number, notification: Notification, header
 export function createManagementHandler(deps: ManagementHandlerDeps): ManagementHandler {
   const { destinations, notifications, authenticator, tokens, publicKeys, logger } = deps;
   const maxRequestBytes = deps.maxRequestBytes ?? DEFAULT_SETTINGS.maxRequestBytes;
+  const metrics = deps.metrics ?? defaultMetrics(logger, MANAGEMENT_SERVICE);
+  /** Notifications created (not safe retries) by a request; flushed with the invocation. */
+  const countIssued = (created: number): void => {
+    if (created > 0) metrics?.addMetric(MANAGEMENT_METRICS.notificationsIssued, MetricUnit.Count, created);
+  };
 
   const routes: Route<Endpoint>[] = [
     {
@@ -173,6 +195,7 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
         body: true,
         run: async ({ providerId, body }) => {
           const result = await notifications.issue(providerId, body as NotificationInput);
+          countIssued(result.created ? 1 : 0);
           // 202 while the fan-out goes on in the background (fanOut.pending says so too).
           const status = !result.done ? 202 : result.created ? 201 : 200;
           return notificationResponse(status, result.notification, { location: notificationPath(result.notification.notificationId) });
@@ -185,7 +208,11 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
       value: {
         access: 'write',
         body: true,
-        run: async ({ providerId, body }) => jsonResponse(200, await notifications.issueBulk(providerId, notificationBulkBody(body))),
+        run: async ({ providerId, body }) => {
+          const result = await notifications.issueBulk(providerId, notificationBulkBody(body));
+          countIssued(result.results.filter((r) => r.status === 201).length);
+          return jsonResponse(200, result);
+        },
       },
     },
     {
@@ -242,13 +269,21 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     await tokens.verify(event.headers?.authorization, client, endpoint.access === 'write' ? NOTIFIER_WRITE_SCOPES : NOTIFIER_READ_SCOPES);
     const query = queryParams(event, endpoint.query ?? []);
     const body = endpoint.body ? parseJsonBody(event, maxRequestBytes) : undefined;
-    const response = await endpoint.run({ event, providerId: client.clientId, params, query, body });
+    // The interaction id travels on into a fan-out continuation this request schedules.
+    const response = await runWithInteraction(context.interactionId, () => endpoint.run({ event, providerId: client.clientId, params, query, body }));
     // Named on the line itself too: the local stack runs continuations beside requests in one process.
     logger.info('Management request answered', { route: routeKey, providerId: client.clientId, status: response.statusCode });
+    if (metrics?.hasStoredMetrics()) {
+      metrics.addMetadata('providerId', client.clientId);
+      if (context.interactionId) metrics.addMetadata('interactionId', context.interactionId);
+      metrics.addMetadata('awsRequestId', context.awsRequestId);
+    }
     return response;
   };
 
   const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & InteractionState>()
+    // First, so that its after/onError run last: at most one EMF line per invocation.
+    .use(publishMetrics(metrics, logger))
     .use(interactionId())
     .use(httpErrorHandler({ logger }))
     .handler(manage) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -266,20 +301,28 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
       logger.error('Malformed fan-out continuation event');
       return { statusCode: 400 };
     }
-    logger.appendKeys(target);
+    const { interactionId: startedBy, ...ids } = target;
+    logger.appendKeys({ ...(startedBy ? { interactionId: startedBy } : {}), ...ids });
     try {
-      const result = await notifications.continueFanOut(target.providerId, target.notificationId);
+      // A further continuation scheduled by this one carries the same interaction id.
+      const result = await runWithInteraction(startedBy, () => notifications.continueFanOut(target.providerId, target.notificationId));
       const { queued, skipped, withdrawn } = result.notification.fanOut;
       const { done, scheduled, contended } = result;
-      logger.info('Fan-out continued', { ...target, done, scheduled, contended, queued, skipped, withdrawn });
+      logger.info('Fan-out continued', { ...ids, done, scheduled, contended, queued, skipped, withdrawn });
+      metrics?.addMetric(MANAGEMENT_METRICS.fanOutContinuations, MetricUnit.Count, 1);
+      metrics?.addMetadata('providerId', target.providerId);
+      if (startedBy) metrics?.addMetadata('interactionId', startedBy);
+      metrics?.addMetadata('awsRequestId', context.awsRequestId);
       return { statusCode: 200, body: JSON.stringify({ done: result.done, scheduled: result.scheduled, contended: result.contended }) };
     } catch (error) {
       if (error instanceof TypeError || (error instanceof SetpollError && error.statusCode < 500)) {
-        logger.error('Fan-out continuation refused', { ...target, errorName: (error as Error).name, ...(error instanceof SetpollError ? { code: error.code } : {}) });
+        logger.error('Fan-out continuation refused', { ...ids, errorName: (error as Error).name, ...(error instanceof SetpollError ? { code: error.code } : {}) });
         return { statusCode: error instanceof SetpollError ? error.statusCode : 400 };
       }
-      logger.warn('Fan-out continuation failed; the retry of the event resumes it', { ...target, errorName: (error as Error)?.name, transient: isTransient(error) });
+      logger.warn('Fan-out continuation failed; the retry of the event resumes it', { ...ids, errorName: (error as Error)?.name, transient: isTransient(error) });
       throw error;
+    } finally {
+      flushMetrics(metrics, logger);
     }
   };
 
@@ -290,11 +333,14 @@ function isFanOutEvent(event: unknown): event is FanOutContinuationEvent {
   return typeof event === 'object' && event !== null && 'setpollFanOut' in event && !('requestContext' in event);
 }
 
-function fanOutTarget(event: FanOutContinuationEvent): { providerId: string; notificationId: string } | undefined {
+function fanOutTarget(event: FanOutContinuationEvent): { providerId: string; notificationId: string; interactionId?: string } | undefined {
   const target: unknown = event.setpollFanOut;
   if (!isObject(target)) return undefined;
-  const { providerId, notificationId } = target;
-  return typeof providerId === 'string' && typeof notificationId === 'string' ? { providerId, notificationId } : undefined;
+  const { providerId, notificationId, interactionId } = target;
+  if (typeof providerId !== 'string' || typeof notificationId !== 'string') return undefined;
+  // Only ever logged: an id that is not one this service would echo is dropped, not refused.
+  const traced = typeof interactionId === 'string' && SAFE_INTERACTION_ID.test(interactionId) ? { interactionId } : {};
+  return { providerId, notificationId, ...traced };
 }
 
 function destinationBulkBody(body: unknown): { operations: readonly BulkOperation[]; atomic: boolean } {
@@ -327,7 +373,8 @@ export class LambdaSelfScheduler implements FanOutScheduler {
   }
 
   async schedule(providerId: string, notificationId: string): Promise<void> {
-    const event: FanOutContinuationEvent = { setpollFanOut: { providerId, notificationId } };
+    const interactionId = currentInteractionId();
+    const event: FanOutContinuationEvent = { setpollFanOut: { providerId, notificationId, ...(interactionId ? { interactionId } : {}) } };
     try {
       await this.#lambda.send(
         new InvokeCommand({ FunctionName: this.#functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
@@ -387,6 +434,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     return value;
   };
   const { tableName, settings, logger, client, store, authenticator, tokens } = sharedDepsFromEnv(env);
+  const metrics = createMetrics({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? MANAGEMENT_SERVICE, logger });
   const issuer = required('SETPOLL_ISSUER');
   const keyId = required('SETPOLL_SIGNING_KEY_ID');
   const functionName = required('AWS_LAMBDA_FUNCTION_NAME');
@@ -411,6 +459,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     tokens,
     publicKeys: async () => [(await signer.load()).publicJwk],
     logger,
+    metrics,
     maxRequestBytes: settings.maxRequestBytes,
   };
 }

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
@@ -9,6 +10,8 @@ import type { PollSettings } from '../core/settings.ts';
 import { httpErrorHandler, jsonResponse } from '../http/error-handler.ts';
 import { interactionId, type InteractionState } from '../http/interaction-id.ts';
 import { parseJsonBody, requireMethod } from '../http/json-body.ts';
+import { POLL_SERVICE } from '../observability/metric-names.ts';
+import { createMetrics, defaultMetrics, pollVariant, publishMetrics, recordPoll } from '../observability/metrics.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import { sharedDepsFromEnv } from './wiring.ts';
 
@@ -18,6 +21,13 @@ export interface PollHandlerDeps {
   readonly tokens: AccessTokenVerifier;
   readonly settings: PollSettings;
   readonly logger: Logger;
+  /**
+   * Where the poll metrics go (CloudWatch EMF, flushed once per invocation).
+   * @default a Metrics object for namespace `setpoll`, service `setpoll`; none when the logger is SILENT
+   */
+  readonly metrics?: Metrics;
+  /** Epoch milliseconds, for the poll service (leases, expiry). @default Date.now */
+  readonly now?: () => number;
 }
 
 export type PollHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -28,23 +38,38 @@ export type PollHandler = (event: APIGatewayProxyEventV2, context: Context) => P
  */
 export function createPollHandler(deps: PollHandlerDeps): PollHandler {
   const { store, authenticator, tokens, settings, logger } = deps;
-  const service = new PollService({ store, settings });
+  const metrics = deps.metrics ?? defaultMetrics(logger, POLL_SERVICE);
+  const service = new PollService({ store, settings, ...(deps.now ? { now: deps.now } : {}) });
 
   const poll = async (event: APIGatewayProxyEventV2, context: Context & InteractionState): Promise<APIGatewayProxyStructuredResultV2> => {
     logger.resetKeys();
     logger.appendKeys({ interactionId: context.interactionId, awsRequestId: context.awsRequestId });
     requireMethod(event, 'POST');
+    // On a cold start the JWKS fetch then runs beside the certificate lookup, not after it.
+    tokens.warmUp();
     const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
     logger.appendKeys({ clientId: client.clientId });
     await tokens.verify(event.headers?.authorization, client);
     const request = parsePollRequest(parseJsonBody(event, settings.maxRequestBytes), { maxAnswers: settings.maxInFlight });
     const lang = event.headers?.['content-language'];
     const outcome = await service.poll(client.clientId, request, lang ? { lang: lang.slice(0, 64) } : {});
-    logger.info('Poll answered', { ...outcome.stats, returnImmediately: request.returnImmediately, maxEvents: request.maxEvents });
+    const variant = pollVariant(request);
+    const { stats } = outcome;
+    // Counts and ids only: never SET contents, tokens or setErrs descriptions. The recipient
+    // (clientId) is a key of the line, so its `oldestAgeMs` answers "whose backlog is old?".
+    logger.info('Poll answered', { ...stats, variant, returnImmediately: request.returnImmediately, maxEvents: request.maxEvents });
+    recordPoll(metrics, {
+      variant,
+      returnImmediately: request.returnImmediately,
+      stats,
+      ids: { clientId: client.clientId, interactionId: context.interactionId, awsRequestId: context.awsRequestId },
+    });
     return jsonResponse(200, { sets: outcome.sets, moreAvailable: outcome.moreAvailable });
   };
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & InteractionState>()
+    // First, so that its after/onError run last: at most one EMF line per invocation (none for a rejected request).
+    .use(publishMetrics(metrics, logger))
     .use(interactionId())
     .use(httpErrorHandler({ logger }))
     .handler(poll) as unknown as PollHandler;
@@ -53,7 +78,8 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
 /** Wires the handler from the Lambda environment (SETPOLL_* variables). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): PollHandlerDeps {
   const { store, authenticator, tokens, settings, logger } = sharedDepsFromEnv(env);
-  return { store, authenticator, tokens, settings, logger };
+  const metrics = createMetrics({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? POLL_SERVICE, logger });
+  return { store, authenticator, tokens, settings, logger, metrics };
 }
 
 let wired: PollHandler | undefined;

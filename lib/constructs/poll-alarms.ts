@@ -1,19 +1,82 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, POLL_METRICS, POLL_SERVICE } from '../../lambdas/observability/metric-names.ts';
 
-export interface PollAlarmsProps {
-  readonly function: lambda.IFunction;
+/** The period every setpoll alarm evaluates. */
+export const ALARM_PERIOD = Duration.minutes(5);
+
+/** Alarm thresholds. Every alarm evaluates one 5-minute period. */
+export interface AlarmThresholds {
   /**
-   * The management API Lambda, whose errors are watched too.
-   * @default - no management function alarm
+   * API 5xx rate (percent of all requests, poll and management, in 5 minutes) at or above which
+   * the ServerErrorRate alarm fires. Over 0 and at most 100.
+   * @default 5
+   */
+  readonly serverErrorRatePercent?: number;
+  /**
+   * Requests in 5 minutes below which the 5xx rate is not judged (one failure out of two requests
+   * at night is not an incident). An integer >= 1.
+   * @default 20
+   */
+  readonly serverErrorMinRequests?: number;
+  /**
+   * DynamoDB read plus write throttle events on the table in 5 minutes at or above which the
+   * TableThrottles alarm fires. An integer >= 1.
+   * @default 10
+   */
+  readonly tableThrottleEvents?: number;
+  /**
+   * Lambda errors (unhandled errors and timeouts) of either function in 5 minutes at or above
+   * which its Errors alarm fires. An integer >= 1.
+   * @default 1
+   */
+  readonly functionErrors?: number;
+  /**
+   * p99 duration of the poll function at or above which PollDuration fires. Long polls take
+   * `longPollSeconds` by design, so it must lie strictly between the long poll and the timeout.
+   * @default the long poll plus half the headroom to the timeout: 22.5 s at the defaults (20 s long poll, 25 s timeout)
+   */
+  readonly pollDuration?: Duration;
+  /**
+   * p99 duration of the management function at or above which ManagementDuration fires. Over 0
+   * and under the function's timeout.
+   * @default 80 % of the management function's timeout (23.2 s of 29 s)
+   */
+  readonly managementDuration?: Duration;
+  /**
+   * Age of the oldest unacknowledged SET seen by any poll (the `OldestSetAgeMs` metric, Maximum
+   * over every recipient) at or above which OldestSetAge fires. Over 0.
+   * @default Duration.hours(1)
+   */
+  readonly oldestSetAge?: Duration;
+}
+
+export interface PollAlarmsProps extends AlarmThresholds {
+  /** The poll Lambda. */
+  readonly function: lambda.IFunction;
+  /** The poll Lambda's timeout. */
+  readonly functionTimeout: Duration;
+  /** The long poll of the poll Lambda, in seconds (its invocations last this long when no SET comes). */
+  readonly longPollSeconds: number;
+  /**
+   * The management API Lambda, whose errors and duration are watched too.
+   * @default - no management function alarms
    */
   readonly managementFunction?: lambda.IFunction;
+  /**
+   * The management Lambda's timeout; needed with `managementFunction`.
+   * @default - none
+   */
+  readonly managementFunctionTimeout?: Duration;
   readonly stage: apigwv2.IHttpStage;
+  /** The SET queue table, whose throttles are watched. */
+  readonly table: dynamodb.ITable;
   /**
    * Where alarm and OK notifications go.
    * @default - alarms without actions (visible in the console only)
@@ -22,58 +85,181 @@ export interface PollAlarmsProps {
 }
 
 /**
- * The few signals that mean a TPP cannot poll (or a provider cannot notify): the handler turns every expected failure into
- * an HTTP answer itself, so any Lambda error, throttle or API 5xx is worth a look.
+ * The signals that mean a TPP cannot poll (or a provider cannot notify), or that SETs pile up:
+ * the handlers turn every expected failure into an HTTP answer themselves, so a Lambda error or
+ * throttle, a 5xx rate, DynamoDB throttling, a function running close to its timeout, or an old
+ * unacknowledged SET is worth a look. What to do about each: docs/observability.md.
  */
 export class PollAlarms extends Construct {
   public readonly functionErrors: cloudwatch.Alarm;
   public readonly functionThrottles: cloudwatch.Alarm;
-  public readonly serverErrors: cloudwatch.Alarm;
+  /** 5xx answers as a share of all API requests. */
+  public readonly serverErrorRate: cloudwatch.Alarm;
+  public readonly tableThrottles: cloudwatch.Alarm;
+  public readonly pollDuration: cloudwatch.Alarm;
+  public readonly oldestSetAge: cloudwatch.Alarm;
   /** Present when a management function is given. */
   public readonly managementFunctionErrors?: cloudwatch.Alarm;
+  /** Present when a management function is given. */
+  public readonly managementDuration?: cloudwatch.Alarm;
+  /** Every alarm above, for dashboards. */
+  public readonly all: cloudwatch.Alarm[] = [];
+  /** The thresholds in force (defaults applied), in the alarms' units: percent, count, ms. */
+  public readonly thresholds: {
+    readonly serverErrorRatePercent: number;
+    readonly serverErrorMinRequests: number;
+    readonly tableThrottleEvents: number;
+    readonly functionErrors: number;
+    readonly pollDurationMs: number;
+    readonly managementDurationMs?: number;
+    readonly oldestSetAgeMs: number;
+  };
 
   constructor(scope: Construct, id: string, props: PollAlarmsProps) {
     super(scope, id);
-    const period = Duration.minutes(5);
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string): cloudwatch.Alarm => {
+    this.thresholds = resolveThresholds(props);
+    const t = this.thresholds;
+    const period = ALARM_PERIOD;
+
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        alarmDescription: `${description} See docs/observability.md#${alarmId.toLowerCase()}.`,
       });
       if (props.alarmTopic) {
         a.addAlarmAction(new actions.SnsAction(props.alarmTopic));
         a.addOkAction(new actions.SnsAction(props.alarmTopic));
       }
+      this.all.push(a);
       return a;
     };
 
     this.functionErrors = alarm(
       'FunctionErrors',
       props.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-      'setpoll poll Lambda failed (unhandled error or timeout)',
+      t.functionErrors,
+      'setpoll poll Lambda failed (unhandled error or timeout).',
     );
     this.functionThrottles = alarm(
       'FunctionThrottles',
       props.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
-      'setpoll poll Lambda throttled: concurrency exhausted by long polls',
+      1,
+      'setpoll poll Lambda throttled: concurrency exhausted by long polls.',
     );
-    this.serverErrors = alarm(
-      'ServerErrors',
-      props.stage.metricServerError({ period, statistic: cloudwatch.Stats.SUM }),
-      'setpoll API answered 5xx',
+    this.serverErrorRate = alarm(
+      'ServerErrorRate',
+      new cloudwatch.MathExpression({
+        expression: `IF(requests >= ${t.serverErrorMinRequests}, 100 * FILL(errors, 0) / requests, 0)`,
+        usingMetrics: {
+          errors: props.stage.metricServerError({ period, statistic: cloudwatch.Stats.SUM }),
+          requests: props.stage.metricCount({ period, statistic: cloudwatch.Stats.SUM }),
+        },
+        label: 'API 5xx rate (%)',
+        period,
+      }),
+      t.serverErrorRatePercent,
+      `setpoll API answered 5xx to ${t.serverErrorRatePercent} % or more of its requests (with at least ${t.serverErrorMinRequests} requests).`,
+    );
+    this.tableThrottles = alarm(
+      'TableThrottles',
+      new cloudwatch.MathExpression({
+        expression: 'FILL(reads, 0) + FILL(writes, 0)',
+        usingMetrics: {
+          reads: props.table.metric('ReadThrottleEvents', { period, statistic: cloudwatch.Stats.SUM }),
+          writes: props.table.metric('WriteThrottleEvents', { period, statistic: cloudwatch.Stats.SUM }),
+        },
+        label: 'DynamoDB throttle events',
+        period,
+      }),
+      t.tableThrottleEvents,
+      'DynamoDB throttled the SET queue table (callers got 503 with Retry-After).',
+    );
+    this.pollDuration = alarm(
+      'PollDuration',
+      props.function.metricDuration({ period, statistic: cloudwatch.Stats.p(99) }),
+      t.pollDurationMs,
+      `setpoll poll Lambda p99 duration near its ${props.functionTimeout.toSeconds()} s timeout (long polls take ${props.longPollSeconds} s by design).`,
+    );
+    this.oldestSetAge = alarm(
+      'OldestSetAge',
+      oldestSetAgeMetric({ period }),
+      t.oldestSetAgeMs,
+      'A recipient polls but leaves a SET unacknowledged for too long (Maximum of OldestSetAgeMs over every recipient).',
     );
     if (props.managementFunction) {
-      // Errors only: its expected failures are HTTP answers too, and a failed asynchronous
-      // fan-out continuation (retried by Lambda) shows up here as well.
+      // Errors: its expected failures are HTTP answers too, and a failed asynchronous fan-out
+      // continuation (retried by Lambda) shows up here as well.
       this.managementFunctionErrors = alarm(
         'ManagementFunctionErrors',
         props.managementFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-        'setpoll management Lambda failed (unhandled error, timeout, or a failed fan-out continuation)',
+        t.functionErrors,
+        'setpoll management Lambda failed (unhandled error, timeout, or a failed fan-out continuation).',
+      );
+      this.managementDuration = alarm(
+        'ManagementDuration',
+        props.managementFunction.metricDuration({ period, statistic: cloudwatch.Stats.p(99) }),
+        t.managementDurationMs!,
+        `setpoll management Lambda p99 duration near its ${props.managementFunctionTimeout!.toSeconds()} s timeout.`,
       );
     }
   }
+}
+
+/** The poll function's `OldestSetAgeMs` (EMF, service dimension only), Maximum: the worst recipient. */
+export function oldestSetAgeMetric(options: { period?: Duration } = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: POLL_METRICS.oldestSetAge,
+    dimensionsMap: { service: POLL_SERVICE },
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period: options.period ?? ALARM_PERIOD,
+  });
+}
+
+function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
+  const serverErrorRatePercent = props.serverErrorRatePercent ?? 5;
+  if (!Number.isFinite(serverErrorRatePercent) || serverErrorRatePercent <= 0 || serverErrorRatePercent > 100) {
+    throw new Error(`serverErrorRatePercent must be over 0 and at most 100 (got ${serverErrorRatePercent})`);
+  }
+  const counts = {
+    serverErrorMinRequests: props.serverErrorMinRequests ?? 20,
+    tableThrottleEvents: props.tableThrottleEvents ?? 10,
+    functionErrors: props.functionErrors ?? 1,
+  };
+  for (const [name, value] of Object.entries(counts)) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1 (got ${value})`);
+  }
+
+  const timeoutMs = props.functionTimeout.toMilliseconds();
+  const longPollMs = props.longPollSeconds * 1000;
+  const pollDurationMs = props.pollDuration ? positiveMs('pollDuration', props.pollDuration) : Math.round(longPollMs + (timeoutMs - longPollMs) / 2);
+  if (pollDurationMs <= longPollMs || pollDurationMs >= timeoutMs) {
+    throw new Error(
+      `pollDuration must be longer than the ${props.longPollSeconds} s long poll (every idle long poll lasts that long) ` +
+        `and shorter than the ${timeoutMs / 1000} s timeout (got ${pollDurationMs / 1000} s)`,
+    );
+  }
+
+  let managementDurationMs: number | undefined;
+  if (props.managementFunction) {
+    if (!props.managementFunctionTimeout) throw new Error('managementFunctionTimeout is required with managementFunction');
+    const managementTimeoutMs = props.managementFunctionTimeout.toMilliseconds();
+    managementDurationMs = props.managementDuration ? positiveMs('managementDuration', props.managementDuration) : Math.round(managementTimeoutMs * 0.8);
+    if (managementDurationMs >= managementTimeoutMs) {
+      throw new Error(`managementDuration must be shorter than the ${managementTimeoutMs / 1000} s timeout (got ${managementDurationMs / 1000} s)`);
+    }
+  }
+
+  const oldestSetAgeMs = positiveMs('oldestSetAge', props.oldestSetAge ?? Duration.hours(1));
+  return { serverErrorRatePercent, ...counts, pollDurationMs, managementDurationMs, oldestSetAgeMs };
+}
+
+function positiveMs(name: string, value: Duration): number {
+  const ms = value.toMilliseconds();
+  if (Token.isUnresolved(ms) || !(ms > 0)) throw new Error(`${name} must be a positive duration (got ${value.toHumanString()})`);
+  return ms;
 }

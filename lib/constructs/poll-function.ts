@@ -91,6 +91,8 @@ export class PollFunction extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The Lambda timeout derived from the long poll. */
   public readonly timeout: Duration;
+  /** How long a long poll waits for SETs: an idle poll's invocation lasts this long. */
+  public readonly longPollSeconds: number;
 
   constructor(scope: Construct, id: string, props: PollFunctionProps) {
     super(scope, id);
@@ -122,6 +124,7 @@ export class PollFunction extends Construct {
     requireNonEmpty('tokenIssuer', props.tokenIssuer);
     requireNonEmpty('tokenAudience', props.tokenAudience);
 
+    this.longPollSeconds = longPollSeconds;
     this.timeout = Duration.seconds(longPollSeconds + TIMEOUT_HEADROOM_SECONDS);
 
     ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
