@@ -1,7 +1,9 @@
 /** The setpoll command line: dispatch, help, and exit codes (0 success, 1 failure, 2 usage). */
 import { destinationsCommand } from './commands/destinations.ts';
 import { notifyCommand } from './commands/notify.ts';
+import { pollCommand } from './commands/poll.ts';
 import { publishCommand } from './commands/publish.ts';
+import { queueCommand } from './commands/queue.ts';
 import { recipientsCommand } from './commands/recipients.ts';
 import { CliFailure, UsageError } from './errors.ts';
 import { processIo, type Io } from './io.ts';
@@ -12,15 +14,17 @@ Tools for the setpoll SET transmitter (RFC 8936 poll delivery).
 
 Commands:
   publish        sign a SET and queue it for one or more recipients
-  recipients     add, remove, list, revoke or unrevoke recipients' client certificates
+  recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client certificates
   destinations   a Data Provider's notification destinations: add, list, get, update, remove, import
   notify         issue a notification to the provider's destinations; list, get, status,
                  withdraw or replace one
+  poll           poll as a recipient: print and acknowledge verified SETs, report invalid ones
+  queue          a recipient's queue: backlog, records, drain, purge or replay
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
-publish and recipients write to DynamoDB: --table NAME [--region REGION] acts on a deployed
-table with the default AWS credential chain. destinations and notify call the management API
-over mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
+publish, recipients and queue act on DynamoDB: --table NAME [--region REGION] acts on a deployed
+table with the default AWS credential chain. destinations, notify and poll call the API over
+mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
 --token-url URL [--ca FILE] call a deployment.
 
 Run 'setpoll <command> --help' for a command's options.
@@ -31,8 +35,10 @@ const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void
   recipients: recipientsCommand,
   destinations: destinationsCommand,
   notify: notifyCommand,
+  poll: pollCommand,
+  queue: queueCommand,
 };
-const COMMAND_LIST = 'publish, recipients, destinations or notify';
+const COMMAND_LIST = 'publish, recipients, destinations, notify, poll or queue';
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;

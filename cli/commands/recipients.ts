@@ -2,11 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { thumbprintOfPem } from '../../lambdas/core/certificate.ts';
+import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
-import { COMMON_OPTIONS, parseOptions, required } from '../args.ts';
+import { COMMON_OPTIONS, parseOptions } from '../args.ts';
 import { TARGET_HELP, TARGET_OPTIONS, withTarget } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
+import { table } from '../format.ts';
 import type { Io } from '../io.ts';
+import { clientIdOf } from './queue.ts';
 
 const COMMAND = 'recipients';
 
@@ -16,16 +19,26 @@ Subcommands:
   add      --client-id ID (--cert FILE.pem | --fingerprint HEX)   register a client certificate
   remove   --client-id ID (--cert FILE.pem | --fingerprint HEX)   unregister it
   list     --client-id ID                                         list a recipient's certificates
+  show     --client-id ID                                         each certificate's state: active,
+                                                                  revoked (when, why) or unregistered
+  rotate   --client-id ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]
+                                                                  register the new certificate,
+                                                                  verify it identifies the recipient,
+                                                                  and (with --remove-old) unregister
+                                                                  the old one in the same transaction
   revoke   (--cert FILE.pem | --fingerprint HEX) [--reason TEXT]  deny a certificate everywhere
   unrevoke (--cert FILE.pem | --fingerprint HEX)                  lift a revocation
 
 A certificate is identified by the SHA-256 fingerprint of its DER encoding (64 hex digits).
-A recipient may hold several certificates (rotation: add the new one, then remove the old).
-Revocations apply once the poll handlers' identity cache expires (at most 30 s).
+A recipient may hold several certificates. Rotation: rotate without --remove-old, let the
+recipient switch, then remove the old one (or rotate --remove-old OLD when it has switched).
+A new certificate works at once. Removals and revocations apply once the poll handlers' identity
+cache expires (at most 30 s).
 
 Options:
-  --json       machine-readable output
-  -h, --help   show this help
+  --client-id ID   the recipient (--client ID works too)
+  --json           machine-readable output
+  -h, --help       show this help
 
 ${TARGET_HELP}`;
 
@@ -33,25 +46,32 @@ const OPTIONS = {
   ...COMMON_OPTIONS,
   ...TARGET_OPTIONS,
   'client-id': { type: 'string' },
+  client: { type: 'string' },
   cert: { type: 'string' },
   fingerprint: { type: 'string' },
   reason: { type: 'string' },
+  'remove-old': { type: 'string' },
 } as const;
 
 type Options = ReturnType<typeof parse>;
 const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
 
+interface Stores {
+  readonly registry: RecipientRegistry;
+  readonly certificates: RecipientCertificates;
+}
+
 interface Subcommand {
   readonly needsClientId: boolean;
   readonly needsCertificate: boolean;
-  run(registry: RecipientRegistry, o: Options, io: Io, ids: { clientId: string; fingerprint: string }): Promise<void>;
+  run(stores: Stores, o: Options, io: Io, ids: { clientId: string; fingerprint: string; oldFingerprint?: string }): Promise<void>;
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   add: {
     needsClientId: true,
     needsCertificate: true,
-    async run(registry, o, io, { clientId, fingerprint }) {
+    async run({ registry }, o, io, { clientId, fingerprint }) {
       let outcome: 'registered' | 'unchanged';
       try {
         outcome = await registry.register(clientId, fingerprint);
@@ -66,7 +86,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   remove: {
     needsClientId: true,
     needsCertificate: true,
-    async run(registry, o, io, { clientId, fingerprint }) {
+    async run({ registry }, o, io, { clientId, fingerprint }) {
       if (!(await registry.remove(clientId, fingerprint))) throw new CliFailure(`${fingerprint} is not registered to ${clientId}`);
       if (o.json) io.out(JSON.stringify({ clientId, fingerprint, outcome: 'removed' }));
       else io.out(`Removed ${fingerprint} from ${clientId}`);
@@ -75,7 +95,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   list: {
     needsClientId: true,
     needsCertificate: false,
-    async run(registry, o, io, { clientId }) {
+    async run({ registry }, o, io, { clientId }) {
       const certificates = await registry.list(clientId);
       const statuses = await Promise.all(certificates.map((c) => registry.lookup(c.fingerprint)));
       const rows = certificates.map((c, i) => ({
@@ -88,10 +108,64 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       else for (const r of rows) io.out(`${r.fingerprint}  added ${r.addedAt}${r.revoked ? '  REVOKED' : ''}`);
     },
   },
+  show: {
+    needsClientId: true,
+    needsCertificate: false,
+    async run({ certificates }, o, io, { clientId }) {
+      const details = await certificates.describe(clientId);
+      if (o.json) io.out(JSON.stringify({ clientId, certificates: details.map(certificateJson) }));
+      else if (details.length === 0) io.out(`No certificates are registered to ${clientId}`);
+      else {
+        const active = details.filter((d) => d.state === 'active').length;
+        io.out(`${clientId}: ${details.length} certificate(s), ${active} active`);
+        for (const line of table(['FINGERPRINT', 'ADDED', 'STATE'], details.map((d) => [d.fingerprint, new Date(d.addedAt).toISOString(), stateText(d)]))) io.out(line);
+      }
+    },
+  },
+  rotate: {
+    needsClientId: true,
+    needsCertificate: true,
+    async run({ registry, certificates }, o, io, { clientId, fingerprint, oldFingerprint }) {
+      // Checked first, so a rotation that cannot work changes nothing.
+      const before = await registry.lookup(fingerprint);
+      if (before.revoked) {
+        throw new CliFailure(`${fingerprint} is revoked, so it cannot identify ${clientId}: nothing was changed (lift the revocation with 'setpoll recipients unrevoke' if that is intended)`);
+      }
+      if (before.clientId !== undefined && before.clientId !== clientId) throw new CliFailure(`Certificate ${fingerprint} is already registered to ${before.clientId}`);
+      let outcome: 'registered' | 'unchanged' = before.clientId === clientId ? 'unchanged' : 'registered';
+      try {
+        if (oldFingerprint !== undefined) await certificates.swap(clientId, fingerprint, oldFingerprint);
+        else outcome = await registry.register(clientId, fingerprint);
+      } catch (error) {
+        if (error instanceof RotationRefused) throw new CliFailure(`${error.message}: nothing was changed`);
+        if (error instanceof CertificateInUse) throw new CliFailure(error.message);
+        throw error;
+      }
+      // Verified with the poll handler's own lookup.
+      const after = await registry.lookup(fingerprint);
+      if (after.clientId !== clientId || after.revoked) throw new CliFailure(`Verification failed: ${fingerprint} does not identify ${clientId}`);
+      if (oldFingerprint !== undefined) {
+        const old = await registry.lookup(oldFingerprint);
+        if (old.clientId !== undefined) throw new CliFailure(`Verification failed: ${oldFingerprint} is still registered to ${old.clientId}`);
+      }
+      const details = await certificates.describe(clientId);
+      if (o.json) {
+        io.out(JSON.stringify({ clientId, fingerprint, outcome, removed: oldFingerprint ?? null, certificates: details.map(certificateJson) }));
+        return;
+      }
+      io.out(outcome === 'registered' ? `Registered ${fingerprint} to ${clientId}` : `${fingerprint} was already registered to ${clientId}`);
+      if (oldFingerprint !== undefined) io.out(`Removed ${oldFingerprint} from ${clientId} (running servers may accept it for up to 30 s more)`);
+      io.out(`Verified: ${fingerprint} identifies ${clientId}`);
+      const others = details.filter((d) => d.fingerprint !== fingerprint && d.state === 'active');
+      for (const d of others) {
+        io.out(`Once ${clientId} polls with the new certificate: setpoll recipients remove --client-id ${clientId} --fingerprint ${d.fingerprint}`);
+      }
+    },
+  },
   revoke: {
     needsClientId: false,
     needsCertificate: true,
-    async run(registry, o, io, { fingerprint }) {
+    async run({ registry }, o, io, { fingerprint }) {
       await registry.revoke(fingerprint, o.reason);
       if (o.json) io.out(JSON.stringify({ fingerprint, outcome: 'revoked' }));
       else io.out(`Revoked ${fingerprint} (running servers refuse it within 30 s)`);
@@ -100,7 +174,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   unrevoke: {
     needsClientId: false,
     needsCertificate: true,
-    async run(registry, o, io, { fingerprint }) {
+    async run({ registry }, o, io, { fingerprint }) {
       await registry.unrevoke(fingerprint);
       if (o.json) io.out(JSON.stringify({ fingerprint, outcome: 'unrevoked' }));
       else io.out(`Lifted any revocation of ${fingerprint}`);
@@ -111,27 +185,35 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 export async function recipientsCommand(args: readonly string[], io: Io): Promise<void> {
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    if (name === undefined) throw new UsageError('a subcommand is required: add, remove, list, revoke or unrevoke', COMMAND);
+    if (name === undefined) throw new UsageError('a subcommand is required: add, remove, list, show, rotate, revoke or unrevoke', COMMAND);
     io.out(RECIPIENTS_HELP);
     return;
   }
   const sub = SUBCOMMANDS[name];
-  if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use add, remove, list, revoke or unrevoke`, COMMAND);
+  if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use add, remove, list, show, rotate, revoke or unrevoke`, COMMAND);
   const o = parse(rest);
   if (o.help) {
     io.out(RECIPIENTS_HELP);
     return;
   }
-  const clientId = sub.needsClientId ? required(o['client-id'], 'client-id', COMMAND) : '';
-  if (sub.needsClientId && /\s/.test(clientId)) throw new UsageError('--client-id cannot contain whitespace', COMMAND);
-  if (!sub.needsClientId && o['client-id'] !== undefined) throw new UsageError(`recipients ${name} does not take --client-id`, COMMAND);
+  const clientId = sub.needsClientId ? clientIdOf(o, COMMAND) : '';
+  if (!sub.needsClientId && (o['client-id'] !== undefined || o.client !== undefined)) throw new UsageError(`recipients ${name} does not take --client-id`, COMMAND);
   if (!sub.needsCertificate && (o.cert !== undefined || o.fingerprint !== undefined)) {
     throw new UsageError(`recipients ${name} takes no --cert or --fingerprint`, COMMAND);
   }
   if (o.reason !== undefined && name !== 'revoke') throw new UsageError('--reason is only for recipients revoke', COMMAND);
+  if (o['remove-old'] !== undefined && name !== 'rotate') throw new UsageError('--remove-old is only for recipients rotate', COMMAND);
+  const oldFingerprint = o['remove-old'] === undefined ? undefined : normalizeFingerprint(o['remove-old'], 'remove-old');
   const fingerprint = sub.needsCertificate ? await fingerprintOf(o.cert, o.fingerprint) : '';
+  if (oldFingerprint !== undefined && oldFingerprint === fingerprint) throw new UsageError('--remove-old names the new certificate: give the fingerprint of the one it replaces', COMMAND);
 
-  await withTarget(o, COMMAND, (target) => sub.run(new RecipientRegistry({ client: target.documentClient, tableName: target.tableName }), o, io, { clientId, fingerprint }));
+  await withTarget(o, COMMAND, (target) => {
+    const stores = {
+      registry: new RecipientRegistry({ client: target.documentClient, tableName: target.tableName }),
+      certificates: new RecipientCertificates({ client: target.documentClient, tableName: target.tableName }),
+    };
+    return sub.run(stores, o, io, { clientId, fingerprint, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
+  });
 }
 
 /** The registry key from exactly one of --cert and --fingerprint. */
@@ -152,8 +234,25 @@ async function fingerprintOf(certFile: string | undefined, fingerprint: string |
 }
 
 /** Accepts upper case and colon or space separators (as openssl prints it); answers lowercase hex. */
-export function normalizeFingerprint(raw: string): string {
+export function normalizeFingerprint(raw: string, option = 'fingerprint'): string {
   const hex = raw.replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UsageError('--fingerprint must be a SHA-256 fingerprint: 64 hex digits', COMMAND);
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UsageError(`--${option} must be a SHA-256 fingerprint: 64 hex digits`, COMMAND);
   return hex;
+}
+
+function certificateJson(d: CertificateDetail) {
+  return {
+    fingerprint: d.fingerprint,
+    addedAt: new Date(d.addedAt).toISOString(),
+    state: d.state,
+    ...(d.revokedAt === undefined ? {} : { revokedAt: new Date(d.revokedAt).toISOString() }),
+    ...(d.reason === undefined ? {} : { reason: d.reason }),
+    ...(d.owner === undefined ? {} : { owner: d.owner }),
+  };
+}
+
+function stateText(d: CertificateDetail): string {
+  const revoked = d.revokedAt === undefined ? '' : `revoked ${new Date(d.revokedAt).toISOString()}${d.reason ? ` (${d.reason})` : ''}`;
+  if (d.state === 'unregistered') return `unregistered${d.owner ? ` (registered to ${d.owner})` : ''}${revoked ? `, ${revoked}` : ''}`;
+  return d.state === 'revoked' ? revoked : 'active';
 }

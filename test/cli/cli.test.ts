@@ -212,14 +212,14 @@ describe('setpoll CLI', () => {
     it('answers each kind of usage error with exit code 2 and a message', async () => {
       // Prepare
       const cases: Array<[string[], string]> = [
-        [[], 'setpoll: a command is required: publish, recipients, destinations or notify'],
-        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations or notify'],
+        [[], 'setpoll: a command is required: publish, recipients, destinations, notify, poll or queue'],
+        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll or queue'],
         [['publish', ...config], 'setpoll: at least one --recipient is required'],
         [['publish', '-r', 'tpp-alpha', '--bogus', ...config], "setpoll: Unknown option '--bogus'"],
         [['publish', '-r', 'tpp-alpha', '--ttl', '0', ...config], 'setpoll: --ttl must be a positive whole number, got "0"'],
         [['publish', '-r', 'tpp-alpha', '--events', 'not json', ...config], 'setpoll: --events must be a JSON object (event type URI -> event payload object)'],
         [['publish', '-r', 'tpp-alpha', '--table', 'setpoll', ...config], 'setpoll: --config and --table cannot be used together'],
-        [['recipients'], 'setpoll: a subcommand is required: add, remove, list, revoke or unrevoke'],
+        [['recipients'], 'setpoll: a subcommand is required: add, remove, list, show, rotate, revoke or unrevoke'],
         [['recipients', 'add', '--client-id', 'x', ...config], 'setpoll: give exactly one of --cert FILE.pem and --fingerprint HEX'],
         [['recipients', 'add', '--cert', 'a.pem', ...config], 'setpoll: --client-id is required'],
         [['recipients', 'revoke', '--fingerprint', 'abc', ...config], 'setpoll: --fingerprint must be a SHA-256 fingerprint: 64 hex digits'],

@@ -1,0 +1,134 @@
+/**
+ * Operators' view and rotation of a recipient's certificates (`setpoll recipients show|rotate`),
+ * beside RecipientRegistry (which the poll path uses and which this module does not change).
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CERT_SK, REVOKED_SK, certPk, clientPk } from './schema.ts';
+
+/** The sort key of a recipient's certificate item under `CLIENT#<id>`: `CERT#<sha256>`. */
+const clientCertSk = (fingerprint: string): string => `${CERT_SK}#${fingerprint}`;
+
+export type CertificateState =
+  /** Registered to this recipient and not revoked: it identifies the recipient. */
+  | 'active'
+  /** Registered to this recipient, but on the deny list. */
+  | 'revoked'
+  /** Listed under the recipient, but the certificate item is missing or names another recipient. */
+  | 'unregistered';
+
+export interface CertificateDetail {
+  readonly fingerprint: string;
+  /** When it was registered, epoch ms. */
+  readonly addedAt: number;
+  readonly state: CertificateState;
+  readonly revokedAt?: number;
+  readonly reason?: string;
+  /** For `unregistered`: the recipient the certificate item names, if any. */
+  readonly owner?: string;
+}
+
+export class RotationRefused extends Error {
+  readonly code = 'rotation_refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RotationRefused';
+  }
+}
+
+export class RecipientCertificates {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  /** Every certificate listed under the recipient, with its registration and revocation. */
+  async describe(clientId: string): Promise<CertificateDetail[]> {
+    const listed: { fingerprint: string; addedAt: number }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': clientCertSk('') },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(clientCertSk('').length), addedAt: Number(i.at) });
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return Promise.all(
+      listed.map(async ({ fingerprint, addedAt }): Promise<CertificateDetail> => {
+        const out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
+            ConsistentRead: true,
+          }),
+        );
+        const registration = out.Items?.find((i) => i.sk === CERT_SK);
+        const revocation = out.Items?.find((i) => i.sk === REVOKED_SK);
+        const owner = registration === undefined ? undefined : String(registration.clientId);
+        const revoked = revocation === undefined ? {} : { revokedAt: Number(revocation.at), ...(revocation.reason ? { reason: String(revocation.reason) } : {}) };
+        if (owner !== clientId) return { fingerprint, addedAt, state: 'unregistered', ...(owner === undefined ? {} : { owner }), ...revoked };
+        return { fingerprint, addedAt, state: revocation ? 'revoked' : 'active', ...revoked };
+      }),
+    );
+  }
+
+  /**
+   * In one transaction: registers `newFingerprint` to the recipient (kept as is when it is already
+   * theirs) and unregisters `oldFingerprint`, which must be theirs. Either both happen or neither.
+   */
+  async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now()): Promise<void> {
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.#table,
+                Key: { pk: certPk(newFingerprint), sk: CERT_SK },
+                UpdateExpression: 'SET clientId = :c, #at = if_not_exists(#at, :now)',
+                ConditionExpression: 'attribute_not_exists(sk) OR clientId = :c',
+                ExpressionAttributeNames: { '#at': 'at' },
+                ExpressionAttributeValues: { ':c': clientId, ':now': now },
+              },
+            },
+            {
+              Update: {
+                TableName: this.#table,
+                Key: { pk: clientPk(clientId), sk: clientCertSk(newFingerprint) },
+                UpdateExpression: 'SET #at = if_not_exists(#at, :now)',
+                ExpressionAttributeNames: { '#at': 'at' },
+                ExpressionAttributeValues: { ':now': now },
+              },
+            },
+            {
+              Delete: {
+                TableName: this.#table,
+                Key: { pk: certPk(oldFingerprint), sk: CERT_SK },
+                ConditionExpression: 'clientId = :c',
+                ExpressionAttributeValues: { ':c': clientId },
+              },
+            },
+            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: clientCertSk(oldFingerprint) } } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const [registration, , removal] = error.CancellationReasons ?? [];
+        if (registration?.Code === 'ConditionalCheckFailed') throw new RotationRefused(`Certificate ${newFingerprint} is registered to another recipient`);
+        if (removal?.Code === 'ConditionalCheckFailed') throw new RotationRefused(`${oldFingerprint} is not registered to ${clientId}`);
+      }
+      throw error;
+    }
+  }
+}

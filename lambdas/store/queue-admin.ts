@@ -1,0 +1,490 @@
+/**
+ * Operators' reads and writes of one recipient's queue (`setpoll queue ...`): the backlog, the
+ * delivery records, purging the queued SETs and replaying delivery records into the queue.
+ *
+ * Nothing here is on the poll path, and none of it returns a SET's contents unless asked
+ * (`listRecords(..., { withSets: true })`): SETs are sensitive.
+ *
+ * Cost: counting a queue reads every item of it (a Query is billed on the size of the items it
+ * reads, whatever it returns or projects): about 0.5 read unit per 4 KB, i.e. ~125 read units per
+ * 1,000 SETs of 1 KB, in pages of 1 MB. Each result says what it consumed (`readUnits`).
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { jtiCreatedAt } from '../core/set-age.ts';
+import type { QueueStore } from './queue-store.ts';
+import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
+
+export const RECORD_STATES: readonly RecordState[] = ['errored', 'failed'];
+
+/** A recipient's queue at one moment (not a snapshot: the reads take as long as the queue is big). */
+export interface Backlog {
+  readonly clientId: string;
+  /** When the count started, epoch ms. */
+  readonly at: number;
+  /** Queued SETs that have not expired. */
+  readonly queued: number;
+  /** Of those, delivered and not yet acknowledged: named by the lease record with an unexpired lease. */
+  readonly leased: number;
+  /** Of those, deliverable to the next poll (never delivered, or their lease ran out). */
+  readonly ready: number;
+  /** Queued SETs past their expiry that TTL has not removed yet; polls skip and delete them. */
+  readonly expired: number;
+  /** The first unexpired SET in jti order: the oldest when jtis are UUIDv7 (setpoll's are). */
+  readonly oldest?: { readonly jti: string; /** From a UUIDv7 jti, epoch ms; absent otherwise. */ readonly createdAt?: number };
+  /** Unexpired delivery records by state; `expired` counts the records past their SET's expiry. */
+  readonly records: { readonly errored: number; readonly failed: number; readonly expired: number };
+  /** Read capacity units the count consumed (as DynamoDB reports them). */
+  readonly readUnits: number;
+  /** Query pages read. */
+  readonly pages: number;
+}
+
+/** A delivery record as operators see it; `set` only when asked for. */
+export interface RecordView {
+  readonly jti: string;
+  readonly state: RecordState;
+  readonly err?: string;
+  readonly description?: string;
+  readonly lang?: string;
+  readonly attempts: number;
+  /** When the record was written, epoch ms. */
+  readonly at: number;
+  /** The SET's expiry, epoch seconds. */
+  readonly ttl: number;
+  readonly set?: string;
+}
+
+export interface PurgeResult {
+  readonly clientId: string;
+  readonly dryRun: boolean;
+  /** Dry run: the queued SETs a purge would delete now (expired ones included). */
+  readonly found: number;
+  /** SETs this purge deleted (0 in a dry run). A SET acked while the purge ran is not counted. */
+  readonly deleted: number;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+}
+
+export type ReplayOutcome =
+  /** Back in the queue (dry run: would be). */
+  | 'replayed'
+  /** Left as a record: the SET expired, a poll would drop it. */
+  | 'expired'
+  /** Left as a record: a SET with this jti is queued already (published again). */
+  | 'already_queued'
+  /** Left as a record: it changed while this replay ran (replayed by someone else, or written anew). */
+  | 'changed'
+  /** No delivery record (of the requested state) for this jti. */
+  | 'missing';
+
+export interface ReplayItem {
+  readonly jti: string;
+  readonly state?: RecordState;
+  readonly outcome: ReplayOutcome;
+}
+
+export interface ReplayResult {
+  readonly clientId: string;
+  readonly dryRun: boolean;
+  readonly items: readonly ReplayItem[];
+}
+
+export class QueueBusy extends Error {
+  readonly code = 'queue_busy';
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueBusy';
+  }
+}
+
+export interface QueueAdminOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Reads the lease record, in whatever shape the poll path writes it. */
+  readonly queue: QueueStore;
+  /** Epoch ms; injectable for tests. */
+  readonly now?: () => number;
+  /** Items read per counting Query page. @default as many as fit in DynamoDB's 1 MB page */
+  readonly pageSize?: number;
+}
+
+/** Items per purge transaction: 100 is DynamoDB's limit, one of them is the lease record. */
+const PURGE_BATCH = 99;
+/** Transaction conflicts (e.g. with a poll writing the lease record) retried per batch. */
+const CONFLICT_RETRIES = 10;
+/** Replay transactions in flight at once. */
+const REPLAY_CONCURRENCY = 16;
+/** A lease record a purge had to create is worth keeping no longer than a day. */
+const EMPTY_LEASE_TTL_SECONDS = 86_400;
+const RETRYABLE = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+
+export class QueueAdmin {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #queue: QueueStore;
+  readonly #now: () => number;
+  readonly #pageSize: number | undefined;
+
+  constructor(options: QueueAdminOptions) {
+    if (!options.tableName) throw new TypeError('tableName is required');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#queue = options.queue;
+    this.#now = options.now ?? Date.now;
+    this.#pageSize = options.pageSize;
+  }
+
+  /**
+   * Counts the queue page by page (only the sort keys come back) and the delivery records (only
+   * state and expiry come back). The lease record is read first, strongly consistent; a SET counts
+   * as leased when it is still queued and the record holds an unexpired lease on it.
+   */
+  async backlog(clientId: string): Promise<Backlog> {
+    const at = this.#now();
+    const nowSeconds = Math.floor(at / 1000);
+    const lease = await this.#queue.readLease(clientId, true);
+    const held = new Set<string>();
+    for (const [jti, until] of lease.entries) if (until > at) held.add(jti);
+
+    let queued = 0;
+    let leased = 0;
+    let expired = 0;
+    let oldest: string | undefined;
+    const usage = { readUnits: 0, pages: 0 };
+    await this.#pages(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        FilterExpression: '#ttl > :now',
+        ProjectionExpression: '#sk',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX, ':now': nowSeconds },
+      },
+      usage,
+      (out) => {
+        for (const item of out.Items ?? []) {
+          const jti = String(item.sk).slice(SET_PREFIX.length);
+          queued++;
+          oldest ??= jti;
+          if (held.has(jti)) leased++;
+        }
+        expired += (out.ScannedCount ?? 0) - (out.Count ?? 0);
+      },
+    );
+
+    const records = { errored: 0, failed: 0, expired: 0 };
+    await this.#pages(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ProjectionExpression: '#state, #ttl',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#state': 'state', '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': RECORD_PREFIX },
+      },
+      usage,
+      (out) => {
+        for (const item of out.Items ?? []) {
+          if (Number(item.ttl) <= nowSeconds) records.expired++;
+          else if (item.state === 'errored') records.errored++;
+          else if (item.state === 'failed') records.failed++;
+        }
+      },
+    );
+
+    const createdAt = oldest === undefined ? undefined : jtiCreatedAt(oldest);
+    return {
+      clientId,
+      at,
+      queued,
+      leased,
+      ready: queued - leased,
+      expired,
+      ...(oldest === undefined ? {} : { oldest: createdAt === undefined ? { jti: oldest } : { jti: oldest, createdAt } }),
+      records,
+      readUnits: usage.readUnits,
+      pages: usage.pages,
+    };
+  }
+
+  /** Delivery records in jti order, at most `limit` (`more` says whether others follow). */
+  async listRecords(
+    clientId: string,
+    options: { state?: RecordState; limit: number; withSets?: boolean },
+  ): Promise<{ records: RecordView[]; more: boolean }> {
+    const records: RecordView[] = [];
+    let more = false;
+    let start: Record<string, unknown> | undefined;
+    const attributes = ['#jti', '#state', '#err', '#description', '#lang', '#att', '#at', '#ttl', ...(options.withSets ? ['#set'] : [])];
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ...(options.state ? { FilterExpression: '#state = :state' } : {}),
+          ProjectionExpression: attributes.join(', '),
+          ExpressionAttributeNames: {
+            '#pk': 'pk',
+            '#sk': 'sk',
+            '#jti': 'jti',
+            '#state': 'state',
+            '#err': 'err',
+            '#description': 'description',
+            '#lang': 'lang',
+            '#att': 'att',
+            '#at': 'at',
+            '#ttl': 'ttl',
+            ...(options.withSets ? { '#set': 'set' } : {}),
+          },
+          ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': RECORD_PREFIX, ...(options.state ? { ':state': options.state } : {}) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (records.length >= options.limit) {
+          more = true;
+          break;
+        }
+        records.push(toRecordView(item as DeliveryRecordItem, options.withSets === true));
+      }
+      start = out.LastEvaluatedKey;
+      // Reads on past the limit only to learn whether another (matching) record follows.
+    } while (start && !more);
+    return { records, more };
+  }
+
+  /**
+   * Deletes every queued SET of the recipient (delivery records are kept), page by page. Each batch
+   * of deletes is one transaction with a bump of the lease record's version `v` (monotonic: `ADD`;
+   * a record is created with only `v` and `ttl` when there is none), so a poll that read the queue
+   * before the deletes fails its conditional lease write and selects again: it can never hand out a
+   * SET this purge deleted. The leases in the record are left as the poll path wrote them; the ones
+   * naming deleted SETs simply run out. SETs queued while the purge runs may or may not be deleted.
+   */
+  async purge(clientId: string, options: { dryRun: boolean }): Promise<PurgeResult> {
+    const usage = { readUnits: 0, pages: 0, writeUnits: 0 };
+    if (options.dryRun) {
+      let found = 0;
+      await this.#pages(
+        {
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          Select: 'COUNT',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
+        },
+        usage,
+        (out) => void (found += out.Count ?? 0),
+      );
+      return { clientId, dryRun: true, found, deleted: 0, readUnits: usage.readUnits, writeUnits: 0 };
+    }
+    let found = 0;
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ProjectionExpression: '#sk',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
+          Limit: PURGE_BATCH,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      usage.readUnits += units(out.ConsumedCapacity);
+      const keys = (out.Items ?? []).map((i) => String(i.sk));
+      found += keys.length;
+      if (keys.length > 0) deleted += await this.#deleteBatch(clientId, keys, usage, deleted);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { clientId, dryRun: false, found, deleted, readUnits: usage.readUnits, writeUnits: usage.writeUnits };
+  }
+
+  /**
+   * Moves delivery records back into the queue: per record, one transaction puts the queued SET
+   * (`attribute_not_exists(sk)`: a SET queued under the same jti is kept, and the record too) and
+   * deletes the record on condition that it is still the one read (same `at` and `state`). So a SET
+   * is never lost (both or neither) and never queued twice. The replayed SET starts with no counted
+   * delivery attempts. Expired SETs are left as records. Without `jtis`, every record (of `state`).
+   */
+  async replay(clientId: string, options: { jtis?: readonly string[]; state?: RecordState; dryRun: boolean }): Promise<ReplayResult> {
+    const nowSeconds = Math.floor(this.#now() / 1000);
+    const items: ReplayItem[] = [];
+    let candidates: { jti: string; record: DeliveryRecordItem | undefined }[];
+    if (options.jtis) {
+      const unique = [...new Set(options.jtis)];
+      candidates = await mapLimited(unique, REPLAY_CONCURRENCY, async (jti) => ({ jti, record: await this.#getRecord(clientId, jti) }));
+    } else {
+      candidates = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': RECORD_PREFIX },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const record = item as DeliveryRecordItem;
+          if (options.state === undefined || record.state === options.state) candidates.push({ jti: record.jti, record });
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+
+    const outcomes = await mapLimited(candidates, REPLAY_CONCURRENCY, async ({ jti, record }): Promise<ReplayItem> => {
+      if (!record || (options.state !== undefined && record.state !== options.state)) return { jti, outcome: 'missing' };
+      const state = record.state;
+      if (Number(record.ttl) <= nowSeconds) return { jti, state, outcome: 'expired' };
+      if (options.dryRun) {
+        const queued = await this.#client.send(
+          new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: setSk(jti) }, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' }, ConsistentRead: true }),
+        );
+        return { jti, state, outcome: queued.Item ? 'already_queued' : 'replayed' };
+      }
+      return { jti, state, outcome: await this.#moveBack(clientId, record) };
+    });
+    items.push(...outcomes);
+    return { clientId, dryRun: options.dryRun, items };
+  }
+
+  async #getRecord(clientId: string, jti: string): Promise<DeliveryRecordItem | undefined> {
+    const out = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }));
+    return out.Item as DeliveryRecordItem | undefined;
+  }
+
+  async #moveBack(clientId: string, record: DeliveryRecordItem): Promise<ReplayOutcome> {
+    const pk = queuePk(clientId);
+    const item: QueuedSetItem = { pk, sk: setSk(record.jti), jti: record.jti, set: record.set, ttl: Number(record.ttl) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.#table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+              {
+                Delete: {
+                  TableName: this.#table,
+                  Key: { pk, sk: recordSk(record.jti) },
+                  ConditionExpression: '#at = :at AND #state = :state',
+                  ExpressionAttributeNames: { '#at': 'at', '#state': 'state' },
+                  ExpressionAttributeValues: { ':at': record.at, ':state': record.state },
+                },
+              },
+            ],
+          }),
+        );
+        return 'replayed';
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const [put, del] = error.CancellationReasons ?? [];
+        if (put?.Code === 'ConditionalCheckFailed') return 'already_queued';
+        if (del?.Code === 'ConditionalCheckFailed') return 'changed';
+        const retryable = [put, del].some((r) => r?.Code !== undefined && RETRYABLE.has(r.Code));
+        if (!retryable || attempt >= CONFLICT_RETRIES) throw error;
+        await delay(10 + Math.random() * 20 * (attempt + 1));
+      }
+    }
+  }
+
+  /** Deletes `sortKeys` with a bump of the lease version in one transaction; answers how many existed. */
+  async #deleteBatch(clientId: string, sortKeys: readonly string[], usage: { writeUnits: number }, deletedSoFar: number): Promise<number> {
+    const pk = queuePk(clientId);
+    let keys = [...sortKeys];
+    let conflicts = 0;
+    while (keys.length > 0) {
+      try {
+        const out = await this.#client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.#table,
+                  Key: { pk, sk: LEASE_SK },
+                  // Only the version changes (monotonically); the leases stay in the poll path's shape.
+                  UpdateExpression: 'SET #ttl = if_not_exists(#ttl, :ttl) ADD #v :one',
+                  ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
+                  ExpressionAttributeValues: { ':one': 1, ':ttl': Math.ceil(this.#now() / 1000) + EMPTY_LEASE_TTL_SECONDS },
+                },
+              },
+              ...keys.map((sk) => ({ Delete: { TableName: this.#table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(sk)' } })),
+            ],
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        usage.writeUnits += units(out.ConsumedCapacity);
+        return keys.length;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        // Acked, reported or deleted meanwhile: not this purge's to count; delete the rest.
+        const gone = new Set(keys.filter((_, i) => reasons[i + 1]?.Code === 'ConditionalCheckFailed'));
+        if (gone.size > 0) {
+          keys = keys.filter((k) => !gone.has(k));
+          continue;
+        }
+        if (!reasons.some((r) => r?.Code !== undefined && RETRYABLE.has(r.Code))) throw error;
+        if (++conflicts > CONFLICT_RETRIES) {
+          throw new QueueBusy(`The queue of ${clientId} is too busy to purge (${deletedSoFar} SETs deleted so far); run the purge again`);
+        }
+        await delay(10 + Math.random() * 20 * conflicts);
+      }
+    }
+    return 0;
+  }
+
+  /** Runs a Query to its last page, eventually consistent, summing the capacity it consumed. */
+  async #pages(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey' | 'ReturnConsumedCapacity'>,
+    usage: { readUnits: number; pages: number },
+    onPage: (out: QueryCommandOutput) => void,
+  ): Promise<void> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.#table,
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(this.#pageSize === undefined ? {} : { Limit: this.#pageSize }),
+        }),
+      );
+      usage.readUnits += units(out.ConsumedCapacity);
+      usage.pages++;
+      onPage(out);
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}
+
+function toRecordView(item: DeliveryRecordItem, withSet: boolean): RecordView {
+  return {
+    jti: item.jti,
+    state: item.state,
+    ...(item.err === undefined ? {} : { err: item.err }),
+    ...(item.description === undefined ? {} : { description: item.description }),
+    ...(item.lang === undefined ? {} : { lang: item.lang }),
+    attempts: Number(item.att ?? 0),
+    at: Number(item.at),
+    ttl: Number(item.ttl),
+    ...(withSet && item.set !== undefined ? { set: item.set } : {}),
+  };
+}
+
+function units(capacity: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
+  if (capacity === undefined) return 0;
+  return (Array.isArray(capacity) ? capacity : [capacity]).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(work))));
+  return out;
+}
