@@ -285,7 +285,7 @@ async function localEndpoint(args: ApiArgs, command: string): Promise<Endpoint> 
   };
 }
 
-function httpsUrl(value: string, name: string, command: string): URL {
+export function httpsUrl(value: string, name: string, command: string): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -297,7 +297,7 @@ function httpsUrl(value: string, name: string, command: string): URL {
   return url;
 }
 
-async function readPem(file: string, what: string): Promise<string> {
+export async function readPem(file: string, what: string): Promise<string> {
   const path = resolve(file);
   try {
     return await readFile(path, 'utf8');
@@ -308,7 +308,7 @@ async function readPem(file: string, what: string): Promise<string> {
 }
 
 /** The subject CN of a PEM certificate: the client id when the CA names clients that way. */
-function commonName(pem: string, file: string): string {
+export function commonName(pem: string, file: string): string {
   let subject: string;
   try {
     subject = new X509Certificate(pem).subject;

@@ -3,16 +3,14 @@
  * token, verifies each SET (signature, typ, iss, aud, iat), prints the valid ones' claims and
  * acknowledges them; invalid ones are reported back in setErrs and printed to stderr.
  */
-import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { CONFIG_FILE_NAME, readLocalConfig, type LocalConfig } from '../../local/config.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
 import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';
-import { API_OPTIONS } from '../api-client.ts';
+import { API_OPTIONS, commonName, httpsUrl, readPem } from '../api-client.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
 import { defaultStateDir } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
@@ -146,12 +144,12 @@ async function resolveTarget(o: Options): Promise<Target> {
     return localTarget(o);
   }
   if (o.config !== undefined) throw new UsageError('--config and --url cannot be used together', COMMAND);
-  const pollUrl = httpsUrl(o.url, 'url');
+  const pollUrl = httpsUrl(o.url, 'url', COMMAND);
   for (const name of ['cert', 'key', 'token-url'] as const) {
     if (o[name] === undefined || o[name].trim() === '') throw new UsageError(`--url needs --${name}`, COMMAND);
   }
-  const tokenUrl = httpsUrl(o['token-url']!, 'token-url');
-  const jwksUrl = o['jwks-url'] === undefined ? new URL('/jwks.json', pollUrl.origin) : httpsUrl(o['jwks-url'], 'jwks-url');
+  const tokenUrl = httpsUrl(o['token-url']!, 'token-url', COMMAND);
+  const jwksUrl = o['jwks-url'] === undefined ? new URL('/jwks.json', pollUrl.origin) : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND);
   const [cert, key, ca] = await Promise.all([
     readPem(o.cert!, 'the client certificate'),
     readPem(o.key!, 'the client key'),
@@ -212,37 +210,3 @@ async function localTarget(o: Options): Promise<Target> {
   };
 }
 
-function httpsUrl(value: string, name: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`--${name} must be an absolute https URL, got ${JSON.stringify(value)}`, COMMAND);
-  }
-  // The token and the certificate-bound requests must never travel in the clear.
-  if (url.protocol !== 'https:') throw new UsageError(`--${name} must use https, got ${JSON.stringify(value)}`, COMMAND);
-  return url;
-}
-
-async function readPem(file: string, what: string): Promise<string> {
-  const path = resolve(file);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read ${what} ${path}: ${reason}`);
-  }
-}
-
-/** The subject CN of a PEM certificate: the client id when the CA names clients that way. */
-function commonName(pem: string, file: string): string {
-  let subject: string;
-  try {
-    subject = new X509Certificate(pem).subject;
-  } catch {
-    throw new CliFailure(`${resolve(file)} is not a PEM certificate`);
-  }
-  const cn = subject.split('\n').find((line) => line.startsWith('CN='))?.slice(3);
-  if (!cn) throw new CliFailure(`The certificate ${resolve(file)} has no CN: pass --client ID`);
-  return cn;
-}
