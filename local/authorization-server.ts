@@ -45,7 +45,11 @@ export function createAuthorizationServer(options: AuthorizationServerOptions) {
   const jwks = { keys: [publicJwk(options.key)] };
 
   async function token(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    if (event.requestContext.http.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
+    if (event.requestContext.http.method !== 'POST') {
+      // RFC 9110 §15.5.6: a 405 names the methods the resource allows.
+      const refused = oauthError(405, 'invalid_request', 'Use POST');
+      return { ...refused, headers: { ...refused.headers, allow: 'POST' } };
+    }
     const contentType = (event.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType !== 'application/x-www-form-urlencoded') {
       return oauthError(400, 'invalid_request', 'The body must be application/x-www-form-urlencoded');

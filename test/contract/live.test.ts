@@ -419,7 +419,7 @@ describe('the local token endpoint (local only)', () => {
     expectDocumented('POST', '/oauth/token', unknown);
     expect(unknown.json()).toMatchObject({ error: 'invalid_client' });
     expectDocumented('GET', '/oauth/token', wrongMethod);
-    expect(wrongMethod.status).toBe(405);
+    expect([wrongMethod.status, wrongMethod.headers.allow]).toEqual([405, 'POST']);
     expectDocumented('GET', '/oauth/jwks.json', keys);
   });
 });
