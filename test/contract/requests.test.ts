@@ -498,9 +498,8 @@ describe('the management requests and the Notifier validators', () => {
       space: await bothOn(register('https://a.example/b c')),
     };
 
-    // Assess: each as EventTypeUri's description says. Non-ASCII event types are left out on
-    // purpose: Node 20's URL.canParse refuses a Latin-1 host such as `ü.example` once V8 has
-    // optimized its caller, and accepts it before; the document tells clients not to rely on them.
+    // Assess: each as EventTypeUri's description says. Non-ASCII event types are left out: the
+    // document tells clients not to rely on them (`format: uri` excludes them).
     expect(verdicts).toEqual({
       portTooLarge: { doc: true, handler: false },
       space: { doc: false, handler: true },
