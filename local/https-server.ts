@@ -107,6 +107,19 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
   );
   server.on('tlsClientError', (error) => logger?.debug('TLS handshake refused', { code: (error as NodeJS.ErrnoException).code, message: error.message }));
 
+  // A connection's client certificate cannot change (no renegotiation is requested): parse it once
+  // per connection, not once per request on a kept-alive connection.
+  const peers = new WeakMap<TLSSocket, APIGatewayEventClientCertificate>();
+  const describedPeer = (socket: TLSSocket): APIGatewayEventClientCertificate | undefined => {
+    const known = peers.get(socket);
+    if (known) return known;
+    const raw = socket.getPeerCertificate?.(false)?.raw;
+    if (!raw) return undefined;
+    const described = describeCertificate(raw);
+    peers.set(socket, described);
+    return described;
+  };
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = apiGatewayRequestId();
     res.setHeader('apigw-requestid', requestId);
@@ -125,7 +138,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       return;
     }
     const socket = req.socket as TLSSocket;
-    const peer = socket.getPeerCertificate?.(false);
+    const clientCert = describedPeer(socket);
     const event = toApiGatewayEvent({
       method,
       url: req.url ?? '/',
@@ -138,7 +151,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       domainName,
       requestId,
       time: received,
-      ...(peer?.raw ? { peerCertificate: peer.raw } : {}),
+      ...(clientCert ? { clientCert } : {}),
     });
     const context = lambdaContext({ functionName, timeoutMs, start: received.getTime() });
 
@@ -233,6 +246,8 @@ export interface RawRequest {
   readonly time: Date;
   /** DER of the verified client certificate. */
   readonly peerCertificate?: Buffer;
+  /** The certificate already described (the server reuses one per connection); wins over `peerCertificate`. */
+  readonly clientCert?: APIGatewayEventClientCertificate;
 }
 
 /**
@@ -268,7 +283,7 @@ export function toApiGatewayEvent(request: RawRequest): APIGatewayProxyEventV2 {
   }
 
   const body = encodeBody(request.body);
-  const clientCert = request.peerCertificate ? describeCertificate(request.peerCertificate) : undefined;
+  const clientCert = request.clientCert ?? (request.peerCertificate ? describeCertificate(request.peerCertificate) : undefined);
   const domainPrefix = request.domainName.split('.')[0] ?? request.domainName;
 
   return {
