@@ -53,8 +53,9 @@ export function httpErrorHandler(options: { logger: Logger }): middy.MiddlewareO
         request.response = jsonResponse(error.statusCode, body, error.headers);
         return;
       }
-      // Log the name and stack only: messages of unknown errors may echo input.
-      logger.error('Unhandled error', { errorName: error?.name, stack: error?.stack });
+      // Log the name and the stack frames only: messages of unknown errors may echo input, and V8
+      // puts the message in the stack's first line.
+      logger.error('Unhandled error', { errorName: error?.name, stack: error?.stack?.split('\n').slice(1).join('\n') });
       const body: ErrorBody = { err: 'server_error', description: 'Internal server error' };
       request.response = jsonResponse(500, body);
     },

@@ -119,13 +119,17 @@ export class RecipientCertificates {
               },
             },
             { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: clientCertSk(oldFingerprint) } } },
+            // The caller checked the new certificate is not revoked; a revocation since then must
+            // not cost the recipient its working certificate.
+            { ConditionCheck: { TableName: this.#table, Key: { pk: certPk(newFingerprint), sk: REVOKED_SK }, ConditionExpression: 'attribute_not_exists(sk)' } },
           ],
         }),
       );
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
-        const [registration, , removal] = error.CancellationReasons ?? [];
+        const [registration, , removal, , revocation] = error.CancellationReasons ?? [];
         if (registration?.Code === 'ConditionalCheckFailed') throw new RotationRefused(`Certificate ${newFingerprint} is registered to another recipient`);
+        if (revocation?.Code === 'ConditionalCheckFailed') throw new RotationRefused(`Certificate ${newFingerprint} is revoked`);
         if (removal?.Code === 'ConditionalCheckFailed') throw new RotationRefused(`${oldFingerprint} is not registered to ${clientId}`);
       }
       throw error;

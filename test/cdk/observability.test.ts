@@ -265,6 +265,20 @@ describe('observability', () => {
       expect(topicPolicy.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       );
+      // The topic policy replaces SNS's default one, so CloudWatch needs its own Allow to publish.
+      expect(topicPolicy.PolicyDocument.Statement).toContainEqual({
+        Sid: 'AllowCloudWatchAlarmsToPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topic.logicalId },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] },
+          },
+        },
+      });
       for (const alarm of alarms) {
         expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
         expect(alarm.OKActions).toEqual([{ Ref: topic.logicalId }]);
