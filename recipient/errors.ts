@@ -82,19 +82,27 @@ export class NetworkError extends RecipientError {
   override readonly retryable = true;
 }
 
-/** The token endpoint did not issue a token. `error` and `errorDescription` are its RFC 6749 §5.2 body. */
+/**
+ * The token endpoint did not issue a token. `error` and `errorDescription` are its RFC 6749 §5.2
+ * body; `retryAfterMs` its Retry-After (on a 429 or 5xx only), which the Poller waits at least.
+ */
 export class TokenRequestFailed extends RecipientError {
   readonly code = 'token_request_failed';
   override readonly retryable: boolean;
+  /** Retry-After, in milliseconds from when the answer arrived; only set when retryable. */
+  readonly retryAfterMs?: number;
   constructor(
     message: string,
     readonly status: number,
     readonly error?: string,
     readonly errorDescription?: string,
+    retryAfterMs?: number,
   ) {
     super(message);
     // A 4xx is configuration (unknown client, scope): retrying cannot fix it.
     this.retryable = status === 429 || status >= 500;
+    // Retry-After only means "come back then" on an answer worth retrying.
+    if (this.retryable && retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 

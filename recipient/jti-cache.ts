@@ -5,10 +5,16 @@
  * order, so the oldest entry is the first key and a hit is moved to the end (least recently used
  * first out). It does not survive a restart: the application stays the place that makes its
  * handling idempotent, this only spares it most repeats.
+ *
+ * Beside the remembered (done) jtis it keeps the ones a handler is still working on (`begin` …
+ * `end`), so pollers sharing the cache tell "handled, acknowledge the repeat" from "still being
+ * handled, leave it alone": acknowledging a SET whose handler may yet fail would lose it.
  */
 export class JtiCache {
   readonly size: number;
   readonly #entries = new Map<string, true>();
+  /** jtis whose handler has not settled yet; unbounded but small: at most one per running handler. */
+  readonly #inProgress = new Set<string>();
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size < 1) throw new TypeError(`The jti cache size must be a positive integer, got ${size}`);
@@ -31,6 +37,23 @@ export class JtiCache {
 
   forget(jti: string): void {
     this.#entries.delete(jti);
+  }
+
+  /** Whether a handler (of any poller sharing this cache) is still working on `jti`. */
+  inProgress(jti: string): boolean {
+    return this.#inProgress.has(jti);
+  }
+
+  /** A handler starts on `jti`. It is not remembered (done) until the handler resolves. */
+  begin(jti: string): void {
+    this.#inProgress.add(jti);
+  }
+
+  /** The handler of `jti` settled: resolved (`handled`, so it is remembered) or failed (forgotten). */
+  end(jti: string, handled: boolean): void {
+    this.#inProgress.delete(jti);
+    if (handled) this.remember(jti);
+    else this.forget(jti);
   }
 
   get count(): number {

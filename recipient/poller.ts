@@ -8,22 +8,26 @@
  *   (`maxEvents: 0`, `returnImmediately: true`, §2.4.2) before the next poll, and flush() sends
  *   one whenever the application asks.
  * - Long polling by default; `returnImmediately: true` short-polls, waiting `shortPollIntervalMs`
- *   when the transmitter has nothing more.
+ *   when the transmitter has nothing more or sent an empty batch (whatever its moreAvailable).
  * - 429, 5xx, network failures and an unreachable key set back off with full jitter, never
  *   sooner than the server's Retry-After. Anything else (400, 401 after a fresh token, 403) stops
  *   the loop: retrying the same request cannot fix it.
  * - A SET redelivered after its lease ran out (the transmitter may, §2.4) is acknowledged again
  *   but not handed to the application twice, as long as this process remembers its jti.
  * - Stopping (the signal aborts, or the queue is empty with `untilEmpty`) sends what is still
- *   unanswered in a final acknowledge-only request, so nothing already handled is redelivered.
+ *   unanswered in a final acknowledge-only request, so nothing already handled is redelivered;
+ *   so does a run that ends with an error (best effort: the run's error is what it throws).
  */
 import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
-import { HandlerFailed, KeySetUnavailable, MalformedSet, RecipientError, SetVerificationError, type PollFailed, type SetErr } from './errors.ts';
+import { HandlerFailed, KeySetUnavailable, MalformedSet, RecipientError, SetVerificationError, type SetErr } from './errors.ts';
 import { JtiCache } from './jti-cache.ts';
 import type { Answers, PollClient, PollResult } from './poll-client.ts';
 import type { SetVerification, VerifiedSet } from './set-verifier.ts';
 
 export type AcknowledgeMode = 'with-next-poll' | 'separately';
+
+/** What PollFailed and TokenRequestFailed carry when the server sent Retry-After: the floor of the backoff. */
+type RetryAfter = { readonly retryAfterMs?: number };
 
 export interface PollerOptions {
   readonly client: Pick<PollClient, 'poll' | 'acknowledge'>;
@@ -49,9 +53,10 @@ export interface PollerOptions {
   /** true: short polling. @default false (long polling) */
   readonly returnImmediately?: boolean;
   /**
-   * The pause after a poll that left nothing more to fetch, when short polling (and after a long
-   * poll that came back empty sooner than this, so a transmitter without long polling is not
-   * hammered). @default 1000, the README's "no more often than once a second"
+   * The pause after a poll that left nothing more to fetch or brought no SET (even with
+   * moreAvailable: the in-flight cap, lease conflicts), when short polling; and after a long poll
+   * that came back empty sooner than this, so a transmitter without long polling is not hammered.
+   * @default 1000, the README's "no more often than once a second"
    */
   readonly shortPollIntervalMs?: number;
   /** @default 'with-next-poll' */
@@ -143,8 +148,11 @@ export class Poller {
     try {
       await this.#loop(options);
     } catch (error) {
-      // What the application already handled should not come back: answer it on the way out.
-      if (error instanceof HandlerFailed) await this.#flushOnExit().catch(() => undefined);
+      // What the application already handled should not come back: answer it on the way out,
+      // whatever ended the run (HandlerFailed, retries run out, a 403, KeySetUnavailable). The
+      // flush's own failure is ignored: the run's error is the one to report, and the answers
+      // stay pending for flush().
+      if (error instanceof RecipientError) await this.#flushOnExit().catch(() => undefined);
       throw error;
     } finally {
       this.#running = false;
@@ -199,7 +207,11 @@ export class Poller {
       failures = 0;
 
       if (untilEmpty && !result.moreAvailable) return;
-      const idle = !result.moreAvailable && (shortPolling || (result.sets.size === 0 && performance.now() - started < this.#interval));
+      // An empty batch is idle whatever moreAvailable says: the transmitter answers
+      // {"sets":{},"moreAvailable":true} when the in-flight cap is reached or after lease
+      // conflicts, and polling again at once would only loop hot until the leases run out.
+      const idle =
+        result.sets.size === 0 ? shortPolling || performance.now() - started < this.#interval : !result.moreAvailable && shortPolling;
       if (idle) await sleep(this.#interval, signal);
     }
   }
@@ -227,18 +239,25 @@ export class Poller {
         this.#acks.add(jti);
         continue;
       }
-      // Remembered before the handler runs, so another poller sharing the cache skips it meanwhile.
-      this.#seen?.remember(jti);
+      if (this.#seen?.inProgress(jti)) {
+        // Another poller sharing the cache is still handling it (its lease ran out meanwhile). Not
+        // acknowledged: that handler may yet fail, and an ack now would lose the SET. Not handed
+        // over either; it comes back after this lease, by when the first handler has settled.
+        continue;
+      }
+      // Remembered as done only once the handler resolved; until then only marked in progress.
+      this.#seen?.begin(jti);
       try {
         await this.#handle(verified);
       } catch (error) {
-        this.#seen?.forget(jti);
+        this.#seen?.end(jti, false);
         if (error instanceof SetVerificationError) {
           this.#reject(jti, error);
           continue;
         }
         throw new HandlerFailed(jti, error);
       }
+      this.#seen?.end(jti, true);
       this.#acks.add(jti);
     }
   }
@@ -252,7 +271,7 @@ export class Poller {
   /** Waits before the next attempt, or rethrows when retrying cannot help or the retries ran out. */
   async #afterFailure(error: unknown, failures: number, signal: AbortSignal | undefined): Promise<number> {
     if (!(error instanceof RecipientError) || !error.retryable || failures >= this.#maxRetries) throw error;
-    const delayMs = this.#backoff.delay(failures, (error as Partial<PollFailed>).retryAfterMs);
+    const delayMs = this.#backoff.delay(failures, (error as RetryAfter).retryAfterMs);
     this.#onRetry?.(error, delayMs, failures + 1);
     await sleep(delayMs, signal);
     return failures + 1;
@@ -268,7 +287,7 @@ export class Poller {
       } catch (error) {
         const retryable = error instanceof RecipientError && error.retryable;
         if (!retryable || attempt + 1 >= FLUSH_ATTEMPTS || deadline.aborted) throw error;
-        await sleep(this.#backoff.delay(attempt, (error as Partial<PollFailed>).retryAfterMs), deadline);
+        await sleep(this.#backoff.delay(attempt, (error as RetryAfter).retryAfterMs), deadline);
       }
     }
   }

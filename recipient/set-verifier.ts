@@ -14,7 +14,8 @@
  * | an event type outside `eventTypes` (when given)                  | `access_denied`        |
  *
  * A key set that cannot be fetched is not the SET's fault: that is a KeySetUnavailable, and the
- * SET is neither acknowledged nor reported, so it comes back after its lease.
+ * SET is neither acknowledged nor reported, so it comes back after its lease. So is an unknown kid
+ * while the remote key set is in its refetch cooldown (see remoteKeys).
  */
 import {
   createLocalJWKSet,
@@ -194,13 +195,27 @@ function localKeys(jwks: JSONWebKeySet): JWTVerifyGetKey {
 /**
  * jose's remote key set (cached; refetched on an unknown kid, at most every 30 s), with every
  * failure to get and read the set turned into KeySetUnavailable so it is not blamed on the SET.
+ *
+ * An unknown kid while the set is cooling down is KeySetUnavailable too: jose did not refetch, so
+ * the SET may be signed with a key the transmitter rotated in since the last fetch. Reporting it
+ * invalid_key would lose a valid SET; left unanswered, it comes back after its lease, and then
+ * (the cooldown over) jose refetches and the verdict is the current key set's.
  */
 function remoteKeys(url: URL, transport: HttpTransport | undefined): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(url, transport ? { [customFetch]: transportFetch(transport) } : {});
   return async (header, token) => {
+    // Read before the lookup: a lookup that refetches leaves the set cooling down afterwards, and
+    // a kid missing from a set fetched just now is the SET's fault (invalid_key).
+    const coolingDown = remote.coolingDown;
     try {
       return await remote(header, token);
     } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey && coolingDown) {
+        throw new KeySetUnavailable(
+          `No key of the transmitter's key set at ${url.href} matches kid ${JSON.stringify(header.kid ?? null)} and it was fetched less than 30 s ago: it is fetched again after that`,
+          { cause: error },
+        );
+      }
       if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported) throw error;
       throw new KeySetUnavailable(`The transmitter's key set at ${url.href} is unavailable: ${(error as Error).message}`, { cause: error });
     }

@@ -5,6 +5,7 @@
  * the same certificate the polls will present, or the poll endpoint refuses the token.
  */
 import { TokenRequestFailed } from './errors.ts';
+import { parseRetryAfter } from './retry-after.ts';
 import type { HttpTransport } from './transport.ts';
 
 /** Where the PollClient gets its bearer token. */
@@ -93,7 +94,9 @@ export class ClientCredentialsTokenSource implements TokenSource {
       const error = typeof body?.error === 'string' ? body.error : undefined;
       const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
       const reason = error ? `${error}${description ? `: ${description}` : ''}` : res.status === 200 ? 'no access_token in the answer' : `HTTP ${res.status}`;
-      throw new TokenRequestFailed(`The token endpoint ${this.#tokenUrl.href} refused ${this.#clientId}: ${reason}`, res.status, error, description);
+      // A 429 or 5xx may say when to come back (RFC 9110 §10.2.3): kept for the Poller's backoff.
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      throw new TokenRequestFailed(`The token endpoint ${this.#tokenUrl.href} refused ${this.#clientId}: ${reason}`, res.status, error, description, retryAfterMs);
     }
     if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {
       throw new TokenRequestFailed(`The token endpoint issued a ${body.token_type} token; only Bearer is supported`, res.status);

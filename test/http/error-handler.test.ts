@@ -19,7 +19,7 @@ describe('httpErrorHandler', () => {
           throw new Error('secret-from-input eyJhbGciOi');
         }).use(httpErrorHandler({ logger }));
         // Act
-        response = await handler({}, {} as never);
+        response = await handler({} as never, {} as never);
       } finally {
         process.stdout.write = writes.out;
         process.stderr.write = writes.err;

@@ -129,6 +129,26 @@ export function injectPollFaults(script: readonly Fault[]): (inner: HttpTranspor
   };
 }
 
+/**
+ * Answers the first token requests with `script`, in order, without forwarding them; later ones
+ * reach the stack's authorization server. `injectPollFaults`, for the token endpoint.
+ */
+export function injectTokenFaults(script: readonly Fault[]): (inner: HttpTransport) => HttpTransport {
+  const remaining = [...script];
+  return (inner) => async (request) => {
+    const isToken = request.method === 'POST' && request.url.pathname.startsWith('/oauth');
+    const fault = isToken ? remaining.shift() : undefined;
+    if (fault === undefined || fault === 'pass') return inner(request);
+    if (fault === 'connection-reset') throw new NetworkError(`POST ${request.url.origin} failed: ECONNRESET: socket hang up (injected)`);
+    return typeof fault === 'function' ? fault() : fault;
+  };
+}
+
+/** An OAuth error answer (RFC 6749 §5.2) from the token endpoint. */
+export function oauthErrorAnswer(status: number, error: string, description: string, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error, error_description: description }) };
+}
+
 /** An error answer as setpoll sends it. */
 export function errorAnswer(status: number, err: string, description: string, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ err, description }) };

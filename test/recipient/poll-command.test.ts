@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { POLL_HELP, pollCommand } from '../../cli/commands/poll.ts';
 import { main } from '../../cli/main.ts';
+import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { EVENT, claimsFor, drain, enqueue, foreignKey, queued } from './helpers.ts';
 
@@ -91,8 +92,10 @@ describe('setpoll poll', () => {
     });
 
     it('prints a SET that fails verification to stderr with its error code, reports it, and does not print its claims', async () => {
-      // Prepare
-      const forged = claimsFor(stack, 'tpp-alpha');
+      // Prepare: the forgery first in the queue (jti order), so its unknown kid is looked up in a key
+      // set fetched just now; after a valid SET, within the key set's 30 s cooldown, it would be left
+      // to its lease as KeySetUnavailable (the kid may be a key rotated in meanwhile)
+      const forged = claimsFor(stack, 'tpp-alpha', { jti: uuidv7() });
       await enqueue(stack, 'tpp-alpha', forged, { key: await foreignKey('forger') });
       const [good] = await publish('tpp-alpha', 1);
 

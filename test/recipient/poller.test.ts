@@ -9,14 +9,29 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSettings } from '../../lambdas/core/settings.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
-import { HandlerFailed, NetworkError, PollRejected, PollThrottled, PollUnavailable, SetAccessDenied, type RecipientError } from '../../recipient/errors.ts';
+import { HandlerFailed, KeySetUnavailable, NetworkError, PollRejected, PollThrottled, PollUnavailable, SetAccessDenied, TokenRequestFailed, type RecipientError } from '../../recipient/errors.ts';
 import { JtiCache } from '../../recipient/jti-cache.ts';
 import { Poller, type PollerOptions } from '../../recipient/poller.ts';
 import type { Recipient } from '../../recipient/recipient.ts';
 import type { VerifiedSet } from '../../recipient/set-verifier.ts';
 import { injectFaults } from '../support/faults.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
-import { EVENT, Recorder, claimsFor, enqueue, errorAnswer, foreignKey, freshRecipient, injectPollFaults, queued, recipientFor, stackKey, type Fault } from './helpers.ts';
+import {
+  EVENT,
+  Recorder,
+  claimsFor,
+  enqueue,
+  errorAnswer,
+  foreignKey,
+  freshRecipient,
+  injectPollFaults,
+  injectTokenFaults,
+  oauthErrorAnswer,
+  queued,
+  recipientFor,
+  stackKey,
+  type Fault,
+} from './helpers.ts';
 
 const LEASE_SECONDS = 1;
 
@@ -42,12 +57,16 @@ interface Harness {
   poller(options?: Partial<PollerOptions>): Poller;
 }
 
-/** A fresh recipient (its own queue), its transport recorded and optionally faulted, and a Poller factory that records what happens. */
-async function setUp(faults: readonly Fault[] = [], clientId?: string): Promise<Harness> {
+/**
+ * A fresh recipient (its own queue), its transport recorded and optionally faulted (poll requests,
+ * token requests), and a Poller factory that records what happens.
+ */
+async function setUp(faults: readonly Fault[] = [], clientId?: string, tokenFaults: readonly Fault[] = []): Promise<Harness> {
   const id = clientId ?? (await freshRecipient(stack, 'poller'));
   const recorder = new Recorder();
   const inject = injectPollFaults(faults);
-  const recipient = recipientFor(stack, id, { wrapTransport: (t) => recorder.wrap(inject(t)) });
+  const injectTokens = injectTokenFaults(tokenFaults);
+  const recipient = recipientFor(stack, id, { wrapTransport: (t) => recorder.wrap(inject(injectTokens(t))) });
   opened.push(recipient);
   const handed: string[] = [];
   const rejected: { jti: string; code: string }[] = [];
@@ -176,7 +195,7 @@ describe('Poller', () => {
       expect(await queued(stack, h.clientId)).toEqual([]);
     });
 
-    it('does not hand a SET redelivered after its lease to the application twice: it acknowledges it again (shared per-process cache)', async () => {
+    it('neither hands over nor acknowledges a SET redelivered while another poller sharing the cache is still handling it; that poller acknowledges it when done', async () => {
       // Prepare: poller A takes the SET and is slow to finish with it; the lease runs out meanwhile
       const h = await setUp();
       const [x] = await publish(h.clientId, 1);
@@ -184,13 +203,15 @@ describe('Poller', () => {
       const handedSlowly: string[] = [];
       let received!: () => void;
       const receivedByA = new Promise<void>((resolve) => (received = resolve));
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
       const stopA = new AbortController();
       const a = h.poller({
         dedupe: cache,
         handle: async (set) => {
           handedSlowly.push(set.jti);
           received();
-          await delay(LEASE_SECONDS * 1000 + 3000);
+          await finished;
         },
       });
       const runA = a.run({ signal: stopA.signal });
@@ -198,16 +219,61 @@ describe('Poller', () => {
       await delay(LEASE_SECONDS * 1000 + 200);
       const b = await setUp([], h.clientId);
 
-      // Act: poller B of the same process gets the redelivery
+      // Act: poller B of the same process gets the redelivery while A's handler still runs; then A finishes
       await b.poller({ dedupe: cache }).run({ untilEmpty: true });
+      const queuedWhileHandling = await queued(stack, h.clientId);
+      finish();
       stopA.abort();
       await runA;
 
-      // Assess
+      // Assess: B skipped it without an ack (A's handler might still have failed); A acknowledged it once done
       expect(handedSlowly).toEqual([x]);
       expect(b.handed).toEqual([]);
-      expect(b.recorder.polls().map((e) => e.response?.body)).toEqual([expect.stringContaining(`"${x}"`), '{"sets":{},"moreAvailable":false}']);
-      expect(b.recorder.pollBodies()).toEqual(['{"returnImmediately":true}', `{"ack":["${x}"],"maxEvents":0,"returnImmediately":true}`]);
+      expect(b.recorder.polls().map((e) => e.response?.body)).toEqual([expect.stringContaining(`"${x}"`)]);
+      expect(b.recorder.pollBodies()).toEqual(['{"returnImmediately":true}']);
+      expect(queuedWhileHandling).toEqual([x]);
+      expect(h.recorder.pollBodies()).toEqual(['{"returnImmediately":false}', `{"ack":["${x}"],"maxEvents":0,"returnImmediately":true}`]);
+      expect(cache.has(x!)).toBe(true);
+      expect(await queued(stack, h.clientId)).toEqual([]);
+    });
+
+    it('does not lose a SET whose handler fails after another poller sharing the cache skipped its redelivery: it is handed over again after the lease', async () => {
+      // Prepare: poller A's handler is slow and then fails; B polls while it is still running
+      const h = await setUp();
+      const [x] = await publish(h.clientId, 1);
+      const cache = new JtiCache(100);
+      let received!: () => void;
+      const receivedByA = new Promise<void>((resolve) => (received = resolve));
+      let fail!: () => void;
+      const failing = new Promise<void>((resolve) => (fail = resolve));
+      const boom = new Error('database down');
+      const runA = h
+        .poller({
+          dedupe: cache,
+          handle: async () => {
+            received();
+            await failing;
+            throw boom;
+          },
+        })
+        .run({ untilEmpty: true })
+        .catch((e: unknown) => e);
+      await receivedByA;
+      await delay(LEASE_SECONDS * 1000 + 200);
+      const b = await setUp([], h.clientId);
+      await b.poller({ dedupe: cache }).run({ untilEmpty: true });
+      fail();
+      const errorOfA = await runA;
+
+      // Act: B's lease of the skipped redelivery runs out, and B polls again
+      await delay(LEASE_SECONDS * 1000 + 200);
+      await b.poller({ dedupe: cache }).run({ untilEmpty: true });
+
+      // Assess
+      expect(errorOfA).toBeInstanceOf(HandlerFailed);
+      expect(errorOfA).toMatchObject({ jti: x, cause: boom });
+      expect(b.handed).toEqual([x]);
+      expect(b.recorder.pollBodies()).toEqual(['{"returnImmediately":true}', '{"returnImmediately":true}', `{"ack":["${x}"],"maxEvents":0,"returnImmediately":true}`]);
       expect(await queued(stack, h.clientId)).toEqual([]);
     });
 
@@ -313,6 +379,106 @@ describe('Poller', () => {
       expect(error).toBeInstanceOf(NetworkError);
       expect(h.retries.map((r) => r.attempt)).toEqual([1, 2]);
       expect(h.recorder.polls()).toHaveLength(3);
+    });
+
+    it("waits the token endpoint's Retry-After after its 429, then goes on", async () => {
+      // Prepare
+      const h = await setUp([], undefined, [oauthErrorAnswer(429, 'temporarily_unavailable', 'Slow down', { 'retry-after': '1' })]);
+      const [x] = await publish(h.clientId, 1);
+
+      // Act
+      await h.poller().run({ untilEmpty: true });
+
+      // Assess: random 0 would retry at once without the Retry-After floor
+      expect(h.retries).toHaveLength(1);
+      expect(h.retries[0]!.error).toBeInstanceOf(TokenRequestFailed);
+      expect(h.retries[0]).toMatchObject({ error: { status: 429, retryAfterMs: 1000 }, delayMs: 1000, attempt: 1 });
+      const [refused, issued] = h.recorder.exchanges.filter((e) => e.request.url.pathname.startsWith('/oauth'));
+      expect(refused!.response!.status).toBe(429);
+      expect(issued!.response!.status).toBe(200);
+      expect(issued!.at - refused!.at).toBeGreaterThanOrEqual(1000);
+      expect(h.handed).toEqual([x]);
+    });
+
+    it('acknowledges what was handled in a final acknowledge-only request when a 403 ends the run', async () => {
+      // Prepare: the poll carrying the ack of the first SET is refused
+      const h = await setUp(['pass', errorAnswer(403, 'access_denied', 'The certificate is revoked')]);
+      const [a, b] = await publish(h.clientId, 2);
+
+      // Act
+      const error = await h.poller({ maxEvents: 1 }).run({ untilEmpty: true }).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(PollRejected);
+      expect(h.handed).toEqual([a]);
+      expect(h.recorder.pollBodies()).toEqual([
+        '{"maxEvents":1,"returnImmediately":true}',
+        `{"ack":["${a}"],"maxEvents":1,"returnImmediately":true}`,
+        `{"ack":["${a}"],"maxEvents":0,"returnImmediately":true}`,
+      ]);
+      expect(await queued(stack, h.clientId)).toEqual([b]);
+    });
+
+    it('acknowledges what was handled in a final acknowledge-only request when the retries run out', async () => {
+      // Prepare: the polls carrying the ack of the first SET fail twice; one retry is allowed
+      const h = await setUp(['pass', 'connection-reset', 'connection-reset']);
+      const [a, b] = await publish(h.clientId, 2);
+
+      // Act
+      const error = await h.poller({ maxEvents: 1, maxRetries: 1, backoff: { baseMs: 10, random: () => 0 } }).run({ untilEmpty: true }).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(NetworkError);
+      expect(h.handed).toEqual([a]);
+      expect(h.recorder.pollBodies()).toEqual([
+        '{"maxEvents":1,"returnImmediately":true}',
+        `{"ack":["${a}"],"maxEvents":1,"returnImmediately":true}`,
+        `{"ack":["${a}"],"maxEvents":1,"returnImmediately":true}`,
+        `{"ack":["${a}"],"maxEvents":0,"returnImmediately":true}`,
+      ]);
+      expect(await queued(stack, h.clientId)).toEqual([b]);
+    });
+
+    it('acknowledges what was handled in a final acknowledge-only request when an unreachable key set ends the run', async () => {
+      // Prepare: the key set cannot be read for the second SET of the batch, and no retry is allowed
+      const h = await setUp();
+      const [a, b] = await publish(h.clientId, 2);
+      const verifier = {
+        verify: (jti: string, set: string) => (jti === b ? Promise.reject(new KeySetUnavailable('The key set is unavailable (injected)')) : h.recipient.verifier.verify(jti, set)),
+      };
+
+      // Act
+      const error = await h.poller({ verifier, maxRetries: 0 }).run({ untilEmpty: true }).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(KeySetUnavailable);
+      expect(h.handed).toEqual([a]);
+      expect(h.recorder.pollBodies()).toEqual(['{"returnImmediately":true}', `{"ack":["${a}"],"maxEvents":0,"returnImmediately":true}`]);
+      expect(await queued(stack, h.clientId)).toEqual([b]);
+    });
+
+    it('pauses after an empty batch even with moreAvailable true (in-flight cap, lease conflicts), short polling or long', async () => {
+      // Prepare: every poll is answered with no SET but moreAvailable, at once
+      const busy: Fault = { status: 200, headers: { 'content-type': 'application/json' }, body: '{"sets":{},"moreAvailable":true}' };
+      const short = await setUp(Array<Fault>(500).fill(busy));
+      const long = await setUp(Array<Fault>(500).fill(busy));
+      const stop = new AbortController();
+
+      // Act: one second of each, pausing 200 ms between polls
+      const runs = Promise.all([
+        short.poller({ returnImmediately: true, shortPollIntervalMs: 200 }).run({ signal: stop.signal }),
+        long.poller({ shortPollIntervalMs: 200 }).run({ signal: stop.signal }),
+      ]);
+      await delay(1000);
+      stop.abort();
+      await runs;
+
+      // Assess: about five polls each, not one per event-loop turn
+      for (const h of [short, long]) {
+        expect(h.recorder.polls().length).toBeGreaterThanOrEqual(2);
+        expect(h.recorder.polls().length).toBeLessThanOrEqual(6);
+        expect(h.recorder.polls().every((e) => e.response?.body === '{"sets":{},"moreAvailable":true}')).toBe(true);
+      }
     });
 
     it('stops handing over when the signal aborts, and acknowledges what was handed in a final acknowledge-only request', async () => {

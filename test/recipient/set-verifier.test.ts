@@ -4,11 +4,11 @@
  * with a key the stack does not publish.
  */
 import { randomUUID } from 'node:crypto';
-import { UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnsecuredJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KeySetUnavailable, SetVerificationError } from '../../recipient/index.ts';
 import { SetVerifier } from '../../recipient/set-verifier.ts';
-import { mtlsTransport, type MtlsTransport } from '../../recipient/transport.ts';
+import { mtlsTransport, type HttpTransport, type MtlsTransport } from '../../recipient/transport.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { EVENT, claimsFor, foreignKey, sign, stackKey } from './helpers.ts';
 
@@ -55,12 +55,13 @@ describe('SetVerifier', () => {
     });
 
     it('refuses a SET signed with a key the transmitter does not publish: invalid_key', async () => {
-      // Prepare
+      // Prepare: a verifier of its own, so the key set is fetched for this SET (not from a cache still cooling down)
       const claims = claimsFor(stack, 'tpp-alpha');
       const set = await sign(claims, { key: await foreignKey('not-the-stacks-kid') });
+      const fresh = new SetVerifier({ keys: new URL(stack.config.jwksUrl), transport, issuer: stack.config.issuer, audience: 'tpp-alpha' });
 
       // Act
-      const result = await failure(claims.jti, set);
+      const result = await failure(claims.jti, set, fresh);
 
       // Assess
       expect(result).toEqual({
@@ -235,6 +236,48 @@ describe('SetVerifier', () => {
         code: 'access_denied',
         message: `SET "${jti}" carries the event type https://schemas.openid.net/secevent/caep/event-type/credential-change, which this recipient did not subscribe to`,
       });
+    });
+
+    it("does not blame a SET signed with a key rotated in during the key set's 30 s cooldown: KeySetUnavailable, then verified once the cooldown is over", async () => {
+      // Prepare: a verifier whose key set is the stack's until the transmitter rotates a new key in
+      const rotatedIn = await foreignKey('rotated-in');
+      const { d, p, q, dp, dq, qi, ...publicRotatedIn } = rotatedIn;
+      let served: JSONWebKeySet | undefined;
+      let fetches = 0;
+      const rotating: HttpTransport = async (request) => {
+        if (request.method !== 'GET') return transport(request);
+        fetches++;
+        return served ? { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(served) } : transport(request);
+      };
+      const rotatingVerifier = new SetVerifier({ keys: new URL(stack.config.jwksUrl), transport: rotating, issuer: stack.config.issuer, audience: 'tpp-alpha' });
+      const before = await stack.publisher.publish({ recipients: ['tpp-alpha'], events: EVENT });
+      await rotatingVerifier.verify(before.jti, before.set);
+      served = { keys: [stack.publicJwk as JWK, publicRotatedIn] };
+      const claims = claimsFor(stack, 'tpp-alpha');
+      const set = await sign(claims, { key: rotatedIn });
+
+      // Act: within the cooldown of the first fetch, then 31 s later (jose's clock)
+      const during = await rotatingVerifier.verify(claims.jti, set).catch((e: unknown) => e);
+      const fetchesDuring = fetches;
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 31_000);
+      let after;
+      try {
+        after = await rotatingVerifier.verify(claims.jti, set);
+      } finally {
+        vi.useRealTimers();
+      }
+
+      // Assess
+      expect(during).toBeInstanceOf(KeySetUnavailable);
+      expect(during).toMatchObject({ code: 'key_set_unavailable', retryable: true });
+      expect((during as Error).message).toBe(
+        `No key of the transmitter's key set at ${stack.config.jwksUrl} matches kid "rotated-in" and it was fetched less than 30 s ago: it is fetched again after that`,
+      );
+      expect(fetchesDuring).toBe(1);
+      expect(after.header.kid).toBe('rotated-in');
+      expect(after.jti).toBe(claims.jti);
+      expect(fetches).toBe(2);
     });
 
     it('blames an unreachable key set on the key set, not the SET: KeySetUnavailable, retryable', async () => {

@@ -10,7 +10,7 @@ import { TokenRequestFailed } from '../../recipient/errors.ts';
 import { ClientCredentialsTokenSource } from '../../recipient/token-source.ts';
 import { mtlsTransport, type MtlsTransport } from '../../recipient/transport.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
-import { Recorder } from './helpers.ts';
+import { Recorder, injectTokenFaults, oauthErrorAnswer } from './helpers.ts';
 
 let stack: TestStack;
 const transports: MtlsTransport[] = [];
@@ -126,6 +126,34 @@ describe('ClientCredentialsTokenSource', () => {
         retryable: false,
         message: `The token endpoint ${stack.config.tokenUrl} refused tpp-unregistered: invalid_client: Client authentication failed`,
       });
+    });
+
+    it("carries the token endpoint's Retry-After (seconds or an HTTP date) on a 429 or 5xx, and none on another 4xx", async () => {
+      // Prepare: three refusals in front of the real authorization server
+      const tokens = new ClientCredentialsTokenSource({
+        tokenUrl: stack.config.tokenUrl,
+        clientId: 'tpp-alpha',
+        transport: injectTokenFaults([
+          oauthErrorAnswer(429, 'temporarily_unavailable', 'Slow down', { 'retry-after': '2' }),
+          () => oauthErrorAnswer(503, 'temporarily_unavailable', 'Maintenance', { 'retry-after': new Date(Date.now() + 3000).toUTCString() }),
+          oauthErrorAnswer(400, 'invalid_request', 'Bad form', { 'retry-after': '5' }),
+        ])(transportOf('tpp-alpha')),
+      });
+
+      // Act
+      const errors = [];
+      for (let i = 0; i < 3; i++) errors.push(await tokens.token().catch((e: unknown) => e));
+      const token = await tokens.token();
+
+      // Assess
+      expect(errors[0]).toBeInstanceOf(TokenRequestFailed);
+      expect(errors[0]).toMatchObject({ status: 429, error: 'temporarily_unavailable', retryable: true, retryAfterMs: 2000 });
+      expect(errors[1]).toMatchObject({ status: 503, retryable: true, retryAfterMs: expect.any(Number) });
+      expect((errors[1] as TokenRequestFailed).retryAfterMs).toBeGreaterThan(1000); // an HTTP date drops the milliseconds
+      expect((errors[1] as TokenRequestFailed).retryAfterMs).toBeLessThanOrEqual(3000);
+      expect(errors[2]).toMatchObject({ status: 400, error: 'invalid_request', retryable: false });
+      expect((errors[2] as TokenRequestFailed).retryAfterMs).toBeUndefined();
+      expect(decodeJwt(token)).toMatchObject({ client_id: 'tpp-alpha' });
     });
 
     it('throws TokenRequestFailed for a scope the client may not have (400 invalid_scope)', async () => {
