@@ -264,6 +264,8 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     logger.appendKeys({ route: routeKey });
     if (endpoint.access === 'public') return endpoint.run({ event, providerId: '', params, query: {}, body: undefined });
 
+    // As in the poll handler: on a cold start the JWKS fetch runs beside the certificate lookup.
+    tokens.warmUp();
     const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
     logger.appendKeys({ providerId: client.clientId });
     await tokens.verify(event.headers?.authorization, client, endpoint.access === 'write' ? NOTIFIER_WRITE_SCOPES : NOTIFIER_READ_SCOPES);
