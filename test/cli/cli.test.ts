@@ -4,26 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { inProcess, type Run } from '../support/cli.ts';
 import { issueClientCertificate } from '../../local/pki.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** Runs the CLI in this process (same code, no process start-up): for the many small cases. */
-async function inProcess(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
-  return { code, stdout, stderr };
-}
 
 /** Runs the CLI as a real subprocess, as `npx setpoll` would. */
 function setpoll(...args: string[]): Promise<Run> {

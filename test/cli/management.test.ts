@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { inProcess, type Run } from '../support/cli.ts';
 import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../local/pki.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
@@ -38,19 +38,8 @@ interface Scripted {
   readonly headers?: Record<string, string>;
 }
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the CLI in this process: the stand-in server answers on this event loop meanwhile. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
-  return { code, stdout, stderr };
-}
+const cli = inProcess;
 
 /** Runs the CLI as a real subprocess, as `npx setpoll` would. */
 function subprocess(...args: string[]): Promise<Run> {

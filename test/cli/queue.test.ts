@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
+import { inProcess, type Run } from '../support/cli.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { PollService } from '../../lambdas/core/poll-service.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
@@ -26,19 +27,7 @@ import { createTestTable } from '../support/dynamo.ts';
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
 const EVENTS = { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { initiating_entity: 'policy' } };
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** Runs the CLI in this process, capturing its output. */
-async function inProcess(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
-  return { code, stdout, stderr };
-}
 
 /** Runs the CLI as a real subprocess, as `npx setpoll` would. */
 function setpoll(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
