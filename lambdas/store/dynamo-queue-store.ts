@@ -282,19 +282,23 @@ export class DynamoQueueStore extends QueueStore {
       new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }),
     );
     const item = out.Item as DeliveryRecordItem | undefined;
-    if (!item) return undefined;
-    return {
-      jti: item.jti,
-      state: item.state,
-      ...(item.err === undefined ? {} : { err: item.err }),
-      ...(item.description === undefined ? {} : { description: item.description }),
-      ...(item.lang === undefined ? {} : { lang: item.lang }),
-      attempts: Number(item.att),
-      at: Number(item.at),
-      set: item.set,
-      ttl: Number(item.ttl),
-    };
+    return item ? toDeliveryRecord(item) : undefined;
   }
+}
+
+/** A delivery record item as the store's callers see it (also the operators' view, queue-admin.ts). */
+export function toDeliveryRecord(item: DeliveryRecordItem): DeliveryRecord {
+  return {
+    jti: item.jti,
+    state: item.state,
+    ...(item.err === undefined ? {} : { err: item.err }),
+    ...(item.description === undefined ? {} : { description: item.description }),
+    ...(item.lang === undefined ? {} : { lang: item.lang }),
+    attempts: Number(item.att ?? 0),
+    at: Number(item.at),
+    set: item.set,
+    ttl: Number(item.ttl),
+  };
 }
 
 function toLease(item: Record<string, unknown> | undefined): Lease {

@@ -4,10 +4,7 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CERT_SK, REVOKED_SK, certPk, clientPk } from './schema.ts';
-
-/** The sort key of a recipient's certificate item under `CLIENT#<id>`: `CERT#<sha256>`. */
-const clientCertSk = (fingerprint: string): string => `${CERT_SK}#${fingerprint}`;
+import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
 export type CertificateState =
   /** Registered to this recipient and not revoked: it identifies the recipient. */
@@ -54,12 +51,12 @@ export class RecipientCertificates {
         new QueryCommand({
           TableName: this.#table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': clientCertSk('') },
+          ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(clientCertSk('').length), addedAt: Number(i.at) });
+      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at) });
       start = out.LastEvaluatedKey;
     } while (start);
     return Promise.all(

@@ -13,7 +13,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { jtiCreatedAt } from '../core/set-age.ts';
-import type { QueueStore } from './queue-store.ts';
+import { toDeliveryRecord } from './dynamo-queue-store.ts';
+import type { DeliveryRecord, QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
 
 export const RECORD_STATES: readonly RecordState[] = ['errored', 'failed'];
@@ -42,19 +43,7 @@ export interface Backlog {
 }
 
 /** A delivery record as operators see it; `set` only when asked for. */
-export interface RecordView {
-  readonly jti: string;
-  readonly state: RecordState;
-  readonly err?: string;
-  readonly description?: string;
-  readonly lang?: string;
-  readonly attempts: number;
-  /** When the record was written, epoch ms. */
-  readonly at: number;
-  /** The SET's expiry, epoch seconds. */
-  readonly ttl: number;
-  readonly set?: string;
-}
+export type RecordView = Omit<DeliveryRecord, 'set'> & { readonly set?: string };
 
 export interface PurgeResult {
   readonly clientId: string;
@@ -465,17 +454,8 @@ export class QueueAdmin {
 }
 
 function toRecordView(item: DeliveryRecordItem, withSet: boolean): RecordView {
-  return {
-    jti: item.jti,
-    state: item.state,
-    ...(item.err === undefined ? {} : { err: item.err }),
-    ...(item.description === undefined ? {} : { description: item.description }),
-    ...(item.lang === undefined ? {} : { lang: item.lang }),
-    attempts: Number(item.att ?? 0),
-    at: Number(item.at),
-    ttl: Number(item.ttl),
-    ...(withSet && item.set !== undefined ? { set: item.set } : {}),
-  };
+  const { set, ...record } = toDeliveryRecord(item);
+  return withSet && set !== undefined ? { ...record, set } : record;
 }
 
 function units(capacity: ConsumedCapacity | ConsumedCapacity[] | undefined): number {

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CERT_SK, REVOKED_SK, certPk, clientPk } from './schema.ts';
+import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
 /** What the table says about one certificate fingerprint. */
 export interface CertificateStatus {
@@ -66,7 +66,7 @@ export class RecipientRegistry {
                 ConditionExpression: 'attribute_not_exists(sk)',
               },
             },
-            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: `CERT#${fingerprint}`, at: now } } },
+            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now } } },
           ],
         }),
       );
@@ -94,7 +94,7 @@ export class RecipientRegistry {
                 ExpressionAttributeValues: { ':c': clientId },
               },
             },
-            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: `CERT#${fingerprint}` } } },
+            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) } } },
           ],
         }),
       );
@@ -110,10 +110,10 @@ export class RecipientRegistry {
       new QueryCommand({
         TableName: this.#table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': 'CERT#' },
+        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
       }),
     );
-    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice('CERT#'.length), addedAt: Number(i.at) }));
+    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at) }));
   }
 
   /** Adds a fingerprint to the deny list. Takes effect once the handlers' identity cache expires. */

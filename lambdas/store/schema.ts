@@ -50,6 +50,10 @@ export const clientPk = (clientId: string): string => `CLIENT#${clientId}`;
 
 export const setSk = (jti: string): string => `${SET_PREFIX}${jti}`;
 
+/** The sort key of a recipient's certificate item under `CLIENT#<id>`: `CERT#<sha256>`. */
+export const CLIENT_CERT_PREFIX = 'CERT#';
+export const clientCertSk = (fingerprint: string): string => `${CLIENT_CERT_PREFIX}${fingerprint}`;
+
 export const recordSk = (jti: string): string => `${RECORD_PREFIX}${jti}`;
 
 /** A queued SET as stored. */
