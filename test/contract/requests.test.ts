@@ -529,7 +529,7 @@ describe("the document's own examples", () => {
       const label = `${op.operationId} ${name}`;
       const documented = doc.check(schema as never, value);
       const concretePath = op.path.replace('{clientId}', 'tpp-alpha').replace('{notificationId}', 'n-2026-0001');
-      // The one form body, of the local token endpoint, is sent to its handler in live.test.ts.
+      // The one form body, of the local token endpoint, is sent to its handler in live.int.test.ts.
       const accepted = type !== 'application/json' || (op.path === '/events' ? handlerAcceptsPoll(value) : await handlerAcceptsRequest({ method: op.method, path: concretePath, body: value }));
 
       // Assess

@@ -2,7 +2,7 @@
  * Every route as deployed (the API Gateway routes of a synthesized stack) is in the document, every
  * document path except the local-only ones is deployed, and on every management path the handler's
  * router serves exactly the methods the document lists (its 405 `Allow` header says which).
- * The local stack's routes are checked against the document in live.test.ts, where the stack runs.
+ * The local stack's routes are checked against the document in live.int.test.ts, where the stack runs.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';

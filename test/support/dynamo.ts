@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { dynamoEndpoint } from './dynamo-endpoint.ts';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient, createDynamoClient, ensureTable } from '../../local/dynamodb.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
@@ -7,7 +7,7 @@ import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 
 /** A fresh table in the run's shared DynamoDB Local, with the store and registry over it. */
 export async function createTestTable() {
-  const endpoint = inject('dynamoEndpoint');
+  const endpoint = dynamoEndpoint();
   const tableName = `t-${randomUUID()}`;
   const raw = createDynamoClient(endpoint);
   await ensureTable(raw, tableName);

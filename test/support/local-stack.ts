@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { dynamoEndpoint } from './dynamo-endpoint.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DEFAULT_SETTINGS, validateSettings, type PollSettings } from '../../lambdas/core/settings.ts';
 import { issueClientCertificate } from '../../local/pki.ts';
@@ -69,7 +69,7 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     stack = await startLocalStack({
       dir,
       port: 0,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: `t-${randomUUID()}`,
       settings: TEST_SETTINGS,
       // Quiet unless asked for (POWERTOOLS_LOG_LEVEL=INFO); tests that read logs pass their own logger.

@@ -5,7 +5,8 @@
  * handed out again only after its lease ran out, and every failed request is a 503 with Retry-After.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { validateSettings } from '../../lambdas/core/settings.ts';
 import { JwkSigner, loadOrCreateSigningJwk } from '../../lambdas/producer/signer.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
@@ -29,7 +30,7 @@ let table: TableClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ settings: SETTINGS });
-  table = localTable(inject('dynamoEndpoint'), stack.config.dynamodb.tableName);
+  table = localTable(dynamoEndpoint(), stack.config.dynamodb.tableName);
 });
 afterAll(async () => {
   table?.close();

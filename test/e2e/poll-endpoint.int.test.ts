@@ -174,7 +174,7 @@ describe('POST /events', () => {
       const live = await stack.publisher.publish({ recipients: ['tpp-alpha'], events: EVENT });
       await new Promise((r) => setTimeout(r, 2100));
       // DynamoDB Local's TTL sweeper may or may not have deleted it by now; the read filter must not
-      // depend on it (test/core/poll-service.test.ts › eviction proves the filter on a still-stored item).
+      // depend on it (test/core/poll-service.int.test.ts › eviction proves the filter on a still-stored item).
       expect((await stack.poll('tpp-alpha')).json()).toEqual({ sets: { [live.jti]: live.set }, moreAvailable: false });
     });
   });

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { createDynamoClient } from '../../local/dynamodb.ts';
 import { startTestStack, TEST_SETTINGS, type TestStack } from '../support/local-stack.ts';
 
@@ -47,7 +48,7 @@ describe('stack', () => {
         providers: [
           { clientId: 'provider-demo', certFile: join(dir, 'pki', 'clients', 'provider-demo.pem'), keyFile: join(dir, 'pki', 'clients', 'provider-demo-key.pem') },
         ],
-        dynamodb: { endpoint: inject('dynamoEndpoint'), tableName: stack.config.dynamodb.tableName },
+        dynamodb: { endpoint: dynamoEndpoint(), tableName: stack.config.dynamodb.tableName },
         settings: {
           leaseSeconds: TEST_SETTINGS.leaseSeconds,
           longPollSeconds: TEST_SETTINGS.longPollSeconds,
@@ -117,7 +118,7 @@ describe('stack', () => {
       await stack.stop();
 
       // Assess
-      const client = createDynamoClient(inject('dynamoEndpoint'));
+      const client = createDynamoClient(dynamoEndpoint());
       await expect(client.send(new ListTablesCommand({}))).resolves.toBeDefined();
       client.destroy();
     });
