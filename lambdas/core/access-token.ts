@@ -74,10 +74,11 @@ export class AccessTokenVerifier {
   /** `scopes` overrides the configured set for one endpoint (e.g. the management API's own scopes). */
   async verify(authorization: string | undefined, client: AuthenticatedClient, scopes: readonly string[] = this.#options.scopes): Promise<VerifiedToken> {
     const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, now } = this.#options;
-    const refuse = (reason: string) => new InvalidToken('The access token is missing, malformed, expired or not valid here', realm, { cause: reason });
+    const refuse = (reason: string, tokenSent = true) =>
+      new InvalidToken('The access token is missing, malformed, expired or not valid here', realm, { cause: reason, tokenSent });
 
     const match = authorization === undefined ? null : BEARER.exec(authorization);
-    if (!match) throw refuse('no bearer token');
+    if (!match) throw refuse('no bearer token', sendsBearer(authorization));
 
     const token = match[1]!;
     const nowMs = now?.() ?? Date.now();
@@ -118,6 +119,11 @@ export class AccessTokenVerifier {
     }
     return { clientId: client.clientId, scopes: granted };
   }
+}
+
+/** Whether a request tried the Bearer scheme at all (RFC 6750 §3.1: without it, no error code). */
+function sendsBearer(authorization: string | undefined): boolean {
+  return authorization !== undefined && /^\s*bearer(\s|$)/i.test(authorization);
 }
 
 /** RFC 8693 `scope` (space-separated string), or a `scp` array as some servers issue. */

@@ -30,10 +30,14 @@ export class InvalidToken extends SetpollError {
   readonly code = 'invalid_token';
   readonly statusCode = 401;
   override readonly headers: Record<string, string>;
-  constructor(message: string, realm: string, options?: ErrorOptions) {
+  /**
+   * `tokenSent` false: the request carried no bearer token at all (no Authorization header, or
+   * another scheme), and RFC 6750 §3.1 says the challenge SHOULD NOT then carry an error code.
+   */
+  constructor(message: string, realm: string, options?: ErrorOptions & { readonly tokenSent?: boolean }) {
     super(message, options);
     // RFC 6750 §3: no error_description here, so the header does not help an attacker.
-    this.headers = { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` };
+    this.headers = { 'www-authenticate': options?.tokenSent === false ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error="invalid_token"` };
   }
 }
 

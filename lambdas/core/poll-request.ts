@@ -1,4 +1,5 @@
 import { InvalidRequest } from './errors.ts';
+import { intendedMember } from './member-names.ts';
 
 /** One entry of `setErrs` (RFC 8936 §2.4.4, RFC 8935 §2.3). */
 export interface SetError {
@@ -17,12 +18,13 @@ export interface PollRequest {
 
 export const JTI_MAX_LENGTH = 128;
 export const ERR_MAX_LENGTH = 40;
+/** setErrs descriptions are stored up to this many UTF-16 code units; longer ones are cut, not refused. */
 export const DESCRIPTION_MAX_LENGTH = 256;
 /** Default cap on jtis named by `ack` and `setErrs` together: each costs a write, so it is bounded. */
 export const MAX_ANSWERS_PER_REQUEST = 1000;
 
-const MEMBERS = new Set(['maxEvents', 'returnImmediately', 'ack', 'setErrs']);
-const SET_ERR_MEMBERS = new Set(['err', 'description']);
+export const POLL_MEMBERS = ['maxEvents', 'returnImmediately', 'ack', 'setErrs'] as const;
+export const SET_ERROR_MEMBERS = ['err', 'description'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A lone surrogate cannot be stored as such (DynamoDB turns it into '?'): it could name another SET. */
@@ -30,17 +32,16 @@ const isWellFormed = (v: string): boolean => Buffer.from(v, 'utf8').toString('ut
 const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= JTI_MAX_LENGTH && isWellFormed(v);
 
 /**
- * Validates a parsed JSON body. Unknown members are rejected rather than ignored, so a misspelt
- * `maxevents` is a clear 400 instead of a silent long poll with the default cap.
+ * Validates a parsed JSON body. Members RFC 8936 does not define are ignored, except near-misses
+ * of defined ones (member-names.ts), which are refused so a misspelt `acks` cannot silently drop
+ * acknowledgements. A member whose value is `null` counts as omitted (clients that serialise nulls).
  */
 export function parsePollRequest(body: unknown, options: { maxAnswers?: number } = {}): PollRequest {
   const maxAnswers = options.maxAnswers ?? MAX_ANSWERS_PER_REQUEST;
   if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
-  for (const key of Object.keys(body)) {
-    if (!MEMBERS.has(key)) throw new InvalidRequest(`Unknown member ${JSON.stringify(key.slice(0, 64))}`);
-  }
+  refuseNearMisses(body, POLL_MEMBERS, 'member');
 
-  const { maxEvents, returnImmediately, ack, setErrs } = body;
+  const [maxEvents, returnImmediately, ack, setErrs] = POLL_MEMBERS.map((name) => orUndefined(body[name]));
   if (maxEvents !== undefined && !(typeof maxEvents === 'number' && Number.isInteger(maxEvents) && maxEvents >= 0)) {
     throw new InvalidRequest('maxEvents must be a non-negative integer');
   }
@@ -80,15 +81,29 @@ export function parsePollRequest(body: unknown, options: { maxAnswers?: number }
 
 function parseSetError(value: unknown): SetError {
   if (!isObject(value)) throw new InvalidRequest('Each setErrs entry must be an object with err and description');
-  for (const key of Object.keys(value)) {
-    if (!SET_ERR_MEMBERS.has(key)) throw new InvalidRequest(`Unknown setErrs member ${JSON.stringify(key.slice(0, 64))}`);
-  }
-  const { err, description } = value;
+  refuseNearMisses(value, SET_ERROR_MEMBERS, 'setErrs member');
+  const err = orUndefined(value.err);
+  const description = orUndefined(value.description);
   if (typeof err !== 'string' || err.length < 1 || err.length > ERR_MAX_LENGTH) {
     throw new InvalidRequest(`setErrs err must be a string of 1 to ${ERR_MAX_LENGTH} characters`);
   }
-  if (description !== undefined && (typeof description !== 'string' || description.length > DESCRIPTION_MAX_LENGTH)) {
-    throw new InvalidRequest(`setErrs description must be a string of at most ${DESCRIPTION_MAX_LENGTH} characters`);
+  if (description !== undefined && typeof description !== 'string') throw new InvalidRequest('setErrs description must be a string');
+  return description === undefined ? { err } : { err, description: truncate(description, DESCRIPTION_MAX_LENGTH) };
+}
+
+/** `null` is read as omitted. */
+const orUndefined = (value: unknown): unknown => (value === null ? undefined : value);
+
+function refuseNearMisses(object: Record<string, unknown>, defined: readonly string[], what: string): void {
+  for (const key of Object.keys(object)) {
+    const meant = intendedMember(key, defined);
+    if (meant !== undefined) throw new InvalidRequest(`Unknown ${what} ${JSON.stringify(key.slice(0, 64))}: did you mean ${JSON.stringify(meant)}?`);
   }
-  return description === undefined ? { err } : { err, description };
+}
+
+/** At most `max` UTF-16 code units, never cutting a surrogate pair in half (a lone half cannot be stored). */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 1]!) ? max - 1 : max;
+  return text.slice(0, end);
 }

@@ -3,6 +3,7 @@
  * the request schemas (ajv, JSON Schema 2020-12) plus the few rules the document states in prose
  * because no schema can say them. Each such rule quotes the document.
  */
+import { distance } from 'fastest-levenshtein';
 import { InvalidRequest } from '../../lambdas/core/errors.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import type { HarnessRequest } from './harness.ts';
@@ -22,16 +23,32 @@ export function handlerAcceptsPoll(body: unknown): boolean {
 }
 
 /**
+ * PollRequest's description: "lower-case both names and remove `_`, `-`, `.` and white space; a
+ * name that is not one of the four is a near-miss of one when the results are equal or within a
+ * Levenshtein distance of 1 (for `ack` ...) or 2 (for `maxEvents`, `returnImmediately`,
+ * `setErrs`)", and SetError's: "near-misses of `err` and `description` (the rule of PollRequest)".
+ */
+export function isNearMiss(name: string, defined: readonly string[]): boolean {
+  const norm = (n: string) => n.toLowerCase().replace(/[\s_.-]/g, '');
+  return !defined.includes(name) && defined.some((d) => distance(norm(name), norm(d)) <= (norm(d).length <= 5 ? 1 : 2));
+}
+
+/**
  * PollRequest's description: "`ack` and `setErrs` together may name at most 1000 distinct jtis
- * (`ack` is de-duplicated first), and a jti may not be both in `ack` and a key of `setErrs`."
+ * (`ack` is de-duplicated first), and a jti may not be both in `ack` and a key of `setErrs`", and
+ * no member (of the request or of a setErrs entry) is a near-miss.
  */
 export function pollCrossMemberRules(body: JsonObject): boolean {
-  const acks = new Set((body.ack as string[] | undefined) ?? []);
-  const errs = Object.keys((body.setErrs as JsonObject | undefined) ?? {});
+  if (Object.keys(body).some((k) => isNearMiss(k, ['maxEvents', 'returnImmediately', 'ack', 'setErrs']))) return false;
+  const setErrs = (body.setErrs as Record<string, JsonObject> | null | undefined) ?? {};
+  if (Object.values(setErrs).some((e) => Object.keys(e).some((k) => isNearMiss(k, ['err', 'description'])))) return false;
+  const acks = new Set((body.ack as string[] | null | undefined) ?? []);
+  const errs = Object.keys(setErrs);
   return acks.size + errs.length <= 1000 && !errs.some((jti) => acks.has(jti));
 }
 
 export function docAcceptsPoll(doc: OpenApiDocument, body: unknown): boolean {
+  // The schema first: the prose rules read a body of the schema's shape.
   return doc.check(doc.requestSchema('POST', '/events'), body).valid && pollCrossMemberRules(body as JsonObject);
 }
 

@@ -142,6 +142,7 @@ describe('the poll endpoint', () => {
     expectError('POST', pollPath(), invalid, 400, 'invalid_request');
     expectError('POST', pollPath(), noToken, 401, 'invalid_token');
     expectError('POST', pollPath(), badToken, 401, 'invalid_token');
+    expect(noToken.headers['www-authenticate']).toBe('Bearer realm="setpoll"');
     expect(badToken.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="invalid_token"');
     expectError('POST', pollPath(), wrongScope, 403, 'insufficient_scope');
     expect(wrongScope.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="accounts fundsconfirmations payments"');

@@ -77,9 +77,17 @@ describe('AccessTokenVerifier', () => {
       await expect(verifier.verify(`Bearer ${token}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['fundsconfirmations'] });
     });
 
+    it.each<[string, string | undefined]>([
+      ['a missing Authorization header', undefined],
+      ['an empty Authorization header', ''],
+      ['a Basic credential', 'Basic dXNlcjpwYXNz'],
+    ])('refuses %s with 401 invalid_token and a challenge without an error code (RFC 6750 §3.1)', async (_name, authorization) => {
+      const error = await refusal(authorization);
+      expect(error).toMatchObject({ ...INVALID_TOKEN, headers: { 'www-authenticate': 'Bearer realm="events.example"' } });
+    });
+
     it.each<[string, () => Promise<string | undefined>]>([
-      ['a missing Authorization header', async () => undefined],
-      ['a Basic credential', async () => 'Basic dXNlcjpwYXNz'],
+      ['the Bearer scheme without a token', async () => 'Bearer'],
       ['a malformed token', async () => 'Bearer not.a.jwt'],
       ['two Authorization headers joined', async () => `Bearer ${await sign(claimsFor(ALPHA))},Bearer x`],
       ['an expired token', async () => `Bearer ${await sign(claimsFor(ALPHA, { exp: NOW - 31 }))}`],

@@ -18,6 +18,7 @@ import {
   arbitraryJsonText,
   authArb,
   authorizationValues,
+  expectedChallenge,
   byUtf8,
   contentLanguageArb,
   contentTypeArb,
@@ -64,7 +65,6 @@ const LIMITS: PollLimits = { maxRequestBytes: SETTINGS.maxRequestBytes, maxAnswe
 const BATCH = 64;
 /** tpp-alpha's whole partition is compared with its seeds after this many rejected requests. */
 const SNAPSHOT_EVERY = 50;
-const INVALID_TOKEN_CHALLENGE = 'Bearer realm="setpoll", error="invalid_token"';
 
 interface Recipient {
   readonly clientId: string;
@@ -190,7 +190,10 @@ async function exerciseRejected(req: FuzzRequest, verdict: Extract<Verdict, { ki
   const error = body as { err?: string; description?: string } | undefined;
   if (res.status !== verdict.status || error?.err !== verdict.err) problems.push(`expected ${verdict.status} ${verdict.err}`);
   if (!verdict.anyDescription && !verdict.descriptions.includes(String(error?.description))) problems.push(`description not one of ${JSON.stringify(verdict.descriptions)}`);
-  if (res.status === 401 && res.headers['www-authenticate'] !== INVALID_TOKEN_CHALLENGE) problems.push(`www-authenticate ${res.headers['www-authenticate']}`);
+  if (res.status === 401) {
+    const challenge = expectedChallenge(authorizationValues(req.auth, alpha.token, lanes[0]!.token));
+    if (res.headers['www-authenticate'] !== challenge) problems.push(`www-authenticate ${res.headers['www-authenticate']}, expected ${challenge}`);
+  }
   if (res.status === 405 && res.headers.allow !== 'POST') problems.push(`allow ${res.headers.allow}`);
   if (watch.count(alpha.pk) !== before) problems.push(`DynamoDB commands on Q#tpp-alpha: ${JSON.stringify(watch.touching(alpha.pk).slice(-3).map((c) => c.input))}`);
   if (problems.length > 0) throw failure(req, res, new Error(problems.join('\n')));

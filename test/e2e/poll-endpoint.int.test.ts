@@ -225,8 +225,9 @@ describe('POST /events', () => {
       ['a 129-char ack entry', { ack: ['x'.repeat(129)] }, 'ack entries must be strings of 1 to 128 characters'],
       ['a setErrs entry without err', { setErrs: { a: { description: 'd' } } }, 'setErrs err must be a string of 1 to 40 characters'],
       ['a 41-char err', { setErrs: { a: { err: 'e'.repeat(41) } } }, 'setErrs err must be a string of 1 to 40 characters'],
-      ['a 257-char description', { setErrs: { a: { err: 'e', description: 'd'.repeat(257) } } }, 'setErrs description must be a string of at most 256 characters'],
-      ['an unknown member', { maxevents: 5 }, 'Unknown member "maxevents"'],
+      ['a numeric description', { setErrs: { a: { err: 'e', description: 257 } } }, 'setErrs description must be a string'],
+      ['a near-miss of maxEvents', { maxevents: 5 }, 'Unknown member "maxevents": did you mean "maxEvents"?'],
+      ['a near-miss of ack', { acks: ['x'] }, 'Unknown member "acks": did you mean "ack"?'],
     ])('answers 400 invalid_request to %s', async (_name, body, description) => {
       const res = await stack.poll('tpp-alpha', body);
       expect(res.status).toBe(400);
@@ -282,9 +283,17 @@ describe('Open Banking security profile', () => {
   const alphaBinding = () => ({ client_id: 'tpp-alpha', cnf: { 'x5t#S256': thumbprintOfPem(stack.client('tpp-alpha').cert)!.x5tS256 } });
 
   describe('access tokens', () => {
+    it.each([
+      ['no Authorization header', ''],
+      ['a Basic credential', 'Basic dGVzdDp0ZXN0'],
+    ])('answers 401 with a challenge without an error code to %s: no token was sent (RFC 6750 §3.1)', async (_name, authorization) => {
+      const res = await stack.poll('tpp-alpha', { returnImmediately: true }, { authorization });
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="setpoll"');
+      expect(res.json()).toEqual(INVALID_TOKEN_BODY);
+    });
+
     it.each<[string, () => Promise<string>]>([
-      ['no Authorization header', async () => ''],
-      ['a Basic credential', async () => 'Basic dGVzdDp0ZXN0'],
       ['a malformed token', async () => 'Bearer abc.def.ghi'],
       ['an expired token', async () => `Bearer ${await forgeWithAsKey(alphaBinding(), -120)}`],
       ['tpp-beta\'s token with tpp-alpha\'s certificate', async () => `Bearer ${await stack.token('tpp-beta')}`],

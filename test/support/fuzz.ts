@@ -14,6 +14,7 @@ import { Agent, request } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import fc from 'fast-check';
+import { distance } from 'fastest-levenshtein';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClientMaterial } from './local-stack.ts';
 import { LEASE_SK } from '../../lambdas/store/schema.ts';
@@ -394,6 +395,15 @@ export function authorizationValues(variant: AuthVariant, own: string, other: st
   return typeof variant === 'string' ? AUTH_VARIANTS[variant].make(own, other) : [variant.junk];
 }
 
+/**
+ * The README's 401 challenge: with no bearer token at all (no Authorization header, or one that
+ * does not start with the Bearer scheme name, RFC 6750 §3.1) it carries no error code.
+ */
+export function expectedChallenge(values: readonly string[]): string {
+  const seen = headerAsSeen(values);
+  return seen !== undefined && /^bearer(\s|$)/i.test(seen) ? 'Bearer realm="setpoll", error="invalid_token"' : 'Bearer realm="setpoll"';
+}
+
 const TYPE_415 = 'Content-Type must be application/json';
 const CHARSET_415 = 'The only supported charset is UTF-8';
 
@@ -508,10 +518,26 @@ export function judge(req: FuzzRequest, limits: PollLimits): Verdict {
   const lone = namesLoneSurrogate(parsed);
   if (violations.length > 0) return { kind: 'reject', status: 400, err: 'invalid_request', descriptions: violations, anyDescription: lone };
 
-  const body = parsed as { maxEvents?: number; ack?: string[]; setErrs?: Record<string, { err: string; description?: string }> };
+  const body = parsed as { maxEvents?: number | null; ack?: string[] | null; setErrs?: Record<string, { err: string; description?: string | null }> | null };
   const ack = [...new Set(body.ack ?? [])];
-  const setErrs = Object.entries(body.setErrs ?? {}).map(([jti, e]) => [jti, e.description === undefined ? { err: e.err } : { err: e.err, description: e.description }] as const);
-  return { kind: 'accept', poll: { maxEvents: body.maxEvents, ack, setErrs, lang: headerAsSeen(req.contentLanguage) }, mayReject: lone };
+  const setErrs = Object.entries(body.setErrs ?? {}).map(
+    ([jti, e]) => [jti, e.description === undefined || e.description === null ? { err: e.err } : { err: e.err, description: cutDescription(e.description) }] as const,
+  );
+  return { kind: 'accept', poll: { maxEvents: body.maxEvents ?? undefined, ack, setErrs, lang: headerAsSeen(req.contentLanguage) }, mayReject: lone };
+}
+
+/** README: "a longer description is stored cut to 256 characters" (UTF-16 code units; a surrogate pair is kept whole or dropped). */
+function cutDescription(text: string): string {
+  if (text.length <= 256) return text;
+  const cut = text.slice(0, 256);
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, 255) : cut;
+}
+
+/** README: the near-miss rule. The members a name is a near-miss of (empty: a member, or ignored). */
+function nearMisses(name: string, defined: readonly string[]): string[] {
+  const norm = (n: string) => n.toLowerCase().replace(/[\s_.-]/g, '');
+  if (defined.includes(name)) return [];
+  return defined.filter((d) => distance(norm(name), norm(d)) <= (norm(d).length <= 5 ? 1 : 2));
 }
 
 /** Whether an ack entry or a setErrs key is a string with a lone surrogate. */
@@ -534,8 +560,9 @@ const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 
 export function pollBodyViolations(body: unknown, maxAnswers: number): string[] {
   if (!isObject(body)) return ['The request body must be a JSON object'];
   const out: string[] = [];
-  for (const key of Object.keys(body)) if (!MEMBERS.includes(key)) out.push(`Unknown member ${JSON.stringify(key.slice(0, 64))}`);
-  const { maxEvents, returnImmediately, ack, setErrs } = body;
+  for (const key of Object.keys(body)) for (const meant of nearMisses(key, MEMBERS)) out.push(`Unknown member ${JSON.stringify(key.slice(0, 64))}: did you mean ${JSON.stringify(meant)}?`);
+  // null is omitted.
+  const [maxEvents, returnImmediately, ack, setErrs] = MEMBERS.map((m) => body[m] ?? undefined);
   if (maxEvents !== undefined && !(typeof maxEvents === 'number' && Number.isInteger(maxEvents) && maxEvents >= 0)) out.push('maxEvents must be a non-negative integer');
   if (returnImmediately !== undefined && typeof returnImmediately !== 'boolean') out.push('returnImmediately must be a boolean');
   let acks: string[] = [];
@@ -555,10 +582,12 @@ export function pollBodyViolations(body: unknown, maxAnswers: number): string[] 
           out.push('Each setErrs entry must be an object with err and description');
           continue;
         }
-        for (const key of Object.keys(value)) if (!SET_ERR_MEMBERS.includes(key)) out.push(`Unknown setErrs member ${JSON.stringify(key.slice(0, 64))}`);
-        const { err, description } = value;
+        for (const key of Object.keys(value)) {
+          for (const meant of nearMisses(key, SET_ERR_MEMBERS)) out.push(`Unknown setErrs member ${JSON.stringify(key.slice(0, 64))}: did you mean ${JSON.stringify(meant)}?`);
+        }
+        const [err, description] = SET_ERR_MEMBERS.map((m) => value[m] ?? undefined);
         if (typeof err !== 'string' || err.length < 1 || err.length > 40) out.push('setErrs err must be a string of 1 to 40 characters');
-        if (description !== undefined && (typeof description !== 'string' || description.length > 256)) out.push('setErrs description must be a string of at most 256 characters');
+        if (description !== undefined && typeof description !== 'string') out.push('setErrs description must be a string');
       }
     }
   }
@@ -748,7 +777,7 @@ function setErrsText(jti: fc.Arbitrary<string>): fc.Arbitrary<string> {
 }
 
 const unknownMember = fc.tuple(
-  fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'maxevents', 'MaxEvents', 'ack ', '', 'sets', 'toString'), fc.string({ unit: anyChar, maxLength: 70 })),
+  fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'maxevents', 'MaxEvents', 'ack ', '', 'sets', 'toString', 'timeoutSecs', 'acks', 'set_errs'), fc.string({ unit: anyChar, maxLength: 70 })),
   anyJsonText,
 );
 
