@@ -1,165 +1,276 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import type { AlarmThresholds } from './constructs/poll-alarms.ts';
 import { SetQueueEncryption } from './constructs/set-queue-table.ts';
 import { SIGNING_ALGORITHMS, isSigningAlgorithm } from './constructs/signing-key.ts';
+import { ConfigError } from './constructs/validation.ts';
 import type { SetpollStackProps } from './setpoll-stack.ts';
 
+/** How a setting's value is read: `-c key=value` gives strings, a JSON file or cdk.json keeps JSON types. */
+type Kind = 'string' | 'number' | 'boolean' | 'list';
+
 /**
- * Placeholders that let `cdk synth` run out of the box. A deployment overrides them with
- * `-c key=value` or in cdk.json / cdk.context.json.
+ * Every deployment setting (CDK context key, or a key of the `-c config=FILE` JSON file) and its
+ * kind. Defaults and meanings: SetpollStackProps (lib/setpoll-stack.ts) and docs/deploy.md.
  */
-export const PLACEHOLDERS = Object.freeze({
+export const SETTINGS = Object.freeze({
+  domainName: 'string',
+  certificateArn: 'string',
+  ownershipCertificateArn: 'string',
+  pollPath: 'string',
+  truststoreKey: 'string',
+  truststoreVersion: 'string',
+  truststoreUri: 'string',
+  createDomain: 'boolean',
+  leaseSeconds: 'number',
+  longPollSeconds: 'number',
+  maxEvents: 'number',
+  maxDeliveryAttempts: 'number',
+  memorySize: 'number',
+  reservedConcurrentExecutions: 'number',
+  tableEncryption: 'string',
+  tableKmsKeyArn: 'string',
+  tokenJwksUrl: 'string',
+  tokenIssuer: 'string',
+  tokenAudience: 'string',
+  tokenScopes: 'list',
+  signingAlg: 'string',
+  signingKeyArn: 'string',
+  setIssuer: 'string',
+  managementMemorySize: 'number',
+  throttleBurstLimit: 'number',
+  throttleRateLimit: 'number',
+  alarmTopicArn: 'string',
+  alarmServerErrorRatePercent: 'number',
+  alarmServerErrorMinRequests: 'number',
+  alarmTableThrottleEvents: 'number',
+  alarmFunctionErrors: 'number',
+  alarmPollDurationSeconds: 'number',
+  alarmManagementDurationSeconds: 'number',
+  alarmOldestSetAgeMinutes: 'number',
+  dashboardName: 'string',
+  stackName: 'string',
+} satisfies Record<string, Kind>);
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Keys that steer how the configuration is read; only on the command line (`-c`). */
+const COMMAND_LINE_KEYS = Object.freeze({ config: 'string', allowPlaceholders: 'boolean' } satisfies Record<string, Kind>);
+
+/** Without these a deployment cannot serve a single request. */
+export const REQUIRED_SETTINGS = Object.freeze(['domainName', 'certificateArn', 'tokenJwksUrl', 'tokenIssuer', 'tokenAudience'] as const);
+
+/**
+ * Stand-ins for the required settings, used only with `-c allowPlaceholders=true` (tests and an
+ * offline look at the template). The stack then carries a rule that refuses to deploy it.
+ */
+export const PLACEHOLDERS: Readonly<Record<(typeof REQUIRED_SETTINGS)[number], string>> = Object.freeze({
   domainName: 'events.example.com',
   certificateArn: 'arn:aws:acm:eu-west-2:111111111111:certificate/00000000-0000-0000-0000-000000000000',
   tokenJwksUrl: 'https://auth.example.com/.well-known/jwks.json',
   tokenIssuer: 'https://auth.example.com',
+  tokenAudience: 'https://events.example.com',
 });
 
-/**
- * Builds the stack configuration from CDK context. Values given with `-c key=value` arrive as
- * strings, values from cdk.json keep their JSON type: both are accepted.
- *
- * | key                     | default / meaning                                                   |
- * |-------------------------|---------------------------------------------------------------------|
- * | domainName              | `events.example.com`                                                |
- * | certificateArn          | placeholder ACM ARN (must be replaced to deploy)                    |
- * | ownershipCertificateArn | none; needed with an imported/private-CA certificate                 |
- * | pollPath                | `/events`; e.g. `/open-banking/v4.0/events`                         |
- * | truststoreKey           | `truststore.pem`                                                    |
- * | truststoreVersion       | none (latest); pin to roll a truststore rotation out                 |
- * | createDomain            | `true`; `false` for the first deployment, before the truststore exists |
- * | leaseSeconds            | 30                                                                  |
- * | longPollSeconds         | 20 (at most 24)                                                     |
- * | maxEvents               | 100                                                                 |
- * | maxDeliveryAttempts     | 0 (unlimited)                                                       |
- * | memorySize              | 512                                                                 |
- * | reservedConcurrentExecutions | none (unreserved)                                              |
- * | tableEncryption         | `aws-managed` or `customer-managed`                                 |
- * | tableKmsKeyArn          | none; an existing key (implies customer-managed)                    |
- * | tokenJwksUrl            | placeholder https URL                                               |
- * | tokenIssuer             | placeholder                                                         |
- * | tokenAudience           | `https://{domainName}`                                              |
- * | tokenScopes             | `accounts fundsconfirmations payments` (space/comma list or array)  |
- * | signingAlg              | `PS256` (RSA_2048 key); `RS256` (RSA_2048) or `ES256` (ECC_NIST_P256) |
- * | signingKeyArn           | none (a new KMS key); an existing asymmetric SIGN_VERIFY key ARN     |
- * | setIssuer               | `https://{domainName}`: the `iss` of the SETs                        |
- * | managementMemorySize    | 1024                                                                |
- * | throttleBurstLimit      | 200                                                                 |
- * | throttleRateLimit       | 100                                                                 |
- * | alarmTopicArn           | none: the stack creates an encrypted topic (output AlarmTopicArn)   |
- * | alarmServerErrorRatePercent | 5: API 5xx share of requests (%) that alarms                    |
- * | alarmServerErrorMinRequests | 20: requests in 5 min below which the 5xx rate is not judged    |
- * | alarmTableThrottleEvents | 10: DynamoDB read + write throttle events in 5 min                 |
- * | alarmFunctionErrors     | 1: Lambda errors in 5 min, per function                             |
- * | alarmPollDurationSeconds | long poll + half the headroom to the timeout (22.5 at the defaults) |
- * | alarmManagementDurationSeconds | 80 % of the management timeout (23.2)                         |
- * | alarmOldestSetAgeMinutes | 60: oldest unacknowledged SET age seen by a poll                   |
- * | dashboardName           | the stack name                                                      |
- * | stackName               | `Setpoll` (read by bin/app.ts)                                      |
- */
-export function stackPropsFromContext(node: Node): SetpollStackProps {
-  const str = (key: string): string | undefined => {
-    const v: unknown = node.tryGetContext(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string') throw new Error(`context ${key} must be a string (got ${JSON.stringify(v)})`);
-    return v;
-  };
-  const num = (key: string): number | undefined => {
-    const v: unknown = node.tryGetContext(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-    if (!Number.isFinite(n)) throw new Error(`context ${key} must be a number (got ${JSON.stringify(v)})`);
-    return n;
-  };
-  const bool = (key: string): boolean | undefined => {
-    const v: unknown = node.tryGetContext(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    if (v === true || v === 'true') return true;
-    if (v === false || v === 'false') return false;
-    throw new Error(`context ${key} must be true or false (got ${JSON.stringify(v)})`);
-  };
-  const list = (key: string): string[] | undefined => {
-    const v: unknown = node.tryGetContext(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
-    if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
-    throw new Error(`context ${key} must be a list of strings (got ${JSON.stringify(v)})`);
-  };
+/** The stack's name when none is configured. */
+export const DEFAULT_STACK_NAME = 'Setpoll';
 
+/**
+ * Context keys that belong to the CDK itself (feature flags `@aws-cdk/...`, `aws:cdk:...` keys the
+ * CLI passes, cached lookups `name:account=...`, acknowledged notices), not to setpoll.
+ */
+function isCdkKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || key === 'acknowledged-issue-numbers';
+}
+
+export interface Configuration {
+  readonly stackName: string;
+  readonly props: SetpollStackProps;
+  /** Required settings that carry a placeholder (only with allowPlaceholders). */
+  readonly placeholders: readonly string[];
+}
+
+/**
+ * Reads and checks the deployment configuration: the JSON file named by `-c config=FILE` (if
+ * any), overridden key by key by `-c key=value` and cdk.json context. Refuses unknown keys (with
+ * the nearest known one), values of the wrong kind and missing required settings, each with a
+ * ConfigError whose message is one line.
+ */
+export function readConfiguration(node: Node): Configuration {
+  const context = Object.fromEntries(Object.entries(node.getAllContext() as Record<string, unknown>).filter(([k]) => !isCdkKey(k)));
   // Deliberately unsupported: uploading CA material from the synth machine would put the trust
-  // anchor of the API in a CDK asset and a BucketDeployment Lambda. Fail loudly, never ignore.
-  if (node.tryGetContext('truststoreFile') !== undefined) {
-    throw new Error(
-      'context truststoreFile is not supported: upload the PEM to the TruststoreBucketName output ' +
+  // anchor of the API in a CDK asset and a BucketDeployment Lambda.
+  if (context.truststoreFile !== undefined) {
+    throw new ConfigError(
+      'truststoreFile is not supported: upload the PEM to the TruststoreBucketName output ' +
         '(aws s3api put-object --bucket <bucket> --key truststore.pem --body <file>) and deploy with ' +
-        '-c truststoreVersion=<VersionId>; see bin/app.ts',
+        '-c truststoreVersion=<VersionId>; see docs/deploy.md',
     );
   }
+  const commandLine = { ...COMMAND_LINE_KEYS, ...SETTINGS } as Record<string, Kind>;
+  refuseUnknown(Object.keys(context), commandLine, 'context');
 
-  const encryption = str('tableEncryption');
+  const configFile = typed(context, 'config', 'string', '') as string | undefined;
+  const fromFile = configFile === undefined ? {} : readConfigFile(configFile);
+  const allowPlaceholders = typed(context, 'allowPlaceholders', 'boolean', '') === true;
+  const raw: Record<string, unknown> = { ...fromFile, ...withoutKeys(context, Object.keys(COMMAND_LINE_KEYS)) };
+  // A value from the file is named with the file; one from -c needs no pointer.
+  const whence = (key: string): string => (configFile !== undefined && !Object.hasOwn(context, key) ? configFile : '');
+  const get = <T>(key: SettingName): T | undefined => typed(raw, key, SETTINGS[key], whence(key)) as T | undefined;
+
+  const missing = REQUIRED_SETTINGS.filter((key) => get<string>(key) === undefined);
+  if (missing.length > 0 && !allowPlaceholders) {
+    throw new ConfigError(
+      `missing required setting${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} in ` +
+        `a configuration file (-c config=config/<env>.json, copied from config/example.json) or with -c key=value ` +
+        `(-c allowPlaceholders=true synthesizes placeholders for an offline look; such a template cannot be deployed)`,
+    );
+  }
+  const required = (key: (typeof REQUIRED_SETTINGS)[number]): string => get<string>(key) ?? PLACEHOLDERS[key];
+
+  const encryption = get<string>('tableEncryption');
   const encryptions = Object.values(SetQueueEncryption) as string[];
   if (encryption !== undefined && !encryptions.includes(encryption)) {
-    throw new Error(`context tableEncryption must be one of ${encryptions.join(', ')} (got ${JSON.stringify(encryption)})`);
+    throw new ConfigError(`tableEncryption must be one of ${encryptions.join(', ')} (got ${JSON.stringify(encryption)})`);
   }
-
-  const signingAlg = str('signingAlg');
+  const signingAlg = get<string>('signingAlg');
   if (signingAlg !== undefined && !isSigningAlgorithm(signingAlg)) {
-    throw new Error(`context signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(signingAlg)})`);
+    throw new ConfigError(`signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(signingAlg)})`);
   }
-
-  const seconds = (key: string): Duration | undefined => {
-    const n = num(key);
+  const positive = (key: SettingName, unitMs: number): Duration | undefined => {
+    const n = get<number>(key);
     if (n === undefined) return undefined;
-    if (!(n > 0)) throw new Error(`context ${key} must be a positive number (got ${n})`);
-    return Duration.millis(Math.round(n * 1000));
-  };
-  const minutes = (key: string): Duration | undefined => {
-    const n = num(key);
-    if (n === undefined) return undefined;
-    if (!(n > 0)) throw new Error(`context ${key} must be a positive number (got ${n})`);
-    return Duration.millis(Math.round(n * 60_000));
+    if (!(n > 0)) throw new ConfigError(`${key} must be a positive number (got ${n})`);
+    return Duration.millis(Math.round(n * unitMs));
   };
   const alarmThresholds: AlarmThresholds = {
-    serverErrorRatePercent: num('alarmServerErrorRatePercent'),
-    serverErrorMinRequests: num('alarmServerErrorMinRequests'),
-    tableThrottleEvents: num('alarmTableThrottleEvents'),
-    functionErrors: num('alarmFunctionErrors'),
-    pollDuration: seconds('alarmPollDurationSeconds'),
-    managementDuration: seconds('alarmManagementDurationSeconds'),
-    oldestSetAge: minutes('alarmOldestSetAgeMinutes'),
+    serverErrorRatePercent: get('alarmServerErrorRatePercent'),
+    serverErrorMinRequests: get('alarmServerErrorMinRequests'),
+    tableThrottleEvents: get('alarmTableThrottleEvents'),
+    functionErrors: get('alarmFunctionErrors'),
+    pollDuration: positive('alarmPollDurationSeconds', 1000),
+    managementDuration: positive('alarmManagementDurationSeconds', 1000),
+    oldestSetAge: positive('alarmOldestSetAgeMinutes', 60_000),
   };
 
-  const domainName = str('domainName') ?? PLACEHOLDERS.domainName;
-  return {
+  const props: SetpollStackProps = {
     description: 'setpoll: RFC 8936 poll-based SET Transmitter',
-    domainName,
-    certificateArn: str('certificateArn') ?? PLACEHOLDERS.certificateArn,
-    ownershipCertificateArn: str('ownershipCertificateArn'),
-    pollPath: str('pollPath'),
-    truststoreKey: str('truststoreKey'),
-    truststoreVersion: str('truststoreVersion'),
-    createDomain: bool('createDomain'),
-    leaseSeconds: num('leaseSeconds'),
-    longPollSeconds: num('longPollSeconds'),
-    maxEvents: num('maxEvents'),
-    maxDeliveryAttempts: num('maxDeliveryAttempts'),
-    memorySize: num('memorySize'),
-    reservedConcurrentExecutions: num('reservedConcurrentExecutions'),
+    domainName: required('domainName'),
+    certificateArn: required('certificateArn'),
+    ownershipCertificateArn: get('ownershipCertificateArn'),
+    pollPath: get('pollPath'),
+    truststoreKey: get('truststoreKey'),
+    truststoreVersion: get('truststoreVersion'),
+    truststoreUri: get('truststoreUri'),
+    createDomain: get('createDomain'),
+    leaseSeconds: get('leaseSeconds'),
+    longPollSeconds: get('longPollSeconds'),
+    maxEvents: get('maxEvents'),
+    maxDeliveryAttempts: get('maxDeliveryAttempts'),
+    memorySize: get('memorySize'),
+    reservedConcurrentExecutions: get('reservedConcurrentExecutions'),
     tableEncryption: encryption as SetQueueEncryption | undefined,
-    tableKmsKeyArn: str('tableKmsKeyArn'),
-    tokenJwksUrl: str('tokenJwksUrl') ?? PLACEHOLDERS.tokenJwksUrl,
-    tokenIssuer: str('tokenIssuer') ?? PLACEHOLDERS.tokenIssuer,
-    tokenAudience: str('tokenAudience') ?? `https://${domainName}`,
-    tokenScopes: list('tokenScopes'),
+    tableKmsKeyArn: get('tableKmsKeyArn'),
+    tokenJwksUrl: required('tokenJwksUrl'),
+    tokenIssuer: required('tokenIssuer'),
+    tokenAudience: required('tokenAudience'),
+    tokenScopes: get('tokenScopes'),
     signingAlg,
-    signingKeyArn: str('signingKeyArn'),
-    setIssuer: str('setIssuer'),
-    managementMemorySize: num('managementMemorySize'),
-    throttleBurstLimit: num('throttleBurstLimit'),
-    throttleRateLimit: num('throttleRateLimit'),
-    alarmTopicArn: str('alarmTopicArn'),
+    signingKeyArn: get('signingKeyArn'),
+    setIssuer: get('setIssuer'),
+    managementMemorySize: get('managementMemorySize'),
+    throttleBurstLimit: get('throttleBurstLimit'),
+    throttleRateLimit: get('throttleRateLimit'),
+    alarmTopicArn: get('alarmTopicArn'),
     alarmThresholds,
-    dashboardName: str('dashboardName'),
+    dashboardName: get('dashboardName'),
+    placeholderSettings: missing.length > 0 ? missing : undefined,
   };
+  return { stackName: get('stackName') ?? DEFAULT_STACK_NAME, props, placeholders: missing };
+}
+
+/** The stack props of readConfiguration. */
+export function stackPropsFromContext(node: Node): SetpollStackProps {
+  return readConfiguration(node).props;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError(`configuration file ${file} cannot be read: ${reason}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`configuration file ${file} must hold one JSON object of settings`);
+  }
+  // "$comment"-style keys document the file; everything else must be a setting.
+  const settings = Object.fromEntries(Object.entries(parsed).filter(([k]) => !k.startsWith('$')));
+  refuseUnknown(Object.keys(settings), SETTINGS, file);
+  return settings;
+}
+
+function refuseUnknown(keys: readonly string[], known: Readonly<Record<string, Kind>>, where: string): void {
+  const unknown = keys.filter((k) => !Object.hasOwn(known, k));
+  if (unknown.length === 0) return;
+  const described = unknown.map((k) => {
+    const near = nearest(k, Object.keys(known));
+    return near ? `${k} (did you mean ${near}?)` : k;
+  });
+  throw new ConfigError(`unknown setting${unknown.length > 1 ? 's' : ''} in ${where}: ${described.join(', ')}; the settings are listed in docs/deploy.md`);
+}
+
+function withoutKeys(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => !keys.includes(k)));
+}
+
+/** A value of the given kind, converted from a `-c` string when needed; undefined when unset or empty. */
+function typed(source: Record<string, unknown>, key: string, kind: Kind, where: string): unknown {
+  const v = source[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const fail = (what: string): never => {
+    throw new ConfigError(`${key} must be ${what} (got ${JSON.stringify(v)}${where ? ` in ${where}` : ''})`);
+  };
+  switch (kind) {
+    case 'string':
+      return typeof v === 'string' ? v : fail('a string');
+    case 'number': {
+      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+      return Number.isFinite(n) ? n : fail('a number');
+    }
+    case 'boolean':
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      return fail('true or false');
+    case 'list':
+      if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
+      if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
+      return fail('a list of strings');
+  }
+}
+
+/** The known key closest to a misspelt one, if it is close enough to be what was meant. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? best.name : undefined;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

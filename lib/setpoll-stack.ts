@@ -4,6 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmTopic } from './constructs/alarm-topic.ts';
+import { DeployRules } from './constructs/deploy-rules.ts';
 import { ManagementFunction } from './constructs/management-function.ts';
 import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
 import { PollApi } from './constructs/poll-api.ts';
@@ -34,13 +35,19 @@ export interface SetpollStackProps extends StackProps {
    */
   readonly truststoreKey?: string;
   /**
-   * S3 version id of the truststore to pin.
-   * @default - latest version
+   * S3 version id of the uploaded truststore. Giving it says the truststore exists: the mTLS
+   * domain is created (PollApiProps.truststoreVersion).
+   * @default - none: no truststore yet, so no domain (unless `truststoreUri`)
    */
   readonly truststoreVersion?: string;
   /**
-   * Create the mTLS custom domain (needs the truststore object to exist in the bucket).
-   * @default true
+   * An existing truststore `s3://bucket/key` instead of the stack's own bucket.
+   * @default - the stack's truststore bucket
+   */
+  readonly truststoreUri?: string;
+  /**
+   * Create the mTLS custom domain; only possible once a truststore exists.
+   * @default - true once a truststore exists (`truststoreVersion` or `truststoreUri`), false before
    */
   readonly createDomain?: boolean;
   /** @default 30 */
@@ -115,6 +122,12 @@ export interface SetpollStackProps extends StackProps {
    * @default - the stack name
    */
   readonly dashboardName?: string;
+  /**
+   * Settings that carry placeholders (lib/context.ts, allowPlaceholders): a CloudFormation rule
+   * then refuses to deploy the template.
+   * @default - none
+   */
+  readonly placeholderSettings?: readonly string[];
 }
 
 /** setpoll: RFC 8936 poll-based SET Transmitter (OB Aggregated Polling profile). */
@@ -176,6 +189,7 @@ export class SetpollStack extends Stack {
       pollPath: props.pollPath,
       truststoreKey: props.truststoreKey,
       truststoreVersion: props.truststoreVersion,
+      truststoreUri: props.truststoreUri,
       createDomain: props.createDomain,
       throttleBurstLimit: props.throttleBurstLimit,
       throttleRateLimit: props.throttleRateLimit,
@@ -223,10 +237,14 @@ export class SetpollStack extends Stack {
         description: `DNS target: CNAME (or Route 53 alias) ${props.domainName} to this name`,
       });
     }
+    new DeployRules(this, 'DeployRules', { certificateArn: props.certificateArn, placeholderSettings: props.placeholderSettings });
+
     new CfnOutput(this, 'TableName', { value: this.queue.table.tableName, description: 'The SET queue table' });
     new CfnOutput(this, 'TruststoreBucketName', {
       value: this.api.truststoreBucket.bucketName,
-      description: `Upload the client CA bundle (PEM) here as ${this.api.truststoreKey}`,
+      description: this.api.domainName
+        ? `The client CA bundle (PEM) is ${this.api.truststoreKey} here`
+        : `Upload the client CA bundle (PEM) here as ${this.api.truststoreKey}, then deploy with -c truststoreVersion=<VersionId>`,
     });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'The KMS key that signs the SETs' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Where the alarms notify: subscribe to it' });

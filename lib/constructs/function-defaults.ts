@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { RETAINED } from './removal.ts';
 
 /** The runtime of every setpoll function. */
 export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -63,6 +64,7 @@ export interface FunctionLogging {
 export function createFunctionLogging(scope: Construct, options: { description: string; retention?: logs.RetentionDays }): FunctionLogging {
   const logGroup = new logs.LogGroup(scope, 'LogGroup', {
     retention: options.retention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RETAINED,
   });
   const role = new iam.Role(scope, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -6,6 +6,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { ConfigError } from './validation.ts';
 import { METRICS_NAMESPACE, POLL_METRICS, POLL_SERVICE } from '../../lambdas/observability/metric-names.ts';
 
 /** The period every setpoll alarm evaluates. */
@@ -223,7 +224,7 @@ export function oldestSetAgeMetric(options: { period?: Duration } = {}): cloudwa
 function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
   const serverErrorRatePercent = props.serverErrorRatePercent ?? 5;
   if (!Number.isFinite(serverErrorRatePercent) || serverErrorRatePercent <= 0 || serverErrorRatePercent > 100) {
-    throw new Error(`serverErrorRatePercent must be over 0 and at most 100 (got ${serverErrorRatePercent})`);
+    throw new ConfigError(`serverErrorRatePercent must be over 0 and at most 100 (got ${serverErrorRatePercent})`);
   }
   const counts = {
     serverErrorMinRequests: props.serverErrorMinRequests ?? 20,
@@ -231,14 +232,14 @@ function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
     functionErrors: props.functionErrors ?? 1,
   };
   for (const [name, value] of Object.entries(counts)) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1 (got ${value})`);
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be an integer >= 1 (got ${value})`);
   }
 
   const timeoutMs = props.functionTimeout.toMilliseconds();
   const longPollMs = props.longPollSeconds * 1000;
   const pollDurationMs = props.pollDuration ? positiveMs('pollDuration', props.pollDuration) : Math.round(longPollMs + (timeoutMs - longPollMs) / 2);
   if (pollDurationMs <= longPollMs || pollDurationMs >= timeoutMs) {
-    throw new Error(
+    throw new ConfigError(
       `pollDuration must be longer than the ${props.longPollSeconds} s long poll (every idle long poll lasts that long) ` +
         `and shorter than the ${timeoutMs / 1000} s timeout (got ${pollDurationMs / 1000} s)`,
     );
@@ -250,7 +251,7 @@ function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
     const managementTimeoutMs = props.managementFunctionTimeout.toMilliseconds();
     managementDurationMs = props.managementDuration ? positiveMs('managementDuration', props.managementDuration) : Math.round(managementTimeoutMs * 0.8);
     if (managementDurationMs >= managementTimeoutMs) {
-      throw new Error(`managementDuration must be shorter than the ${managementTimeoutMs / 1000} s timeout (got ${managementDurationMs / 1000} s)`);
+      throw new ConfigError(`managementDuration must be shorter than the ${managementTimeoutMs / 1000} s timeout (got ${managementDurationMs / 1000} s)`);
     }
   }
 
@@ -260,6 +261,6 @@ function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
 
 function positiveMs(name: string, value: Duration): number {
   const ms = value.toMilliseconds();
-  if (Token.isUnresolved(ms) || !(ms > 0)) throw new Error(`${name} must be a positive duration (got ${value.toHumanString()})`);
+  if (Token.isUnresolved(ms) || !(ms > 0)) throw new ConfigError(`${name} must be a positive duration (got ${value.toHumanString()})`);
   return ms;
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag.ts';
+import { RETAINED } from './removal.ts';
+import { ConfigError } from './validation.ts';
 
 /** Default poll path; the OB profile deploys it as `/open-banking/v4.0/events`. */
 export const DEFAULT_POLL_PATH = '/events';
@@ -100,16 +102,24 @@ export interface PollApiProps {
    */
   readonly truststoreKey?: string;
   /**
-   * S3 version of the truststore object. Pinning it is how a truststore rotation is deployed:
-   * API Gateway re-reads the truststore only when the domain's mTLS settings change.
-   * @default - the latest version, read when the domain is created or its mTLS settings change
+   * S3 version of the truststore object in the stack's truststore bucket (or of the object at
+   * `truststoreUri`). Giving it says the object exists: the mTLS domain is created. Pinning it is
+   * also how a rotation is deployed: API Gateway re-reads the truststore only when the domain's
+   * mTLS settings change.
+   * @default - no version: without `truststoreUri` there is no truststore yet, and no domain
    */
   readonly truststoreVersion?: string;
   /**
-   * Create the custom domain. The domain cannot be created before the truststore object
-   * exists, so a first deployment without one uses `false`; the API is then unreachable
-   * (the execute-api endpoint is disabled).
-   * @default true
+   * An existing truststore, `s3://bucket/key`, e.g. one shared by several deployments. The stack
+   * then creates no truststore bucket, and creates the domain straight away.
+   * @default - the stack's own truststore bucket
+   */
+  readonly truststoreUri?: string;
+  /**
+   * Create the mTLS custom domain. API Gateway refuses to create it while the truststore object is
+   * missing, and a failed create rolls the whole stack back; so it is created only once a
+   * truststore exists (`truststoreVersion` or `truststoreUri`). `false` leaves it out even then.
+   * @default - true when a truststore exists, false before
    */
   readonly createDomain?: boolean;
   /**
@@ -142,11 +152,12 @@ export interface PollApiProps {
 export class PollApi extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   public readonly stage: apigwv2.HttpStage;
-  /** The custom domain; undefined when `createDomain` is false. */
+  /** The custom domain; undefined before a truststore exists (or with `createDomain: false`). */
   public readonly domainName?: apigwv2.DomainName;
-  public readonly truststoreBucket: s3.Bucket;
-  /** Receives the S3 server access logs of the truststore bucket. */
-  public readonly accessLogBucket: s3.Bucket;
+  /** The bucket holding the truststore: the stack's own, or the one `truststoreUri` names. */
+  public readonly truststoreBucket: s3.IBucket;
+  /** Receives the S3 server access logs of the stack's truststore bucket; none with `truststoreUri`. */
+  public readonly accessLogBucket?: s3.Bucket;
   public readonly accessLogGroup: logs.LogGroup;
   /** `POST {pollPath}`: the RFC 8936 poll. */
   public readonly pollRoute: apigwv2.HttpRoute;
@@ -169,37 +180,27 @@ export class PollApi extends Construct {
     super(scope, id);
 
     this.pollPath = props.pollPath ?? DEFAULT_POLL_PATH;
-    this.truststoreKey = props.truststoreKey ?? DEFAULT_TRUSTSTORE_KEY;
+    const existing = props.truststoreUri === undefined ? undefined : parseTruststoreUri(props.truststoreUri);
+    if (existing && props.truststoreKey !== undefined) {
+      throw new ConfigError('truststoreKey and truststoreUri exclude each other: truststoreUri names the key of an existing truststore');
+    }
+    this.truststoreKey = existing?.key ?? props.truststoreKey ?? DEFAULT_TRUSTSTORE_KEY;
     validateProps(props, this.pollPath, this.truststoreKey);
+    const truststoreExists = existing !== undefined || props.truststoreVersion !== undefined;
+    if (props.createDomain === true && !truststoreExists) {
+      throw new ConfigError(
+        'createDomain=true needs a truststore: API Gateway refuses to create an mTLS domain without one; ' +
+          'upload it and set truststoreVersion (or an existing truststoreUri)',
+      );
+    }
+    const createDomain = props.createDomain ?? truststoreExists;
 
     // --- Truststore -------------------------------------------------------------------------
-    // Grant S3 log delivery through a bucket policy rather than the legacy LogDeliveryWrite ACL
-    // (ACLs stay disabled: BucketOwnerEnforced). Pinned here so the construct does not depend on
-    // the app's cdk.json feature flags.
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
-      // Server access log delivery only supports SSE-S3 on the target bucket.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(props.bucketAccessLogExpirationDays ?? 365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // No server access logs on this bucket itself: it is the log target (logging it into
-    // itself would recurse); cdk-nag's S1 recognises a log target bucket as compliant.
-
-    this.truststoreBucket = new s3.Bucket(this, 'TruststoreBucket', {
-      // Versioned so a truststore rotation can be pinned by version id and rolled back.
-      versioned: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'truststore/',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    if (existing) {
+      this.truststoreBucket = s3.Bucket.fromBucketName(this, 'TruststoreBucket', existing.bucket);
+    } else {
+      ({ truststoreBucket: this.truststoreBucket, accessLogBucket: this.accessLogBucket } = this.#createTruststoreBucket(props));
+    }
     this.truststoreUri = `s3://${this.truststoreBucket.bucketName}/${this.truststoreKey}`;
 
     // --- API --------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ export class PollApi extends Construct {
       acknowledgeNag(route, 'AwsSolutions-APIG4', ROUTE_AUTHORIZATION_REASON);
     }
 
-    if (props.createDomain ?? true) {
+    if (createDomain) {
       this.domainName = new apigwv2.DomainName(this, 'DomainName', {
         domainName: props.domainName,
         certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
@@ -262,8 +263,19 @@ export class PollApi extends Construct {
       });
     }
 
+    if (!this.domainName) {
+      Annotations.of(this).addWarningV2(
+        'setpoll:noMtlsDomain',
+        truststoreExists
+          ? 'No mTLS custom domain (createDomain=false): the API has no public entry point.'
+          : 'No mTLS custom domain yet: API Gateway cannot create one before the truststore exists. Deploy this, upload the client CA ' +
+              `bundle to the TruststoreBucketName output as ${this.truststoreKey}, then deploy again with -c truststoreVersion=<VersionId> (docs/deploy.md).`,
+      );
+    }
+
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RETAINED,
     });
 
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
@@ -285,11 +297,42 @@ export class PollApi extends Construct {
     this.managementUrl = `https://${props.domainName}`;
     this.jwksUrl = `${this.managementUrl}${JWKS_PATH}`;
   }
+
+  #createTruststoreBucket(props: PollApiProps): { truststoreBucket: s3.Bucket; accessLogBucket: s3.Bucket } {
+    // Grant S3 log delivery through a bucket policy rather than the legacy LogDeliveryWrite ACL
+    // (ACLs stay disabled: BucketOwnerEnforced). Pinned here so the construct does not depend on
+    // the app's cdk.json feature flags.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
+      // Server access log delivery only supports SSE-S3 on the target bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(props.bucketAccessLogExpirationDays ?? 365) }],
+      removalPolicy: RETAINED,
+    });
+    // No server access logs on this bucket itself: it is the log target (logging it into
+    // itself would recurse); cdk-nag's S1 recognises a log target bucket as compliant.
+
+    const truststoreBucket = new s3.Bucket(this, 'TruststoreBucket', {
+      // Versioned so a truststore rotation can be pinned by version id and rolled back.
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogBucket,
+      serverAccessLogsPrefix: 'truststore/',
+      removalPolicy: RETAINED,
+    });
+    return { truststoreBucket, accessLogBucket };
+  }
 }
 
 function validateProps(props: PollApiProps, pollPath: string, truststoreKey: string): void {
   if (!Token.isUnresolved(pollPath) && !POLL_PATH.test(pollPath)) {
-    throw new Error(
+    throw new ConfigError(
       `pollPath must start with '/' and contain only literal segments of [A-Za-z0-9._~-], ` +
         `without a trailing slash, e.g. '/events' or '/open-banking/v4.0/events' (got ${JSON.stringify(pollPath)})`,
     );
@@ -298,29 +341,36 @@ function validateProps(props: PollApiProps, pollPath: string, truststoreKey: str
   if (props.managementHandler && !Token.isUnresolved(pollPath)) {
     const taken = MANAGEMENT_ROUTES.map((r) => r.path.replace('/{proxy+}', ''));
     if (taken.some((p) => pollPath === p || pollPath.startsWith(`${p}/`))) {
-      throw new Error(`pollPath must not be ${[...new Set(taken)].join(', ')} or below them: the management API serves those (got ${JSON.stringify(pollPath)})`);
+      throw new ConfigError(`pollPath must not be ${[...new Set(taken)].join(', ')} or below them: the management API serves those (got ${JSON.stringify(pollPath)})`);
     }
   }
   if (!Token.isUnresolved(props.domainName) && !HOST_NAME.test(props.domainName)) {
-    throw new Error(`domainName must be a lower-case DNS host name (got ${JSON.stringify(props.domainName)})`);
+    throw new ConfigError(`domainName must be a lower-case DNS host name (got ${JSON.stringify(props.domainName)})`);
   }
   for (const [name, arn] of [
     ['certificateArn', props.certificateArn],
     ['ownershipCertificateArn', props.ownershipCertificateArn],
   ] as const) {
     if (arn !== undefined && !Token.isUnresolved(arn) && !ACM_ARN.test(arn)) {
-      throw new Error(`${name} must be an ACM certificate ARN (got ${JSON.stringify(arn)})`);
+      throw new ConfigError(`${name} must be an ACM certificate ARN (got ${JSON.stringify(arn)})`);
     }
   }
   if (!Token.isUnresolved(truststoreKey) && (truststoreKey === '' || truststoreKey.startsWith('/'))) {
-    throw new Error(`truststoreKey must be a relative S3 key (got ${JSON.stringify(truststoreKey)})`);
+    throw new ConfigError(`truststoreKey must be a relative S3 key (got ${JSON.stringify(truststoreKey)})`);
   }
   for (const [name, value] of [
     ['throttleBurstLimit', props.throttleBurstLimit],
     ['throttleRateLimit', props.throttleRateLimit],
   ] as const) {
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-      throw new Error(`${name} must be a non-negative number (got ${value})`);
+      throw new ConfigError(`${name} must be a non-negative number (got ${value})`);
     }
   }
+}
+
+/** `s3://bucket/key` of an existing truststore. */
+function parseTruststoreUri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
+  if (!match) throw new ConfigError(`truststoreUri must be s3://bucket/key (got ${JSON.stringify(uri)})`);
+  return { bucket: match[1]!, key: match[2]! };
 }

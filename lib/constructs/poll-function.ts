@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
-import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
+import { ConfigError, requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -107,7 +107,7 @@ export class PollFunction extends Construct {
     // Validate before the NodejsFunction exists: bundling runs in its constructor and is slow.
     requireInteger('longPollSeconds', longPollSeconds, 0);
     if (longPollSeconds > MAX_LONG_POLL_SECONDS) {
-      throw new Error(
+      throw new ConfigError(
         `longPollSeconds must be at most ${MAX_LONG_POLL_SECONDS}: the Lambda timeout is longPollSeconds + ` +
           `${TIMEOUT_HEADROOM_SECONDS} s and must stay under API Gateway's ${HTTP_API_INTEGRATION_TIMEOUT_SECONDS} s ` +
           `integration timeout (got ${longPollSeconds})`,
@@ -118,7 +118,7 @@ export class PollFunction extends Construct {
     requireInteger('maxDeliveryAttempts', maxDeliveryAttempts, 0);
     requireInteger('memorySize', memorySize, 128);
     if (tokenScopes.length === 0 || tokenScopes.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
-      throw new Error(`tokenScopes must be one or more RFC 6749 scope tokens (got ${JSON.stringify(tokenScopes)})`);
+      throw new ConfigError(`tokenScopes must be one or more RFC 6749 scope tokens (got ${JSON.stringify(tokenScopes)})`);
     }
     requireHttpsUrl('tokenJwksUrl', props.tokenJwksUrl);
     requireNonEmpty('tokenIssuer', props.tokenIssuer);

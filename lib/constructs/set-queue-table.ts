@@ -1,8 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { RETAINED } from './removal.ts';
 
 /** How the SET queue table is encrypted at rest. */
 export enum SetQueueEncryption {
@@ -71,7 +72,7 @@ export interface SetQueueTableProps {
   readonly deletionProtection?: boolean;
   /**
    * What happens to the table (and a created key) when it leaves the stack.
-   * @default RemovalPolicy.RETAIN: queued SETs and delivery records are customer data
+   * @default RETAINED (RetainExceptOnCreate): queued SETs and delivery records are customer data
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -93,7 +94,7 @@ export class SetQueueTable extends Construct {
 
     const encryption =
       props.encryption ?? (props.encryptionKey ? SetQueueEncryption.CUSTOMER_MANAGED : SetQueueEncryption.AWS_MANAGED);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RETAINED;
 
     if (encryption === SetQueueEncryption.CUSTOMER_MANAGED) {
       this.encryptionKey =

@@ -1,7 +1,9 @@
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { type RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { RETAINED } from './removal.ts';
+import { ConfigError } from './validation.ts';
 
 /** JWS algorithms setpoll signs SETs with (lambdas/producer/signer.ts SET_ALGORITHMS). */
 export const SIGNING_ALGORITHMS = ['PS256', 'RS256', 'ES256'] as const;
@@ -42,7 +44,7 @@ export interface SigningKeyProps {
   readonly keyArn?: string;
   /**
    * What happens to a created key when it leaves the stack.
-   * @default RemovalPolicy.RETAIN: recipients verify SETs still queued against its public key
+   * @default RETAINED (RetainExceptOnCreate): recipients verify SETs still queued against its public key
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -64,13 +66,13 @@ export class SigningKey extends Construct {
     super(scope, id);
     const algorithm: unknown = props.algorithm ?? DEFAULT_SIGNING_ALGORITHM;
     if (!isSigningAlgorithm(algorithm)) {
-      throw new Error(`signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
+      throw new ConfigError(`signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
     }
     this.algorithm = algorithm;
 
     if (props.keyArn !== undefined) {
       if (!Token.isUnresolved(props.keyArn) && !KMS_KEY_ARN.test(props.keyArn)) {
-        throw new Error(`signingKeyArn must be a KMS key ARN, not an alias or key id (got ${JSON.stringify(props.keyArn)})`);
+        throw new ConfigError(`signingKeyArn must be a KMS key ARN, not an alias or key id (got ${JSON.stringify(props.keyArn)})`);
       }
       this.key = kms.Key.fromKeyArn(this, 'Key', props.keyArn);
       return;
@@ -82,7 +84,7 @@ export class SigningKey extends Construct {
       keySpec: this.keySpec,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
       // Deleting the key would leave queued SETs unverifiable and the JWKS empty.
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RETAINED,
     });
   }
 

@@ -54,7 +54,7 @@ describe('SetpollStack', () => {
       // The key variants carry the signing key variants too: one synth each.
       'created customer managed key, ES256 signing key': { tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED, signingAlg: 'ES256' },
       'existing customer managed key, existing signing key': { tableKmsKeyArn: TABLE_KEY_ARN, signingKeyArn: SIGNING_KEY_ARN },
-      'first deployment without a domain': { createDomain: false },
+      'first deployment, before the truststore exists': { truststoreVersion: undefined },
     };
     // One synth per variant, all up front.
     const outcomes: Record<string, { stack: SetpollStack; error: string | undefined }> = {};

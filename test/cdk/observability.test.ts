@@ -313,6 +313,7 @@ describe('observability', () => {
           alarmManagementDurationSeconds: '25',
           alarmOldestSetAgeMinutes: '30',
           dashboardName: 'setpoll-prod',
+          allowPlaceholders: 'true',
         },
       });
       // Act
@@ -337,7 +338,7 @@ describe('observability', () => {
       ['alarmServerErrorRatePercent', 'five', /alarmServerErrorRatePercent must be a number/],
     ])('rejects context %s=%s', (key, value, message) => {
       // Prepare
-      const app = new App({ context: { [key]: value } });
+      const app = new App({ context: { [key]: value, allowPlaceholders: true } });
       // Act / Assess
       expect(() => stackPropsFromContext(app.node)).toThrow(message);
     });

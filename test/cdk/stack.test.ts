@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, Stage } from 'aws-cdk-lib';
+import { Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../../lib/constructs/poll-api.ts';
 import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
-import { PLACEHOLDERS, stackPropsFromContext } from '../../lib/context.ts';
 import type { SetpollStackProps } from '../../lib/setpoll-stack.ts';
 import { ALARM_TOPIC_ARN, OB_POLL_PATH, SIGNING_KEY_ARN, TABLE_KEY_ARN, testStack } from './support.ts';
 
@@ -123,7 +122,7 @@ describe('SetpollStack', () => {
     );
     cmkTemplate = Template.fromStack(testStack({ tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED }));
     importedKeyTemplate = Template.fromStack(testStack({ tableKmsKeyArn: TABLE_KEY_ARN }));
-    noDomainTemplate = Template.fromStack(testStack({ createDomain: false }));
+    noDomainTemplate = Template.fromStack(testStack({ truststoreVersion: undefined }));
     es256Template = Template.fromStack(testStack({ signingAlg: 'ES256' }));
     rs256Template = Template.fromStack(testStack({ signingAlg: 'RS256', setIssuer: 'https://bank.example' }));
     importedSigningKeyTemplate = Template.fromStack(testStack({ signingKeyArn: SIGNING_KEY_ARN, signingAlg: 'ES256' }));
@@ -230,7 +229,7 @@ describe('SetpollStack', () => {
         ],
         MutualTlsAuthentication: {
           TruststoreUri: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/truststore.pem']] },
-          TruststoreVersion: Match.absent(),
+          TruststoreVersion: 'v1',
         },
       });
     });
@@ -256,7 +255,7 @@ describe('SetpollStack', () => {
     });
 
     it('can be left out for the first deployment, leaving no public entry point', () => {
-      // Prepare: createDomain false (beforeAll)
+      // Prepare: no truststore yet (beforeAll)
       // Act / Assess
       noDomainTemplate.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
       noDomainTemplate.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 0);
@@ -333,7 +332,7 @@ describe('SetpollStack', () => {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       });
-      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(template.toJSON().Resources[logBucketId].Type).toBe('AWS::S3::Bucket');
     });
 
@@ -414,7 +413,7 @@ describe('SetpollStack', () => {
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           DeletionProtectionEnabled: true,
         }),
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
         UpdateReplacePolicy: 'Retain',
       });
     });
@@ -436,7 +435,7 @@ describe('SetpollStack', () => {
       // Act / Assess
       expect(others).toEqual([]);
       expect(key.Properties.EnableKeyRotation).toBe(true);
-      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
       cmkTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
       });
@@ -651,7 +650,7 @@ describe('SetpollStack', () => {
       // Prepare / Act
       const [{ resource }] = keysOf(template, 'SIGN_VERIFY') as [Found];
       // Assess
-      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(resource.UpdateReplacePolicy).toBe('Retain');
     });
 
@@ -774,75 +773,6 @@ describe('SetpollStack', () => {
       template.hasOutput('SigningKeyArn', { Value: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } });
       importedSigningKeyTemplate.hasOutput('SigningKeyArn', { Value: SIGNING_KEY_ARN });
       expect(Object.keys(noDomainTemplate.findOutputs('*'))).not.toContain('ManagementUrl');
-    });
-  });
-
-  describe('configuration from context', () => {
-    it('has placeholders so synth works out of the box', () => {
-      // Prepare
-      const app = new App();
-      // Act
-      const props = stackPropsFromContext(app.node);
-      // Assess
-      expect(props).toMatchObject({
-        domainName: PLACEHOLDERS.domainName,
-        certificateArn: PLACEHOLDERS.certificateArn,
-        tokenJwksUrl: PLACEHOLDERS.tokenJwksUrl,
-        tokenIssuer: PLACEHOLDERS.tokenIssuer,
-        tokenAudience: 'https://events.example.com',
-      });
-      expect(props.pollPath).toBeUndefined();
-      expect(props.signingAlg).toBeUndefined();
-      expect(props.signingKeyArn).toBeUndefined();
-    });
-
-    it('parses -c strings into numbers, booleans and lists', () => {
-      // Prepare
-      const app = new App({
-        context: {
-          domainName: 'events.bank.example',
-          pollPath: OB_POLL_PATH,
-          longPollSeconds: '10',
-          maxEvents: 50,
-          createDomain: 'false',
-          tableEncryption: 'customer-managed',
-          tokenScopes: 'accounts,payments',
-          signingAlg: 'ES256',
-          signingKeyArn: SIGNING_KEY_ARN,
-          setIssuer: 'https://bank.example',
-          managementMemorySize: '2048',
-        },
-      });
-      // Act
-      const props = stackPropsFromContext(app.node);
-      // Assess
-      expect(props).toMatchObject<Partial<SetpollStackProps>>({
-        domainName: 'events.bank.example',
-        pollPath: OB_POLL_PATH,
-        longPollSeconds: 10,
-        maxEvents: 50,
-        createDomain: false,
-        tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED,
-        tokenScopes: ['accounts', 'payments'],
-        tokenAudience: 'https://events.bank.example',
-        signingAlg: 'ES256',
-        signingKeyArn: SIGNING_KEY_ARN,
-        setIssuer: 'https://bank.example',
-        managementMemorySize: 2048,
-      });
-    });
-
-    it.each([
-      ['longPollSeconds', 'twenty', /longPollSeconds must be a number/],
-      ['createDomain', 'no', /createDomain must be true or false/],
-      ['tableEncryption', 'kms', /tableEncryption must be one of aws-managed, customer-managed/],
-      ['truststoreFile', './ca.pem', /truststoreFile is not supported: upload the PEM/],
-      ['signingAlg', 'HS256', /signingAlg must be one of PS256, RS256, ES256 \(got "HS256"\)/],
-    ])('rejects context %s=%s', (key, value, message) => {
-      // Prepare
-      const app = new App({ context: { [key]: value } });
-      // Act / Assess
-      expect(() => stackPropsFromContext(app.node)).toThrow(message);
     });
   });
 

@@ -8,6 +8,8 @@ export const BASE_PROPS: SetpollStackProps = Object.freeze({
   tokenJwksUrl: 'https://as.bank.example/.well-known/jwks.json',
   tokenIssuer: 'https://as.bank.example',
   tokenAudience: 'https://events.bank.example',
+  // The truststore exists (uploaded, version pinned): the mTLS domain is created.
+  truststoreVersion: 'v1',
 });
 
 export const OB_POLL_PATH = '/open-banking/v4.0/events';
