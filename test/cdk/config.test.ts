@@ -218,6 +218,15 @@ describe('deployment configuration', () => {
       expect(() => configOf({ config: file })).toThrow(message);
     });
 
+    it('docs/deploy.md documents every setting, and no other', () => {
+      // Prepare
+      const doc = fs.readFileSync(path.join(ROOT, 'docs/deploy.md'), 'utf8');
+      // Act
+      const documented = [...doc.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+      // Assess
+      expect(documented.sort()).toEqual(Object.keys(SETTINGS).sort());
+    });
+
     it('config/example.json is complete and valid', () => {
       // Prepare / Act
       const config = configOf({ config: path.join(ROOT, 'config/example.json') });
