@@ -2,11 +2,10 @@
  * Where a command acts: the local stack (DynamoDB Local, found through local.json) or a deployed
  * table (the default AWS credential chain). The one place that builds DynamoDB clients for the CLI.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { resolve } from 'node:path';
+import { createDocumentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
 import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalConfig } from '../local/config.ts';
-import { createDocumentClient } from '../local/dynamodb.ts';
 import type { OptionsConfig } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
 
@@ -45,8 +44,7 @@ export async function openTarget(args: TargetArgs, command: string): Promise<Tar
   if (args.table !== undefined) {
     if (args.config !== undefined) throw new UsageError('--config and --table cannot be used together', command);
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) throw new UsageError(`--table ${JSON.stringify(args.table)} is not a DynamoDB table name`, command);
-    const client = new DynamoDBClient(args.region ? { region: args.region } : {});
-    const documentClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const documentClient = createDocumentClient(args.region ? { region: args.region } : {});
     return {
       kind: 'aws',
       tableName: args.table,
@@ -63,7 +61,7 @@ export async function openTarget(args: TargetArgs, command: string): Promise<Tar
   } catch (error) {
     throw new CliFailure((error as Error).message);
   }
-  const documentClient = createDocumentClient(config.dynamodb.endpoint);
+  const documentClient = createDocumentClient(dynamoDbLocalConfig(config.dynamodb.endpoint));
   return {
     kind: 'local',
     tableName: config.dynamodb.tableName,

@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient as documentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -82,18 +83,14 @@ export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): P
   };
 }
 
-/** A client for DynamoDB Local: any credentials and region work with -sharedDb. */
+/** A low-level client for DynamoDB Local (table administration). */
 export function createDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 3,
-  });
+  return new DynamoDBClient(dynamoDbLocalConfig(endpoint));
 }
 
+/** The document client (lambdas/store/document-client.ts) for DynamoDB Local. */
 export function createDocumentClient(endpoint: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(createDynamoClient(endpoint), { marshallOptions: { removeUndefinedValues: true } });
+  return documentClient(dynamoDbLocalConfig(endpoint));
 }
 
 /** Creates the setpoll table with the same key schema and TTL attribute as the CDK stack's. */

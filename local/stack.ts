@@ -8,17 +8,19 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
+import { composeServices } from '../lambdas/composition.ts';
+import { NOTIFIER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
-import { ClientAuthenticator } from '../lambdas/core/client-authenticator.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
-import { NOTIFIER_SCOPES, createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
+import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
-import { DestinationService } from '../lambdas/notifier/destinations.ts';
-import { NotificationService, type FanOutScheduler } from '../lambdas/notifier/notifications.ts';
+import type { DestinationService } from '../lambdas/notifier/destinations.ts';
+import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
+import { createNotifierServices } from '../lambdas/notifier/services.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
-import { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
-import { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
+import type { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
+import type { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
 import { AS_KEY_FILE_NAME, DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
 import { createDocumentClient, createDynamoClient, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.ts';
@@ -143,16 +145,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const recipientIds = options.clientIds ?? DEMO_CLIENT_IDS;
     const providerIds = options.providerIds ?? DEMO_PROVIDER_IDS;
     const pki = await loadOrCreateDevPki(join(dir, 'pki'), { clientIds: [...new Set([...recipientIds, ...providerIds])] });
-    const registry = new RecipientRegistry({ client: documentClient, tableName });
-    for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
 
     const signingKeyFile = join(dir, SIGNING_KEY_FILE_NAME);
     const jwk = await loadOrCreateSigningJwk(signingKeyFile, 'PS256');
     const signer = await JwkSigner.fromJwk(jwk);
     const verificationJwk = publicJwk(jwk);
 
-    const store = new DynamoQueueStore({ client: documentClient, tableName });
-    const authenticator = new ClientAuthenticator({ registry, realm: settings.realm, cacheSeconds: settings.identityCacheSeconds });
     const asKey = await loadOrCreateSigningJwk(join(dir, AS_KEY_FILE_NAME), 'ES256');
     // The handlers and the token endpoint need the server's origin, known once it listens.
     let poll: LambdaHandler = async () => ({ statusCode: 503 });
@@ -189,15 +187,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const issuer = server.origin;
     const tokenIssuer = `${server.origin}/oauth`;
-    const authorizationServer = createAuthorizationServer({
-      key: asKey,
-      issuer: tokenIssuer,
-      audience: server.origin,
-      registry,
-      allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
-    });
-    token = authorizationServer.token;
-    tokenKeys = authorizationServer.keys;
     const fetchIdentity = await issueClientCertificate(pki.ca, RESOURCE_SERVER_CLIENT);
     const tokens = new AccessTokenVerifier({
       keys: createRemoteJWKSet(new URL(`${server.origin}${TOKEN_JWKS_PATH}`), {
@@ -207,7 +196,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience: server.origin,
       realm: settings.realm,
     });
-    poll = createPollHandler({ store, authenticator, tokens, settings, logger });
 
     // The FanOutScheduler of the local stack: the continuation event Lambda would receive from an
     // async self-invocation, handed to the same handler on a later turn of the event loop.
@@ -239,18 +227,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       draining = true;
       while (continuations.size > 0) await Promise.allSettled([...continuations]);
     });
-    const destinations = new DestinationService({ client: documentClient, tableName });
-    const notifications = new NotificationService({
+
+    const { store, registry, authenticator, destinations, notifications } = composeServices({
       client: documentClient,
       tableName,
-      queue: store,
-      signer,
-      issuer,
-      destinations,
-      scheduler,
-      ...(options.notifier?.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.notifier.fanOutPageSize }),
-      ...(options.notifier?.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.notifier.fanOutBudgetMs }),
+      settings,
+      tokens,
+      notifier: {
+        create: createNotifierServices,
+        signer,
+        issuer,
+        scheduler,
+        ...(options.notifier?.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.notifier.fanOutPageSize }),
+        ...(options.notifier?.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.notifier.fanOutBudgetMs }),
+      },
     });
+    for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
+
+    const authorizationServer = createAuthorizationServer({
+      key: asKey,
+      issuer: tokenIssuer,
+      audience: server.origin,
+      registry,
+      allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
+    });
+    token = authorizationServer.token;
+    tokenKeys = authorizationServer.keys;
+    poll = createPollHandler({ store, authenticator, tokens, settings, logger });
     management = createManagementHandler({
       destinations,
       notifications,

@@ -1,14 +1,12 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, type ClientClaim } from '../contract.ts';
 import type { AuthenticatedClient } from './client-authenticator.ts';
-import { InsufficientScope, InvalidToken, ServiceUnavailable } from './errors.ts';
+import { InsufficientScope, InvalidToken, ProgrammerError, ServiceUnavailable } from './errors.ts';
+
+export { DEFAULT_POLL_SCOPES, type ClientClaim } from '../contract.ts';
 
 /** Algorithms an access token may use. `none` and HMAC are never accepted. */
 export const TOKEN_ALGORITHMS = ['PS256', 'ES256', 'RS256'] as const;
-
-/** The OB Aggregated Polling profile's scopes. */
-export const DEFAULT_POLL_SCOPES = ['accounts', 'fundsconfirmations', 'payments'] as const;
-
-export type ClientClaim = 'client_id' | 'azp' | 'sub';
 
 export interface AccessTokenVerifierOptions {
   /** The authorization server's keys: jose's remote JWKS (cached, refetched on unknown kid). */
@@ -51,10 +49,10 @@ export class AccessTokenVerifier {
   readonly #verified = new Map<string, { payload: JWTPayload; until: number }>();
 
   constructor(options: AccessTokenVerifierOptions) {
-    if (!options.issuer || !options.audience) throw new TypeError('issuer and audience are required');
+    if (!options.issuer || !options.audience) throw new ProgrammerError('issuer and audience are required');
     this.#options = {
       scopes: DEFAULT_POLL_SCOPES,
-      clientClaim: 'client_id',
+      clientClaim: DEFAULT_TOKEN_CLIENT_CLAIM,
       clockToleranceSeconds: 30,
       ...options,
     };

@@ -3,30 +3,40 @@
  * documented error body), an HTTP `statusCode`, and `expose`: whether its message may be shown
  * to the caller. Anything that is not a SetpollError, or is not exposed, becomes a generic 500.
  *
- * Programmer misuse (bad configuration, wrong arguments to a library call) throws TypeError
+ * Programmer misuse (bad configuration, wrong arguments to a library call) throws ProgrammerError
  * instead and is never turned into a 4xx.
+ *
+ * Every class names itself with a literal `name`: `this.constructor.name` would be the minified
+ * class name in the Lambda bundle (test/contract/bundle-names.test.ts checks the built bundle).
  */
 export abstract class SetpollError extends Error {
+  abstract override readonly name: string;
   abstract readonly code: string;
   abstract readonly statusCode: number;
   readonly expose: boolean = true;
   /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
   readonly headers: Record<string, string> = {};
+}
 
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
+/**
+ * Misuse by the code or the deployment, never by a caller: a missing or malformed setting, a wrong
+ * argument to a library call. A TypeError (as it used to be thrown), but one no handler mistakes
+ * for a bad request: it is a 500 wherever it surfaces.
+ */
+export class ProgrammerError extends TypeError {
+  override readonly name = 'ProgrammerError';
 }
 
 /** 400: the body or a parameter breaks the documented request shape (RFC 8936 §2.4.5). */
 export class InvalidRequest extends SetpollError {
+  override readonly name = 'InvalidRequest';
   readonly code = 'invalid_request';
   readonly statusCode = 400;
 }
 
 /** 401: no usable client identity or token. */
 export class InvalidToken extends SetpollError {
+  override readonly name = 'InvalidToken';
   readonly code = 'invalid_token';
   readonly statusCode = 401;
   override readonly headers: Record<string, string>;
@@ -43,6 +53,7 @@ export class InvalidToken extends SetpollError {
 
 /** 401 without a token error: the request carried no client certificate at all. */
 export class Unauthenticated extends SetpollError {
+  override readonly name = 'Unauthenticated';
   readonly code = 'unauthenticated';
   readonly statusCode = 401;
   override readonly headers: Record<string, string>;
@@ -54,12 +65,14 @@ export class Unauthenticated extends SetpollError {
 
 /** 403: the caller is known but not allowed (unregistered or revoked certificate). */
 export class AccessDenied extends SetpollError {
+  override readonly name = 'AccessDenied';
   readonly code = 'access_denied';
   readonly statusCode = 403;
 }
 
 /** 403 with RFC 6750 `insufficient_scope`. */
 export class InsufficientScope extends SetpollError {
+  override readonly name = 'InsufficientScope';
   readonly code = 'insufficient_scope';
   readonly statusCode = 403;
   override readonly headers: Record<string, string>;
@@ -70,17 +83,20 @@ export class InsufficientScope extends SetpollError {
 }
 
 export class NotFound extends SetpollError {
+  override readonly name = 'NotFound';
   readonly code = 'not_found';
   readonly statusCode = 404;
 }
 
 /** 409: the request conflicts with the current state: a duplicate, or a stale expected version. */
 export class Conflict extends SetpollError {
+  override readonly name = 'Conflict';
   readonly code = 'conflict';
   readonly statusCode = 409;
 }
 
 export class MethodNotAllowed extends SetpollError {
+  override readonly name = 'MethodNotAllowed';
   readonly code = 'method_not_allowed';
   readonly statusCode = 405;
   override readonly headers: Record<string, string>;
@@ -91,17 +107,20 @@ export class MethodNotAllowed extends SetpollError {
 }
 
 export class PayloadTooLarge extends SetpollError {
+  override readonly name = 'PayloadTooLarge';
   readonly code = 'payload_too_large';
   readonly statusCode = 413;
 }
 
 export class UnsupportedMediaType extends SetpollError {
+  override readonly name = 'UnsupportedMediaType';
   readonly code = 'unsupported_media_type';
   readonly statusCode = 415;
 }
 
 /** 503: a dependency failed or was throttled; safe to retry. Nothing was lost. */
 export class ServiceUnavailable extends SetpollError {
+  override readonly name = 'ServiceUnavailable';
   readonly code = 'temporarily_unavailable';
   readonly statusCode = 503;
   override readonly headers: Record<string, string>;

@@ -1,6 +1,12 @@
+import { ENV, MAX_LONG_POLL_SECONDS, NUMERIC_SETTING_ENV, SETTING_DEFAULTS, type NumericSetting } from '../contract.ts';
+import { ProgrammerError } from './errors.ts';
+
+export { MAX_LONG_POLL_SECONDS } from '../contract.ts';
+
 /**
  * Server policies (the "documented polling policies" of the OB profile). One source for the
- * Lambda, the local stack and the tests: every value can be overridden by a SETPOLL_* variable.
+ * Lambda, the local stack and the tests: every value can be overridden by a SETPOLL_* variable
+ * (names and defaults in lambdas/contract.ts).
  */
 export interface PollSettings {
   /** How long a delivered, unacked SET is withheld from other polls of its recipient. */
@@ -23,54 +29,39 @@ export interface PollSettings {
   readonly realm: string;
 }
 
-export const DEFAULT_SETTINGS: PollSettings = Object.freeze({
-  leaseSeconds: 30,
-  longPollSeconds: 20,
-  maxEvents: 100,
-  maxDeliveryAttempts: 0,
-  maxResponseBytes: 1_000_000,
-  maxRequestBytes: 1_048_576,
-  maxInFlight: 1000,
-  identityCacheSeconds: 30,
-  realm: 'setpoll',
-});
+export const DEFAULT_SETTINGS: PollSettings = Object.freeze({ ...SETTING_DEFAULTS });
 
-/** The longest long poll whose Lambda timeout (wait + 5 s) stays under API Gateway's 30 s limit. */
-export const MAX_LONG_POLL_SECONDS = 24;
-
-const ENV_NAMES: Record<keyof Omit<PollSettings, 'realm'>, string> = {
-  leaseSeconds: 'SETPOLL_LEASE_SECONDS',
-  longPollSeconds: 'SETPOLL_LONG_POLL_SECONDS',
-  maxEvents: 'SETPOLL_MAX_EVENTS',
-  maxDeliveryAttempts: 'SETPOLL_MAX_DELIVERY_ATTEMPTS',
-  maxResponseBytes: 'SETPOLL_MAX_RESPONSE_BYTES',
-  maxRequestBytes: 'SETPOLL_MAX_REQUEST_BYTES',
-  maxInFlight: 'SETPOLL_MAX_IN_FLIGHT',
-  identityCacheSeconds: 'SETPOLL_IDENTITY_CACHE_SECONDS',
-};
-
-/** Reads settings from the environment. A malformed value is a deployment error: TypeError. */
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, base: PollSettings = DEFAULT_SETTINGS): PollSettings {
+/**
+ * Reads settings from the environment: the numeric settings named in `keys` (all by default; the
+ * management function reads only its own) and the realm. A malformed value is a deployment error.
+ */
+export function settingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  base: PollSettings = DEFAULT_SETTINGS,
+  keys: readonly NumericSetting[] = Object.keys(NUMERIC_SETTING_ENV) as NumericSetting[],
+): PollSettings {
   const out: Record<string, number | string> = { ...base };
-  for (const [key, name] of Object.entries(ENV_NAMES)) {
+  for (const key of keys) {
+    const name = NUMERIC_SETTING_ENV[key];
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 0) {
-      throw new TypeError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+      throw new ProgrammerError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
     }
     out[key] = value;
   }
-  if (env.SETPOLL_REALM) out.realm = env.SETPOLL_REALM;
+  const realm = env[ENV.realm];
+  if (realm) out.realm = realm;
   return validateSettings(out as unknown as PollSettings);
 }
 
 export function validateSettings(s: PollSettings): PollSettings {
   if (s.longPollSeconds > MAX_LONG_POLL_SECONDS) {
-    throw new TypeError(`longPollSeconds must be at most ${MAX_LONG_POLL_SECONDS} (API Gateway's 30 s limit)`);
+    throw new ProgrammerError(`longPollSeconds must be at most ${MAX_LONG_POLL_SECONDS} (API Gateway's 30 s limit)`);
   }
-  if (s.leaseSeconds < 1) throw new TypeError('leaseSeconds must be at least 1');
-  if (s.maxEvents < 1) throw new TypeError('maxEvents must be at least 1');
-  if (s.maxInFlight < s.maxEvents) throw new TypeError('maxInFlight must be at least maxEvents');
+  if (s.leaseSeconds < 1) throw new ProgrammerError('leaseSeconds must be at least 1');
+  if (s.maxEvents < 1) throw new ProgrammerError('maxEvents must be at least 1');
+  if (s.maxInFlight < s.maxEvents) throw new ProgrammerError('maxInFlight must be at least maxEvents');
   return Object.freeze({ ...s });
 }

@@ -22,13 +22,12 @@ import { createMetrics, defaultMetrics, flushMetrics, publishMetrics } from '../
 import { currentInteractionId, runWithInteraction } from '../observability/request-context.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm, type SetAlgorithm, type SetSigner } from '../producer/signer.ts';
-import { sharedDepsFromEnv } from './wiring.ts';
+import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
+import { createNotifierServices } from '../notifier/services.ts';
+import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
-/** Scopes of the management API: a mutation needs write; a read needs read or write. */
-export const NOTIFIER_WRITE_SCOPES: readonly string[] = ['notifications:write'];
-export const NOTIFIER_READ_SCOPES: readonly string[] = ['notifications:read', 'notifications:write'];
-/** What a Data Provider's client asks its authorization server for. */
-export const NOTIFIER_SCOPES: readonly string[] = ['notifications:write', 'notifications:read'];
+/** Scopes of the management API (lambdas/contract.ts). */
+export { NOTIFIER_READ_SCOPES, NOTIFIER_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
 
 /** The async self-invocation that continues a fan-out (FanOutScheduler in AWS). Not HTTP. */
 export interface FanOutContinuationEvent {
@@ -430,30 +429,20 @@ export class DeferredSigner<S extends SetSigner & { readonly publicJwk: JWK }> i
 
 /** Wires the handler from the Lambda environment (SETPOLL_* variables and AWS_LAMBDA_FUNCTION_NAME). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHandlerDeps {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new TypeError(`${name} is required`);
-    return value;
-  };
-  const { tableName, settings, logger, client, store, authenticator, tokens } = sharedDepsFromEnv(env);
-  const metrics = createMetrics({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? MANAGEMENT_SERVICE, logger });
-  const issuer = required('SETPOLL_ISSUER');
-  const keyId = required('SETPOLL_SIGNING_KEY_ID');
-  const functionName = required('AWS_LAMBDA_FUNCTION_NAME');
-  const alg = env.SETPOLL_SIGNING_ALG || 'PS256';
+  const issuer = requiredEnv(env, ENV.issuer);
+  const keyId = requiredEnv(env, ENV.signingKeyId);
+  const functionName = requiredEnv(env, ENV.functionName);
+  const alg = env[ENV.signingAlg] || DEFAULT_SET_ALGORITHM;
   assertAlgorithm(alg);
   const kms = new KMSClient({});
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
-  const destinations = new DestinationService({ client, tableName });
-  const notifications = new NotificationService({
-    client,
-    tableName,
-    queue: store,
-    signer,
-    issuer,
-    destinations,
-    scheduler: new LambdaSelfScheduler({ lambda: new LambdaClient({}), functionName }),
-  });
+  const scheduler = new LambdaSelfScheduler({ lambda: new LambdaClient({}), functionName });
+  const { destinations, notifications, authenticator, tokens, settings, logger } = servicesFromEnv(
+    env,
+    { settings: [], tokenOptions: false },
+    { create: createNotifierServices, signer, issuer, scheduler },
+  );
+  const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger });
   return {
     destinations,
     notifications,

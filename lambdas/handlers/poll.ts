@@ -13,7 +13,8 @@ import { parseJsonBody, requireMethod } from '../http/json-body.ts';
 import { POLL_SERVICE } from '../observability/metric-names.ts';
 import { createMetrics, defaultMetrics, pollVariant, publishMetrics, recordPoll } from '../observability/metrics.ts';
 import type { QueueStore } from '../store/queue-store.ts';
-import { sharedDepsFromEnv } from './wiring.ts';
+import { ENV, NUMERIC_SETTING_ENV, type NumericSetting } from '../contract.ts';
+import { servicesFromEnv } from './wiring.ts';
 
 export interface PollHandlerDeps {
   readonly store: QueueStore;
@@ -77,8 +78,11 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
 
 /** Wires the handler from the Lambda environment (SETPOLL_* variables). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): PollHandlerDeps {
-  const { store, authenticator, tokens, settings, logger } = sharedDepsFromEnv(env);
-  const metrics = createMetrics({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? POLL_SERVICE, logger });
+  const { store, authenticator, tokens, settings, logger } = servicesFromEnv(env, {
+    settings: Object.keys(NUMERIC_SETTING_ENV) as NumericSetting[],
+    tokenOptions: true,
+  });
+  const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? POLL_SERVICE, logger });
   return { store, authenticator, tokens, settings, logger, metrics };
 }
 

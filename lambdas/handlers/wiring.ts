@@ -1,54 +1,64 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet } from 'jose';
-import { AccessTokenVerifier, DEFAULT_POLL_SCOPES, type ClientClaim } from '../core/access-token.ts';
-import { ClientAuthenticator } from '../core/client-authenticator.ts';
-import { settingsFromEnv, type PollSettings } from '../core/settings.ts';
-import { DynamoQueueStore } from '../store/dynamo-queue-store.ts';
-import { RecipientRegistry } from '../store/recipient-registry.ts';
+import { composeServices, type NotifierInputs, type Services } from '../composition.ts';
+import type { NotifierServices } from '../notifier/services.ts';
+import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, ENV, POLL_SERVICE, TOKEN_CLIENT_CLAIMS, type ClientClaim, type NumericSetting } from '../contract.ts';
+import { AccessTokenVerifier } from '../core/access-token.ts';
+import { ProgrammerError } from '../core/errors.ts';
+import { DEFAULT_SETTINGS, settingsFromEnv } from '../core/settings.ts';
+import { createDocumentClient } from '../store/document-client.ts';
 
-/** What every handler builds from the Lambda environment: the table, the caller checks, logging. */
-export interface SharedDeps {
-  readonly tableName: string;
-  readonly settings: PollSettings;
-  readonly logger: Logger;
-  readonly client: DynamoDBDocumentClient;
-  readonly store: DynamoQueueStore;
-  readonly authenticator: ClientAuthenticator;
-  readonly tokens: AccessTokenVerifier;
+/** A setting the function cannot start without: its absence is a deployment error. */
+export function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ProgrammerError(`${name} is required`);
+  return value;
 }
 
-export function sharedDepsFromEnv(env: NodeJS.ProcessEnv): SharedDeps {
-  const tableName = env.SETPOLL_TABLE_NAME;
-  if (!tableName) throw new TypeError('SETPOLL_TABLE_NAME is required');
-  const settings = settingsFromEnv(env);
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'setpoll' });
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient(env.SETPOLL_DYNAMODB_ENDPOINT ? { endpoint: env.SETPOLL_DYNAMODB_ENDPOINT } : {}),
-  );
-  const store = new DynamoQueueStore({
-    client,
+export type LambdaServices = Services & { readonly logger: Logger };
+
+/** Which of the optional variables (lambdas/contract.ts) a function reads. */
+export interface EnvReads {
+  /** The numeric settings read; the others keep their defaults. */
+  readonly settings: readonly NumericSetting[];
+  /** Whether SETPOLL_TOKEN_SCOPES and SETPOLL_TOKEN_CLIENT_CLAIM are read (the poll function's). */
+  readonly tokenOptions: boolean;
+}
+
+/**
+ * A Lambda function's services from its environment: the variables the contract names, then the
+ * composition root. The logger is the function's own (Powertools reads its level from the runtime).
+ */
+export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier: NotifierInputs): LambdaServices & NotifierServices;
+export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads): LambdaServices;
+export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier?: NotifierInputs): LambdaServices & Partial<NotifierServices> {
+  const tableName = requiredEnv(env, ENV.tableName);
+  const settings = settingsFromEnv(env, DEFAULT_SETTINGS, reads.settings);
+  const logger = new Logger({ serviceName: env[ENV.serviceName] ?? POLL_SERVICE });
+  const endpoint = env[ENV.dynamoDbEndpoint];
+  const tokens = tokenVerifierFromEnv(env, settings.realm, reads.tokenOptions);
+  const services = composeServices({
+    client: createDocumentClient(endpoint ? { endpoint } : {}),
     tableName,
+    settings,
+    tokens,
     onCapacity: (operation, capacity) => logger.debug('ConsumedCapacity', { operation, capacity }),
+    ...(notifier ? { notifier } : {}),
   });
-  const authenticator = new ClientAuthenticator({
-    registry: new RecipientRegistry({ client, tableName }),
-    realm: settings.realm,
-    cacheSeconds: settings.identityCacheSeconds,
-  });
-  return { tableName, settings, logger, client, store, authenticator, tokens: tokenVerifierFromEnv(env, settings.realm) };
+  return { ...services, logger };
 }
 
 /** The token check is not optional: without its settings the function refuses to start. */
-export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string): AccessTokenVerifier {
-  const { SETPOLL_TOKEN_JWKS_URL: jwksUrl, SETPOLL_TOKEN_ISSUER: issuer, SETPOLL_TOKEN_AUDIENCE: audience } = env;
+export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string, readOptions = true): AccessTokenVerifier {
+  const jwksUrl = env[ENV.tokenJwksUrl];
+  const issuer = env[ENV.tokenIssuer];
+  const audience = env[ENV.tokenAudience];
   if (!jwksUrl || !issuer || !audience) {
-    throw new TypeError('SETPOLL_TOKEN_JWKS_URL, SETPOLL_TOKEN_ISSUER and SETPOLL_TOKEN_AUDIENCE are required');
+    throw new ProgrammerError(`${ENV.tokenJwksUrl}, ${ENV.tokenIssuer} and ${ENV.tokenAudience} are required`);
   }
-  const clientClaim = (env.SETPOLL_TOKEN_CLIENT_CLAIM || 'client_id') as ClientClaim;
-  if (!['client_id', 'azp', 'sub'].includes(clientClaim)) throw new TypeError('SETPOLL_TOKEN_CLIENT_CLAIM must be client_id, azp or sub');
-  const scopes = (env.SETPOLL_TOKEN_SCOPES ?? '').split(/\s+/).filter(Boolean);
+  const clientClaim = ((readOptions && env[ENV.tokenClientClaim]) || DEFAULT_TOKEN_CLIENT_CLAIM) as ClientClaim;
+  if (!TOKEN_CLIENT_CLAIMS.includes(clientClaim)) throw new ProgrammerError(`${ENV.tokenClientClaim} must be client_id, azp or sub`);
+  const scopes = readOptions ? (env[ENV.tokenScopes] ?? '').split(/\s+/).filter(Boolean) : [];
   return new AccessTokenVerifier({
     // Cached across invocations; an unknown kid triggers a refetch (rate-limited by the cooldown).
     keys: createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 }),
@@ -59,4 +69,3 @@ export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string): Acc
     realm,
   });
 }
-

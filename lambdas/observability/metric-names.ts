@@ -12,10 +12,8 @@
 /** The CloudWatch namespace of every setpoll metric. */
 export const METRICS_NAMESPACE = 'setpoll';
 
-/** `service` dimension of the poll function's metrics (its POWERTOOLS_SERVICE_NAME). */
-export const POLL_SERVICE = 'setpoll';
-/** `service` dimension of the management function's metrics (its POWERTOOLS_SERVICE_NAME). */
-export const MANAGEMENT_SERVICE = 'setpoll-management';
+/** `service` dimension of each function's metrics (its POWERTOOLS_SERVICE_NAME). */
+export { MANAGEMENT_SERVICE, POLL_SERVICE } from '../contract.ts';
 
 /**
  * The poll function's metrics, emitted once per answered poll (rejected requests emit none). Counters

@@ -4,8 +4,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
-export const SET_ALGORITHMS = ['PS256', 'ES256', 'RS256'] as const;
-export type SetAlgorithm = (typeof SET_ALGORITHMS)[number];
+import { SET_ALGORITHMS, type SetAlgorithm } from '../contract.ts';
+
+export { SET_ALGORITHMS, type SetAlgorithm } from '../contract.ts';
 
 /** Signs SET claims as a compact JWS. The local key and (later) KMS implement the same interface. */
 export interface SetSigner {

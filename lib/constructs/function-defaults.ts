@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/contract.ts';
 import { RETAINED } from './removal.ts';
 
 /** The runtime of every setpoll function. */
@@ -43,9 +44,9 @@ export function nodejsBundling(): BundlingOptions {
 
 /** Environment every setpoll function gets besides its own settings. */
 export const COMMON_FUNCTION_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({
-  POWERTOOLS_LOG_LEVEL: 'INFO',
+  [ENV.logLevel]: 'INFO',
   // Stack traces point into the TypeScript sources (bundled with sourceMap).
-  NODE_OPTIONS: '--enable-source-maps',
+  [ENV.nodeOptions]: '--enable-source-maps',
 });
 
 export interface FunctionLogging {

@@ -6,8 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV, MANAGEMENT_SERVICE, MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
-import { HTTP_API_INTEGRATION_TIMEOUT_SECONDS } from './poll-function.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
 import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
@@ -17,8 +17,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The management handler source, relative to the repository root. */
 export const MANAGEMENT_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/management.ts');
 
-/** One second under API Gateway's 30 s integration limit: the handler answers before API Gateway gives up. */
-export const MANAGEMENT_TIMEOUT_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - 1;
+/** One second under API Gateway's 30 s integration limit (lambdas/contract.ts). */
+export { MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
 
 export interface ManagementFunctionProps {
   /** The table holding destinations, notifications, receipts and the recipients' queues. */
@@ -96,16 +96,17 @@ export class ManagementFunction extends Construct {
       timeout: this.timeout,
       role: this.role,
       logGroup: this.logGroup,
+      // Exactly what lambdas/handlers/management.ts reads (MANAGEMENT_FUNCTION_ENV; test/contract/environment.test.ts).
       environment: {
-        SETPOLL_TABLE_NAME: props.queue.table.tableName,
-        SETPOLL_REALM: props.realm,
-        SETPOLL_ISSUER: props.issuer,
-        SETPOLL_SIGNING_KEY_ID: props.signingKey.key.keyArn,
-        SETPOLL_SIGNING_ALG: props.signingKey.algorithm,
-        SETPOLL_TOKEN_JWKS_URL: props.tokenJwksUrl,
-        SETPOLL_TOKEN_ISSUER: props.tokenIssuer,
-        SETPOLL_TOKEN_AUDIENCE: props.tokenAudience,
-        POWERTOOLS_SERVICE_NAME: 'setpoll-management',
+        [ENV.tableName]: props.queue.table.tableName,
+        [ENV.realm]: props.realm,
+        [ENV.issuer]: props.issuer,
+        [ENV.signingKeyId]: props.signingKey.key.keyArn,
+        [ENV.signingAlg]: props.signingKey.algorithm,
+        [ENV.tokenJwksUrl]: props.tokenJwksUrl,
+        [ENV.tokenIssuer]: props.tokenIssuer,
+        [ENV.tokenAudience]: props.tokenAudience,
+        [ENV.serviceName]: MANAGEMENT_SERVICE,
         ...COMMON_FUNCTION_ENVIRONMENT,
       },
       bundling: nodejsBundling(),

@@ -6,6 +6,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_POLL_SCOPES,
+  DEFAULT_TOKEN_CLIENT_CLAIM,
+  ENV,
+  HTTP_API_INTEGRATION_TIMEOUT_SECONDS,
+  MAX_LONG_POLL_SECONDS,
+  POLL_SERVICE,
+  SETTING_DEFAULTS,
+  TIMEOUT_HEADROOM_SECONDS,
+} from '../../lambdas/contract.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import { ConfigError, requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
@@ -15,15 +25,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The poll handler source, relative to the repository root. */
 export const POLL_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/poll.ts');
 
-/** API Gateway HTTP API's hard integration timeout. */
-export const HTTP_API_INTEGRATION_TIMEOUT_SECONDS = 30;
-/** Headroom between the long poll and the Lambda timeout, for the final DynamoDB round trips. */
-const TIMEOUT_HEADROOM_SECONDS = 5;
-/** Longest long poll whose Lambda timeout (long poll + headroom) stays under 30 s. */
-export const MAX_LONG_POLL_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - TIMEOUT_HEADROOM_SECONDS - 1;
-
-/** The OB Aggregated Polling profile scopes: a token needs one of them. */
-export const DEFAULT_TOKEN_SCOPES: readonly string[] = Object.freeze(['accounts', 'fundsconfirmations', 'payments']);
+/** Limits and defaults shared with the Lambda code (lambdas/contract.ts). */
+export { HTTP_API_INTEGRATION_TIMEOUT_SECONDS, MAX_LONG_POLL_SECONDS } from '../../lambdas/contract.ts';
+export const DEFAULT_TOKEN_SCOPES: readonly string[] = DEFAULT_POLL_SCOPES;
 
 export interface PollFunctionProps {
   /** The SET queue; the function gets exactly its queue grants. */
@@ -97,10 +101,10 @@ export class PollFunction extends Construct {
   constructor(scope: Construct, id: string, props: PollFunctionProps) {
     super(scope, id);
 
-    const leaseSeconds = props.leaseSeconds ?? 30;
-    const longPollSeconds = props.longPollSeconds ?? 20;
-    const maxEvents = props.maxEvents ?? 100;
-    const maxDeliveryAttempts = props.maxDeliveryAttempts ?? 0;
+    const leaseSeconds = props.leaseSeconds ?? SETTING_DEFAULTS.leaseSeconds;
+    const longPollSeconds = props.longPollSeconds ?? SETTING_DEFAULTS.longPollSeconds;
+    const maxEvents = props.maxEvents ?? SETTING_DEFAULTS.maxEvents;
+    const maxDeliveryAttempts = props.maxDeliveryAttempts ?? SETTING_DEFAULTS.maxDeliveryAttempts;
     const memorySize = props.memorySize ?? 512;
     const tokenScopes = props.tokenScopes ?? DEFAULT_TOKEN_SCOPES;
 
@@ -142,18 +146,24 @@ export class PollFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      // Exactly what lambdas/handlers/poll.ts reads (POLL_FUNCTION_ENV; test/contract/environment.test.ts).
       environment: {
-        SETPOLL_TABLE_NAME: props.queue.table.tableName,
-        SETPOLL_LEASE_SECONDS: String(leaseSeconds),
-        SETPOLL_LONG_POLL_SECONDS: String(longPollSeconds),
-        SETPOLL_MAX_EVENTS: String(maxEvents),
-        SETPOLL_MAX_DELIVERY_ATTEMPTS: String(maxDeliveryAttempts),
-        SETPOLL_REALM: props.realm,
-        SETPOLL_TOKEN_JWKS_URL: props.tokenJwksUrl,
-        SETPOLL_TOKEN_ISSUER: props.tokenIssuer,
-        SETPOLL_TOKEN_AUDIENCE: props.tokenAudience,
-        SETPOLL_TOKEN_SCOPES: tokenScopes.join(' '),
-        POWERTOOLS_SERVICE_NAME: 'setpoll',
+        [ENV.tableName]: props.queue.table.tableName,
+        [ENV.leaseSeconds]: String(leaseSeconds),
+        [ENV.longPollSeconds]: String(longPollSeconds),
+        [ENV.maxEvents]: String(maxEvents),
+        [ENV.maxDeliveryAttempts]: String(maxDeliveryAttempts),
+        [ENV.maxResponseBytes]: String(SETTING_DEFAULTS.maxResponseBytes),
+        [ENV.maxRequestBytes]: String(SETTING_DEFAULTS.maxRequestBytes),
+        [ENV.maxInFlight]: String(SETTING_DEFAULTS.maxInFlight),
+        [ENV.identityCacheSeconds]: String(SETTING_DEFAULTS.identityCacheSeconds),
+        [ENV.realm]: props.realm,
+        [ENV.tokenJwksUrl]: props.tokenJwksUrl,
+        [ENV.tokenIssuer]: props.tokenIssuer,
+        [ENV.tokenAudience]: props.tokenAudience,
+        [ENV.tokenScopes]: tokenScopes.join(' '),
+        [ENV.tokenClientClaim]: DEFAULT_TOKEN_CLIENT_CLAIM,
+        [ENV.serviceName]: POLL_SERVICE,
         ...COMMON_FUNCTION_ENVIRONMENT,
       },
       bundling: nodejsBundling(),

@@ -5,12 +5,12 @@ import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
 import { ConfigError } from './validation.ts';
 
-/** JWS algorithms setpoll signs SETs with (lambdas/producer/signer.ts SET_ALGORITHMS). */
-export const SIGNING_ALGORITHMS = ['PS256', 'RS256', 'ES256'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+import { DEFAULT_SET_ALGORITHM, SET_ALGORITHMS, type SetAlgorithm } from '../../lambdas/contract.ts';
 
-/** The OB Aggregated Polling profile signs with PS256. */
-export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'PS256';
+/** JWS algorithms setpoll signs SETs with, and the OB profile's PS256 (lambdas/contract.ts). */
+export const SIGNING_ALGORITHMS = SET_ALGORITHMS;
+export type SigningAlgorithm = SetAlgorithm;
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = DEFAULT_SET_ALGORITHM;
 
 /** The KMS key spec each algorithm needs: RSA for PS256/RS256, NIST P-256 for ES256. */
 export const SIGNING_KEY_SPECS: Readonly<Record<SigningAlgorithm, kms.KeySpec>> = Object.freeze({

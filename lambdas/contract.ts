@@ -1,0 +1,138 @@
+/**
+ * The deployment contract: every fact the CDK constructs (lib/) and the Lambda code (lambdas/) must
+ * agree on, declared once. The environment variable names each function reads, their defaults, the
+ * limits that follow from API Gateway, the OAuth scopes and the SET signing algorithms.
+ *
+ * Dependency-free, so both the CDK app and the poll bundle import it at no cost.
+ * test/contract/environment.test.ts synthesizes the stack and checks that each function is given
+ * exactly the variables its Lambda code reads.
+ */
+
+/** The SETPOLL_* variables (and the two runtime ones the code reads), by role. */
+export const ENV = Object.freeze({
+  tableName: 'SETPOLL_TABLE_NAME',
+  leaseSeconds: 'SETPOLL_LEASE_SECONDS',
+  longPollSeconds: 'SETPOLL_LONG_POLL_SECONDS',
+  maxEvents: 'SETPOLL_MAX_EVENTS',
+  maxDeliveryAttempts: 'SETPOLL_MAX_DELIVERY_ATTEMPTS',
+  maxResponseBytes: 'SETPOLL_MAX_RESPONSE_BYTES',
+  maxRequestBytes: 'SETPOLL_MAX_REQUEST_BYTES',
+  maxInFlight: 'SETPOLL_MAX_IN_FLIGHT',
+  identityCacheSeconds: 'SETPOLL_IDENTITY_CACHE_SECONDS',
+  realm: 'SETPOLL_REALM',
+  tokenJwksUrl: 'SETPOLL_TOKEN_JWKS_URL',
+  tokenIssuer: 'SETPOLL_TOKEN_ISSUER',
+  tokenAudience: 'SETPOLL_TOKEN_AUDIENCE',
+  tokenScopes: 'SETPOLL_TOKEN_SCOPES',
+  tokenClientClaim: 'SETPOLL_TOKEN_CLIENT_CLAIM',
+  issuer: 'SETPOLL_ISSUER',
+  signingKeyId: 'SETPOLL_SIGNING_KEY_ID',
+  signingAlg: 'SETPOLL_SIGNING_ALG',
+  /** Powertools reads it too; the handlers name their logger and metrics service after it. */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Test and benchmark hook only (a DynamoDB Local endpoint): never set in a deployment. */
+  dynamoDbEndpoint: 'SETPOLL_DYNAMODB_ENDPOINT',
+  /** Set by the Lambda runtime: the management function invokes itself to continue a fan-out. */
+  functionName: 'AWS_LAMBDA_FUNCTION_NAME',
+  /** Read by Powertools itself, not by setpoll's code. */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** Read by Node.js itself (source-mapped stack traces). */
+  nodeOptions: 'NODE_OPTIONS',
+});
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Variables no construct sets: the runtime provides them, or only tests and the benchmark do. */
+export const ENV_NOT_SET_BY_CONSTRUCTS: readonly EnvName[] = Object.freeze([ENV.dynamoDbEndpoint, ENV.functionName]);
+/** Variables every function is given for the runtime and libraries, read by none of setpoll's code. */
+export const ENV_READ_BY_RUNTIME: readonly EnvName[] = Object.freeze([ENV.logLevel, ENV.nodeOptions]);
+
+/** The numeric poll settings, keyed as in PollSettings (lambdas/core/settings.ts). */
+export const NUMERIC_SETTING_ENV = Object.freeze({
+  leaseSeconds: ENV.leaseSeconds,
+  longPollSeconds: ENV.longPollSeconds,
+  maxEvents: ENV.maxEvents,
+  maxDeliveryAttempts: ENV.maxDeliveryAttempts,
+  maxResponseBytes: ENV.maxResponseBytes,
+  maxRequestBytes: ENV.maxRequestBytes,
+  maxInFlight: ENV.maxInFlight,
+  identityCacheSeconds: ENV.identityCacheSeconds,
+});
+
+export type NumericSetting = keyof typeof NUMERIC_SETTING_ENV;
+
+/** What both functions read to check their callers and reach the table. */
+const SHARED_ENV: readonly EnvName[] = [
+  ENV.tableName,
+  ENV.realm,
+  ENV.tokenJwksUrl,
+  ENV.tokenIssuer,
+  ENV.tokenAudience,
+  ENV.serviceName,
+  ENV.dynamoDbEndpoint,
+];
+
+/** Every variable the poll function's code reads. */
+export const POLL_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
+  ...SHARED_ENV,
+  ...Object.values(NUMERIC_SETTING_ENV),
+  ENV.tokenScopes,
+  ENV.tokenClientClaim,
+]);
+
+/**
+ * Every variable the management function's code reads. Its scopes are fixed (NOTIFIER_*_SCOPES);
+ * the request size cap, the identity cache and the token's client claim keep their defaults.
+ */
+export const MANAGEMENT_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
+  ...SHARED_ENV,
+  ENV.issuer,
+  ENV.signingKeyId,
+  ENV.signingAlg,
+  ENV.functionName,
+]);
+
+/** API Gateway HTTP API's hard integration timeout. */
+export const HTTP_API_INTEGRATION_TIMEOUT_SECONDS = 30;
+/** Headroom between the long poll and the poll Lambda's timeout, for the final DynamoDB round trips. */
+export const TIMEOUT_HEADROOM_SECONDS = 5;
+/** The longest long poll whose Lambda timeout (long poll + headroom) stays under 30 s: 24. */
+export const MAX_LONG_POLL_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - TIMEOUT_HEADROOM_SECONDS - 1;
+/** One second under API Gateway's limit: the management handler answers before API Gateway gives up. */
+export const MANAGEMENT_TIMEOUT_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - 1;
+
+/** Defaults of the poll settings (the "documented polling policies"; see PollSettings). */
+export const SETTING_DEFAULTS = Object.freeze({
+  leaseSeconds: 30,
+  longPollSeconds: 20,
+  maxEvents: 100,
+  maxDeliveryAttempts: 0,
+  maxResponseBytes: 1_000_000,
+  maxRequestBytes: 1_048_576,
+  maxInFlight: 1000,
+  identityCacheSeconds: 30,
+  realm: 'setpoll',
+} satisfies Record<NumericSetting | 'realm', number | string>);
+
+/** The OB Aggregated Polling profile's scopes: a recipient's token needs one of them. */
+export const DEFAULT_POLL_SCOPES: readonly string[] = Object.freeze(['accounts', 'fundsconfirmations', 'payments']);
+/** Management API: a mutation needs write; a read needs read or write. */
+export const NOTIFIER_WRITE_SCOPES: readonly string[] = Object.freeze(['notifications:write']);
+export const NOTIFIER_READ_SCOPES: readonly string[] = Object.freeze(['notifications:read', 'notifications:write']);
+/** What a Data Provider's client asks its authorization server for. */
+export const NOTIFIER_SCOPES: readonly string[] = Object.freeze(['notifications:write', 'notifications:read']);
+
+/** The access-token claim that names the OAuth client. */
+export const TOKEN_CLIENT_CLAIMS = Object.freeze(['client_id', 'azp', 'sub'] as const);
+export type ClientClaim = (typeof TOKEN_CLIENT_CLAIMS)[number];
+export const DEFAULT_TOKEN_CLIENT_CLAIM: ClientClaim = 'client_id';
+
+/** JWS algorithms setpoll signs SETs with; the OB profile signs with PS256. */
+export const SET_ALGORITHMS = Object.freeze(['PS256', 'RS256', 'ES256'] as const);
+export type SetAlgorithm = (typeof SET_ALGORITHMS)[number];
+export const DEFAULT_SET_ALGORITHM: SetAlgorithm = 'PS256';
+
+/** `service` of the poll function's logs and metrics (its POWERTOOLS_SERVICE_NAME). */
+export const POLL_SERVICE = 'setpoll';
+/** `service` of the management function's logs and metrics. */
+export const MANAGEMENT_SERVICE = 'setpoll-management';

@@ -1,0 +1,25 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * How setpoll marshals items, decided once for the Lambda functions, the local stack, the CLI, the
+ * tests and the benchmark: an `undefined` member (an optional attribute left out) is dropped rather
+ * than refused, so every environment writes exactly what the tests wrote.
+ */
+export const TRANSLATE_CONFIG: TranslateConfig = Object.freeze({
+  marshallOptions: Object.freeze({ removeUndefinedValues: true }),
+});
+
+/** The one document-client factory. `config` is the DynamoDB client's (region, endpoint, credentials). */
+export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), TRANSLATE_CONFIG);
+}
+
+/**
+ * A client configuration for DynamoDB Local: any credentials and region work with -sharedDb.
+ * Here, not beside the launcher (local/dynamodb.ts), so the CLI can reach a running local stack
+ * without loading the launcher.
+ */
+export function dynamoDbLocalConfig(endpoint: string): DynamoDBClientConfig {
+  return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 };
+}
