@@ -6,13 +6,14 @@ import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynam
  * tests and the benchmark: an `undefined` member (an optional attribute left out) is dropped rather
  * than refused, so every environment writes exactly what the tests wrote.
  */
-export const TRANSLATE_CONFIG: TranslateConfig = Object.freeze({
-  marshallOptions: Object.freeze({ removeUndefinedValues: true }),
-});
+export function translateConfig(): TranslateConfig {
+  // A fresh object per client: lib-dynamodb writes its own members into the options it is given.
+  return { marshallOptions: { removeUndefinedValues: true } };
+}
 
 /** The one document-client factory. `config` is the DynamoDB client's (region, endpoint, credentials). */
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), TRANSLATE_CONFIG);
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), translateConfig());
 }
 
 /**
