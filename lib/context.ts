@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { intendedMember } from '../lambdas/core/member-names.ts';
 import type { AlarmThresholds } from './constructs/poll-alarms.ts';
 import { SetQueueEncryption } from './constructs/set-queue-table.ts';
 import { SIGNING_ALGORITHMS, isSigningAlgorithm } from './constructs/signing-key.ts';
@@ -19,6 +20,8 @@ export const SETTINGS = Object.freeze({
   domainName: 'string',
   certificateArn: 'string',
   ownershipCertificateArn: 'string',
+  hostedZoneId: 'string',
+  hostedZoneName: 'string',
   pollPath: 'string',
   truststoreKey: 'string',
   truststoreVersion: 'string',
@@ -30,6 +33,8 @@ export const SETTINGS = Object.freeze({
   maxDeliveryAttempts: 'number',
   memorySize: 'number',
   reservedConcurrentExecutions: 'number',
+  managementReservedConcurrentExecutions: 'number',
+  tracing: 'boolean',
   tableEncryption: 'string',
   tableKmsKeyArn: 'string',
   tokenJwksUrl: 'string',
@@ -50,6 +55,7 @@ export const SETTINGS = Object.freeze({
   alarmPollDurationSeconds: 'number',
   alarmManagementDurationSeconds: 'number',
   alarmOldestSetAgeMinutes: 'number',
+  alarmFailedContinuations: 'number',
   dashboardName: 'string',
   stackName: 'string',
 } satisfies Record<string, Kind>);
@@ -94,8 +100,8 @@ export interface Configuration {
 
 /**
  * Reads and checks the deployment configuration: the JSON file named by `-c config=FILE` (if
- * any), overridden key by key by `-c key=value` and cdk.json context. Refuses unknown keys (with
- * the nearest known one), values of the wrong kind and missing required settings, each with a
+ * any), overridden key by key by `-c key=value` and cdk.json context. Refuses unknown keys (naming
+ * the setting a near-miss was meant to be, by the poll request's rule: lambdas/core/member-names.ts), values of the wrong kind and missing required settings, each with a
  * ConfigError whose message is one line.
  */
 export function readConfiguration(node: Node): Configuration {
@@ -160,6 +166,8 @@ export function readConfiguration(node: Node): Configuration {
     domainName: required('domainName'),
     certificateArn: required('certificateArn'),
     ownershipCertificateArn: get('ownershipCertificateArn'),
+    hostedZoneId: get('hostedZoneId'),
+    hostedZoneName: get('hostedZoneName'),
     pollPath: get('pollPath'),
     truststoreKey: get('truststoreKey'),
     truststoreVersion: get('truststoreVersion'),
@@ -171,6 +179,8 @@ export function readConfiguration(node: Node): Configuration {
     maxDeliveryAttempts: get('maxDeliveryAttempts'),
     memorySize: get('memorySize'),
     reservedConcurrentExecutions: get('reservedConcurrentExecutions'),
+    managementReservedConcurrentExecutions: get('managementReservedConcurrentExecutions'),
+    tracing: get('tracing'),
     tableEncryption: encryption as SetQueueEncryption | undefined,
     tableKmsKeyArn: get('tableKmsKeyArn'),
     tokenJwksUrl: required('tokenJwksUrl'),
@@ -185,6 +195,7 @@ export function readConfiguration(node: Node): Configuration {
     throttleRateLimit: get('throttleRateLimit'),
     alarmTopicArn: get('alarmTopicArn'),
     alarmThresholds,
+    alarmFailedContinuations: get('alarmFailedContinuations'),
     dashboardName: get('dashboardName'),
     placeholderSettings: missing.length > 0 ? missing : undefined,
   };
@@ -217,7 +228,7 @@ function refuseUnknown(keys: readonly string[], known: Readonly<Record<string, K
   const unknown = keys.filter((k) => !Object.hasOwn(known, k));
   if (unknown.length === 0) return;
   const described = unknown.map((k) => {
-    const near = nearest(k, Object.keys(known));
+    const near = intendedMember(k, Object.keys(known));
     return near ? `${k} (did you mean ${near}?)` : k;
   });
   throw new ConfigError(`unknown setting${unknown.length > 1 ? 's' : ''} in ${where}: ${described.join(', ')}; the settings are listed in docs/deploy.md`);
@@ -250,27 +261,4 @@ function typed(source: Record<string, unknown>, key: string, kind: Kind, where: 
       if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
       return fail('a list of strings');
   }
-}
-
-/** The known key closest to a misspelt one, if it is close enough to be what was meant. */
-export function nearest(key: string, known: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (!best || distance < best.distance) best = { name, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? best.name : undefined;
-}
-
-/** Levenshtein distance (insertions, deletions, substitutions). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

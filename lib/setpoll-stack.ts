@@ -1,10 +1,14 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmTopic } from './constructs/alarm-topic.ts';
 import { DeployRules } from './constructs/deploy-rules.ts';
+import { ConfigError } from './constructs/validation.ts';
+import { DnsAlias } from './constructs/dns-alias.ts';
+import { FanOutContinuations } from './constructs/fan-out-continuations.ts';
+import { OperatorPolicies } from './constructs/operator-policies.ts';
 import { ManagementFunction } from './constructs/management-function.ts';
 import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
 import { PollApi } from './constructs/poll-api.ts';
@@ -18,6 +22,17 @@ export interface SetpollStackProps extends StackProps {
   readonly domainName: string;
   /** ACM certificate ARN for `domainName`, in the stack's region. */
   readonly certificateArn: string;
+  /**
+   * Route 53 public hosted zone to create an A alias record for `domainName` in (with
+   * `hostedZoneName`). The zone is named, not looked up: synth stays offline.
+   * @default - no record: point DNS at the RegionalDomainName output yourself
+   */
+  readonly hostedZoneId?: string;
+  /**
+   * Name of the `hostedZoneId` zone, e.g. `bank.example`.
+   * @default - none
+   */
+  readonly hostedZoneName?: string;
   /**
    * Public ACM certificate proving domain ownership; required by API Gateway with mTLS when
    * `certificateArn` is imported or from a private CA.
@@ -60,8 +75,15 @@ export interface SetpollStackProps extends StackProps {
   readonly maxDeliveryAttempts?: number;
   /** @default 512 */
   readonly memorySize?: number;
-  /** @default - unreserved */
+  /** Poll function reserved concurrency. @default 100 (DEFAULT_POLL_RESERVED_CONCURRENCY) */
   readonly reservedConcurrentExecutions?: number;
+  /** Management function reserved concurrency. @default 10 (DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY) */
+  readonly managementReservedConcurrentExecutions?: number;
+  /**
+   * X-Ray active tracing of both functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /**
    * Table encryption.
    * @default SetQueueEncryption.AWS_MANAGED, or CUSTOMER_MANAGED when `tableKmsKeyArn` is set
@@ -118,8 +140,14 @@ export interface SetpollStackProps extends StackProps {
    */
   readonly alarmThresholds?: AlarmThresholds;
   /**
-   * Name of the CloudWatch dashboard.
-   * @default - the stack name
+   * Records of failed fan-out continuations in their queue at or above which FailedContinuations fires.
+   * @default 1
+   */
+  readonly alarmFailedContinuations?: number;
+  /**
+   * Name of the CloudWatch dashboard. Dashboards are global: the default carries the region so
+   * that the same stack in two regions does not collide.
+   * @default - `{stackName}-{region}`
    */
   readonly dashboardName?: string;
   /**
@@ -143,6 +171,10 @@ export class SetpollStack extends Stack {
   /** Present when the stack created the alarm topic (no `alarmTopicArn`). */
   public readonly createdAlarmTopic?: AlarmTopic;
   public readonly dashboard: PollDashboard;
+  public readonly continuations: FanOutContinuations;
+  public readonly operatorPolicies: OperatorPolicies;
+  /** Present with a hosted zone, once the domain exists. */
+  public readonly dnsAlias?: DnsAlias;
 
   constructor(scope: Construct, id: string, props: SetpollStackProps) {
     super(scope, id, props);
@@ -163,6 +195,7 @@ export class SetpollStack extends Stack {
       maxDeliveryAttempts: props.maxDeliveryAttempts,
       memorySize: props.memorySize,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      tracing: props.tracing,
       logRetention: props.functionLogRetention,
     });
 
@@ -177,6 +210,8 @@ export class SetpollStack extends Stack {
       tokenIssuer: props.tokenIssuer,
       tokenAudience: props.tokenAudience,
       memorySize: props.managementMemorySize,
+      reservedConcurrentExecutions: props.managementReservedConcurrentExecutions,
+      tracing: props.tracing,
       logRetention: props.functionLogRetention,
     });
 
@@ -215,14 +250,21 @@ export class SetpollStack extends Stack {
       alarmTopic: this.alarmTopic,
     });
 
+    this.continuations = new FanOutContinuations(this, 'FanOutContinuations', {
+      function: this.management.function,
+      failedThreshold: props.alarmFailedContinuations,
+      alarmTopic: this.alarmTopic,
+    });
+
     this.dashboard = new PollDashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? this.stackName,
+      dashboardName: props.dashboardName ?? `${this.stackName}-${Aws.REGION}`,
       pollFunction: this.poll.function,
       pollFunctionTimeout: this.poll.timeout,
       managementFunction: this.management.function,
       stage: this.api.stage,
       table: this.queue.table,
       alarms: this.alarms,
+      moreAlarms: this.continuations.all,
     });
 
     if (this.api.domainName) {
@@ -236,7 +278,25 @@ export class SetpollStack extends Stack {
         value: this.api.domainName.regionalDomainName,
         description: `DNS target: CNAME (or Route 53 alias) ${props.domainName} to this name`,
       });
+      new CfnOutput(this, 'RegionalHostedZoneId', {
+        value: this.api.domainName.regionalHostedZoneId,
+        description: 'Hosted zone id of RegionalDomainName, for a Route 53 alias record made elsewhere',
+      });
     }
+    if ((props.hostedZoneId === undefined) !== (props.hostedZoneName === undefined)) {
+      throw new ConfigError('hostedZoneId and hostedZoneName go together: give both for a Route 53 alias record, or neither');
+    }
+    if (this.api.domainName && props.hostedZoneId && props.hostedZoneName) {
+      this.dnsAlias = new DnsAlias(this, 'Dns', {
+        domain: this.api.domainName,
+        domainName: props.domainName,
+        hostedZoneId: props.hostedZoneId,
+        hostedZoneName: props.hostedZoneName,
+      });
+    }
+
+    this.operatorPolicies = new OperatorPolicies(this, 'Operators', { queue: this.queue });
+
     new DeployRules(this, 'DeployRules', { certificateArn: props.certificateArn, placeholderSettings: props.placeholderSettings });
 
     new CfnOutput(this, 'TableName', { value: this.queue.table.tableName, description: 'The SET queue table' });
@@ -249,6 +309,22 @@ export class SetpollStack extends Stack {
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'The KMS key that signs the SETs' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Where the alarms notify: subscribe to it' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'The CloudWatch dashboard' });
+    new CfnOutput(this, 'ManagementFunctionName', {
+      value: this.management.function.functionName,
+      description: 'The management Lambda: resume a stalled fan-out by invoking it (docs/runbook.md)',
+    });
+    new CfnOutput(this, 'FanOutFailureQueueUrl', {
+      value: this.continuations.failureQueue.queueUrl,
+      description: 'Failed fan-out continuations, to resume (docs/runbook.md)',
+    });
+    new CfnOutput(this, 'OperatorReadOnlyPolicyArn', {
+      value: this.operatorPolicies.readOnly.managedPolicyArn,
+      description: 'Attach to operators who read backlogs and recipients (docs/runbook.md)',
+    });
+    new CfnOutput(this, 'OperatorAdminPolicyArn', {
+      value: this.operatorPolicies.admin.managedPolicyArn,
+      description: 'Attach to operators who register, rotate and revoke recipients, purge and replay (docs/runbook.md)',
+    });
     new CfnOutput(this, 'TruststoreUri', { value: this.api.truststoreUri, description: 'The mTLS truststore' });
   }
 }

@@ -4,6 +4,7 @@ import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodej
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract.ts';
+import { acknowledgeNag } from './nag.ts';
 import { RETAINED } from './removal.ts';
 
 /** The runtime of every setpoll function. */
@@ -48,6 +49,22 @@ export const COMMON_FUNCTION_ENVIRONMENT: Readonly<Record<string, string>> = Obj
   // Stack traces point into the TypeScript sources (bundled with sourceMap).
   [ENV.nodeOptions]: '--enable-source-maps',
 });
+
+/**
+ * X-Ray active tracing, when asked for. Lambda then gives the role xray:PutTraceSegments and
+ * xray:PutTelemetryRecords on `*`: those actions have no resource-level permissions, so the
+ * wildcard is acknowledged on this role, and only when tracing is on.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+ */
+export function tracingOf(role: iam.IRole, on: boolean | undefined): lambda.Tracing | undefined {
+  if (!on) return undefined;
+  acknowledgeNag(
+    role,
+    'AwsSolutions-IAM5[Resource::*]',
+    'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is *.',
+  );
+  return lambda.Tracing.ACTIVE;
+}
 
 export interface FunctionLogging {
   readonly logGroup: logs.LogGroup;

@@ -7,7 +7,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, MANAGEMENT_SERVICE, MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
-import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
+import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
 import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
@@ -19,6 +19,13 @@ export const MANAGEMENT_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/
 
 /** One second under API Gateway's 30 s integration limit (lambdas/contract.ts). */
 export { MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
+
+/**
+ * Reserved concurrency of the management function: API requests are short, and each notification in
+ * flight runs at most one fan-out continuation at a time. It keeps a burst of providers' requests
+ * from taking the poll function's share of the account (docs/deploy.md, "Concurrency").
+ */
+export const DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY = 10;
 
 export interface ManagementFunctionProps {
   /** The table holding destinations, notifications, receipts and the recipients' queues. */
@@ -41,6 +48,15 @@ export interface ManagementFunctionProps {
    * @default 1024
    */
   readonly memorySize?: number;
+  /**
+   * @default DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY (10)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * X-Ray active tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /**
    * Retention of the function's log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -76,6 +92,8 @@ export class ManagementFunction extends Construct {
     const memorySize = props.memorySize ?? 1024;
     // Validate before the NodejsFunction exists: bundling runs in its constructor and is slow.
     requireInteger('managementMemorySize', memorySize, 128);
+    const reservedConcurrency = props.reservedConcurrentExecutions ?? DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY;
+    requireInteger('managementReservedConcurrentExecutions', reservedConcurrency, 1);
     requireHttpsUrl('tokenJwksUrl', props.tokenJwksUrl);
     requireNonEmpty('tokenIssuer', props.tokenIssuer);
     requireNonEmpty('tokenAudience', props.tokenAudience);
@@ -94,6 +112,8 @@ export class ManagementFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       timeout: this.timeout,
+      reservedConcurrentExecutions: reservedConcurrency,
+      tracing: tracingOf(this.role, props.tracing),
       role: this.role,
       logGroup: this.logGroup,
       // Exactly what lambdas/handlers/management.ts reads (MANAGEMENT_FUNCTION_ENV; test/contract/environment.test.ts).
@@ -110,6 +130,13 @@ export class ManagementFunction extends Construct {
         ...COMMON_FUNCTION_ENVIRONMENT,
       },
       bundling: nodejsBundling(),
+      // The self-invocation that continues a long fan-out is a deliberate, bounded recursion: every
+      // continuation saves progress before it schedules the next, and the chain ends when the
+      // destinations are done. Lambda's recursive loop detection (Terminate, the default) would stop
+      // such a chain after about 16 invocations and drop the event, leaving the notification
+      // `fanning_out` for good. FanOutContinuations records and alarms on what still fails.
+      // https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
     });
 
     props.queue.grantNotifierAccess(this.function);

@@ -123,18 +123,7 @@ export class PollAlarms extends Construct {
     const period = ALARM_PERIOD;
 
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${description} See docs/observability.md#${alarmId.toLowerCase()}.`,
-      });
-      if (props.alarmTopic) {
-        a.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-        a.addOkAction(new actions.SnsAction(props.alarmTopic));
-      }
+      const a = setpollAlarm(this, alarmId, { metric, threshold, description, alarmTopic: props.alarmTopic });
       this.all.push(a);
       return a;
     };
@@ -208,6 +197,30 @@ export class PollAlarms extends Construct {
       );
     }
   }
+}
+
+/**
+ * One setpoll alarm: fires at or above `threshold` in one 5-minute period, missing data is fine,
+ * notifies `alarmTopic` of ALARM and OK, and its description points at docs/observability.md.
+ */
+export function setpollAlarm(
+  scope: Construct,
+  id: string,
+  options: { metric: cloudwatch.IMetric; threshold: number; description: string; alarmTopic?: sns.ITopic },
+): cloudwatch.Alarm {
+  const a = new cloudwatch.Alarm(scope, id, {
+    metric: options.metric,
+    threshold: options.threshold,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    alarmDescription: `${options.description} See docs/observability.md#${id.toLowerCase()}.`,
+  });
+  if (options.alarmTopic) {
+    a.addAlarmAction(new actions.SnsAction(options.alarmTopic));
+    a.addOkAction(new actions.SnsAction(options.alarmTopic));
+  }
+  return a;
 }
 
 /** The poll function's `OldestSetAgeMs` (EMF, service dimension only), Maximum: the worst recipient. */

@@ -41,6 +41,11 @@ export interface PollDashboardProps {
   readonly table: dynamodb.ITable;
   /** Its alarms are shown in an alarm status widget, and its thresholds drawn on the graphs. */
   readonly alarms: PollAlarms;
+  /**
+   * Further alarms for the alarm status widget (e.g. the fan-out continuation alarms).
+   * @default - none
+   */
+  readonly moreAlarms?: readonly cloudwatch.IAlarm[];
 }
 
 /**
@@ -171,7 +176,7 @@ export class PollDashboard extends Construct {
     statusRow.push(
       new cloudwatch.AlarmStatusWidget({
         title: DASHBOARD_WIDGETS.alarms,
-        alarms: alarms.all,
+        alarms: [...alarms.all, ...(props.moreAlarms ?? [])],
         width: management ? 16 : 24,
         height: 6,
       }),

@@ -16,7 +16,7 @@ import {
   SETTING_DEFAULTS,
   TIMEOUT_HEADROOM_SECONDS,
 } from '../../lambdas/contract.ts';
-import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
+import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import { ConfigError, requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
 
@@ -28,6 +28,15 @@ export const POLL_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/poll.t
 /** Limits and defaults shared with the Lambda code (lambdas/contract.ts). */
 export { HTTP_API_INTEGRATION_TIMEOUT_SECONDS, MAX_LONG_POLL_SECONDS } from '../../lambdas/contract.ts';
 export const DEFAULT_TOKEN_SCOPES: readonly string[] = DEFAULT_POLL_SCOPES;
+
+/**
+ * Reserved concurrency of the poll function. An idle long poll holds one execution for the whole
+ * wait, so this is how many recipients can long-poll at once (one each, as the recipient client
+ * does); it also keeps them from taking the account's whole pool. A poll beyond it is throttled
+ * (FunctionThrottles alarm). Size it to the recipients polling at once plus headroom
+ * (docs/deploy.md, "Concurrency").
+ */
+export const DEFAULT_POLL_RESERVED_CONCURRENCY = 100;
 
 export interface PollFunctionProps {
   /** The SET queue; the function gets exactly its queue grants. */
@@ -73,9 +82,14 @@ export interface PollFunctionProps {
   readonly memorySize?: number;
   /**
    * Caps concurrent long polls so a flood cannot starve the account's other functions.
-   * @default - unreserved
+   * @default DEFAULT_POLL_RESERVED_CONCURRENCY (100)
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * X-Ray active tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /**
    * Retention of the function's log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -121,6 +135,8 @@ export class PollFunction extends Construct {
     requireInteger('maxEvents', maxEvents, 1);
     requireInteger('maxDeliveryAttempts', maxDeliveryAttempts, 0);
     requireInteger('memorySize', memorySize, 128);
+    const reservedConcurrency = props.reservedConcurrentExecutions ?? DEFAULT_POLL_RESERVED_CONCURRENCY;
+    requireInteger('reservedConcurrentExecutions', reservedConcurrency, 1);
     if (tokenScopes.length === 0 || tokenScopes.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
       throw new ConfigError(`tokenScopes must be one or more RFC 6749 scope tokens (got ${JSON.stringify(tokenScopes)})`);
     }
@@ -145,7 +161,8 @@ export class PollFunction extends Construct {
       timeout: this.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      reservedConcurrentExecutions: reservedConcurrency,
+      tracing: tracingOf(this.role, props.tracing),
       // Exactly what lambdas/handlers/poll.ts reads (POLL_FUNCTION_ENV; test/contract/environment.test.ts).
       environment: {
         [ENV.tableName]: props.queue.table.tableName,

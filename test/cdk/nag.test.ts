@@ -52,7 +52,13 @@ describe('SetpollStack', () => {
         alarmTopicArn: 'arn:aws:sns:eu-west-2:123456789012:alarms',
       },
       // The key variants carry the signing key variants too: one synth each.
-      'created customer managed key, ES256 signing key': { tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED, signingAlg: 'ES256' },
+      'created customer managed key, ES256 signing key, X-Ray, Route 53': {
+        tableEncryption: SetQueueEncryption.CUSTOMER_MANAGED,
+        signingAlg: 'ES256',
+        tracing: true,
+        hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        hostedZoneName: 'bank.example',
+      },
       'existing customer managed key, existing signing key': { tableKmsKeyArn: TABLE_KEY_ARN, signingKeyArn: SIGNING_KEY_ARN },
       'first deployment, before the truststore exists': { truststoreVersion: undefined },
     };
@@ -74,7 +80,7 @@ describe('SetpollStack', () => {
       expect(error).toBeUndefined();
     });
 
-    it('acknowledges only APIG4, and only on the poll and management routes', () => {
+    it('acknowledges only APIG4 on the poll and management routes, and SQS3 on the dead-letter queue', () => {
       // Prepare
       const { stack } = outcomes.default!;
       // Act
@@ -88,6 +94,7 @@ describe('SetpollStack', () => {
         'Nag/Api/HttpApi/ANY--notifications--{proxy+} AwsSolutions-APIG4',
         'Nag/Api/HttpApi/GET--jwks.json AwsSolutions-APIG4',
         'Nag/Api/HttpApi/POST--events AwsSolutions-APIG4',
+        'Nag/FanOutContinuations/FailureQueue AwsSolutions-SQS3',
       ]);
     });
 

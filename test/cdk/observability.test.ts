@@ -90,6 +90,8 @@ describe('observability', () => {
       // Assess
       expect(Object.keys(alarms).sort()).toEqual(
         [
+          'FanOutContinuationsDroppedContinuations',
+          'FanOutContinuationsFailedContinuations',
           'FunctionErrors',
           'FunctionThrottles',
           'ManagementDuration',
@@ -290,7 +292,7 @@ describe('observability', () => {
       // Prepare / Act
       const alarms = Object.values(alarmsById(importedTopicTemplate));
       // Assess
-      expect(alarms).toHaveLength(8);
+      expect(alarms).toHaveLength(10);
       for (const alarm of alarms) {
         expect(alarm.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
         expect(alarm.OKActions).toEqual([ALARM_TOPIC_ARN]);
@@ -345,12 +347,12 @@ describe('observability', () => {
   });
 
   describe('dashboard', () => {
-    it('exists, named after the stack unless named', () => {
+    it('exists, named after the stack and the region unless named', () => {
       // Prepare / Act
       const { properties } = only(template, 'AWS::CloudWatch::Dashboard');
       const named = only(Template.fromStack(testStack({ dashboardName: 'setpoll-prod' })), 'AWS::CloudWatch::Dashboard').properties;
       // Assess
-      expect(properties.DashboardName).toBe('Test');
+      expect(properties.DashboardName).toEqual({ 'Fn::Join': ['', ['Test-', { Ref: 'AWS::Region' }]] });
       expect(named.DashboardName).toBe('setpoll-prod');
       template.hasOutput('DashboardName', {});
     });

@@ -575,7 +575,7 @@ describe('SetpollStack', () => {
         MemorySize: 1024,
         Timeout: 29,
       });
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(10);
     });
 
     it('is bundled like the poll Lambda, from its own handler', () => {
@@ -723,6 +723,8 @@ describe('SetpollStack', () => {
       expect(statements).toEqual([
         { Effect: 'Allow', Action: NOTIFIER_ACTIONS, Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }] },
         { Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
+        // The on-failure destination of its asynchronous invocations (test/cdk/continuations.test.ts).
+        { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: expect.anything() },
         { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn.logicalId, 'Arn'] } },
       ]);
     });
