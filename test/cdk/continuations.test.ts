@@ -69,9 +69,11 @@ describe('SetpollStack, fan-out continuations', () => {
     // Assess
     expect(senders).toHaveLength(1);
     expect(senders[0]!.Properties.Roles).toEqual([{ Ref: role }]);
-    expect(senders[0]!.Properties.PolicyDocument.Statement).toContainEqual(
-      { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
-    );
+    expect(senders[0]!.Properties.PolicyDocument.Statement).toContainEqual({
+      Effect: 'Allow',
+      Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
   });
 
   it('alarm when a continuation failed all its attempts (a record in the queue)', () => {

@@ -75,7 +75,7 @@ describe('SetpollStack, operable defaults', () => {
       expect(poll.properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(functionOf(cmk, 'setpoll-management').properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(xray).toHaveLength(2);
-      for (const s of xray) expect(s).toMatchObject({ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' });
+      for (const s of xray) expect(s).toMatchObject({ Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' });
     });
   });
 
@@ -152,7 +152,7 @@ describe('SetpollStack, operable defaults', () => {
         {
           Sid: 'SetQueueTable',
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+          Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
         },
       ]);

@@ -42,18 +42,22 @@ interface PolicyStatement {
   Resource: unknown;
 }
 
+/** A statement with its actions in alphabetical order, as cdk.json's @aws-cdk/aws-iam:minimizePolicies writes them. */
+const sortedActions = (s: PolicyStatement): PolicyStatement => (Array.isArray(s.Action) ? { ...s, Action: [...s.Action].sort() } : s);
+
 /** Every statement of every IAM policy (inline `AWS::IAM::Policy` resources) in the template. */
 function policyStatements(template: Template): PolicyStatement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (p) => (p as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement,
-  );
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement)
+    .map(sortedActions);
 }
 
 /** The statements of the inline policies attached to one role (default policy and any other). */
 function roleStatements(template: Template, roleId: string): PolicyStatement[] {
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })))
-    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement);
+    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement)
+    .map(sortedActions);
 }
 
 const actionsOf = (s: PolicyStatement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -447,7 +451,7 @@ describe('SetpollStack', () => {
       const [{ logicalId: signingKeyId }] = keysOf(cmkTemplate, 'SIGN_VERIFY') as [Found];
       const tableKeyStatement = {
         Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
         Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
       };
       // Act
@@ -456,7 +460,7 @@ describe('SetpollStack', () => {
       expect(kmsOf(pollFunction(cmkTemplate))).toEqual([tableKeyStatement]);
       expect(kmsOf(managementFunction(cmkTemplate))).toEqual([
         tableKeyStatement,
-        { Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['kms:GetPublicKey', 'kms:Sign'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
       ]);
     });
 
@@ -469,7 +473,7 @@ describe('SetpollStack', () => {
       });
       expect(policyStatements(importedKeyTemplate)).toContainEqual({
         Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
         Resource: TABLE_KEY_ARN,
       });
     });
@@ -668,7 +672,7 @@ describe('SetpollStack', () => {
       // Act
       const dynamo = roleStatements(template, roleOf(pollFunction(template))).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       // Assess
-      expect(dynamo).toEqual([{ Effect: 'Allow', Action: QUEUE_ACTIONS, Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }] }]);
+      expect(dynamo).toEqual([{ Effect: 'Allow', Action: [...QUEUE_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } }]);
     });
 
     it('grants no Scan and no wildcard action, in any variant', () => {
@@ -721,10 +725,10 @@ describe('SetpollStack', () => {
       const statements = roleStatements(template, roleOf(fn)).filter((s) => !actionsOf(s).every((a) => a.startsWith('logs:')));
       // Assess
       expect(statements).toEqual([
-        { Effect: 'Allow', Action: NOTIFIER_ACTIONS, Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }] },
-        { Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
+        { Effect: 'Allow', Action: [...NOTIFIER_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['kms:GetPublicKey', 'kms:Sign'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
         // The on-failure destination of its asynchronous invocations (test/cdk/continuations.test.ts).
-        { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: expect.anything() },
+        { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: expect.anything() },
         { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn.logicalId, 'Arn'] } },
       ]);
     });
@@ -747,7 +751,7 @@ describe('SetpollStack', () => {
       // Act
       const kms = roleStatements(importedSigningKeyTemplate, roleOf(fn)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
       // Assess
-      expect(kms).toEqual([{ Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: SIGNING_KEY_ARN }]);
+      expect(kms).toEqual([{ Effect: 'Allow', Action: ['kms:GetPublicKey', 'kms:Sign'], Resource: SIGNING_KEY_ARN }]);
     });
   });
 

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, type AppProps } from 'aws-cdk-lib';
 import { SetpollStack, type SetpollStackProps } from '../../lib/setpoll-stack.ts';
 
@@ -26,12 +28,18 @@ export interface TestAppOptions {
   readonly context?: AppProps['context'];
 }
 
+/** The feature flags pinned in cdk.json: the tests synthesize what `cdk synth` does. */
+export const CDK_JSON_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze(
+  (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context,
+);
+
 export function testApp(options: TestAppOptions = {}): App {
   return new App({
     // The built-in CloudFormation schema check only ever warns, and costs ~4 s per worker;
     // `cdk synth` still runs it.
     builtinCloudFormationValidation: false,
     context: {
+      ...CDK_JSON_CONTEXT,
       // Validation failures throw with the report in-process, whatever NODE_ENV says.
       '@aws-cdk/core:appMode': 'inmemory',
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
