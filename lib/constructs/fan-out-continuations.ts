@@ -6,7 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag.ts';
-import { ALARM_PERIOD, setpollAlarm } from './poll-alarms.ts';
+import { ALARM_PERIOD, setpollAlarm, sumOfSums } from './poll-alarms.ts';
 import { ConfigError } from './validation.ts';
 
 /** Lambda's own retries of a failed asynchronous invocation (its maximum). */
@@ -80,14 +80,9 @@ export class FanOutContinuations extends Construct {
       alarmTopic: props.alarmTopic,
     });
     this.dropped = setpollAlarm(this, 'DroppedContinuations', {
-      metric: new cloudwatch.MathExpression({
-        expression: 'FILL(dropped, 0) + FILL(undelivered, 0)',
-        usingMetrics: {
-          dropped: props.function.metric('AsyncEventsDropped', { period, statistic: cloudwatch.Stats.SUM }),
-          undelivered: props.function.metric('DestinationDeliveryFailures', { period, statistic: cloudwatch.Stats.SUM }),
-        },
-        label: 'Continuations dropped or not recorded',
-        period,
+      metric: sumOfSums('Continuations dropped or not recorded', period, {
+        dropped: props.function.metric('AsyncEventsDropped'),
+        undelivered: props.function.metric('DestinationDeliveryFailures'),
       }),
       threshold: 1,
       description: 'Lambda dropped a fan-out continuation or could not record its failure in the queue: find notifications still fanning out (docs/runbook.md).',

@@ -156,14 +156,9 @@ export class PollAlarms extends Construct {
     );
     this.tableThrottles = alarm(
       'TableThrottles',
-      new cloudwatch.MathExpression({
-        expression: 'FILL(reads, 0) + FILL(writes, 0)',
-        usingMetrics: {
-          reads: props.table.metric('ReadThrottleEvents', { period, statistic: cloudwatch.Stats.SUM }),
-          writes: props.table.metric('WriteThrottleEvents', { period, statistic: cloudwatch.Stats.SUM }),
-        },
-        label: 'DynamoDB throttle events',
-        period,
+      sumOfSums('DynamoDB throttle events', period, {
+        reads: props.table.metric('ReadThrottleEvents'),
+        writes: props.table.metric('WriteThrottleEvents'),
       }),
       t.tableThrottleEvents,
       'DynamoDB throttled the SET queue table (callers got 503 with Retry-After).',
@@ -197,6 +192,18 @@ export class PollAlarms extends Construct {
       );
     }
   }
+}
+
+/** The sum of several metrics' Sums over `period`, a missing point counting 0 (ids are the keys). */
+export function sumOfSums(label: string, period: Duration, metrics: Record<string, cloudwatch.Metric>): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(metrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.with({ period, statistic: cloudwatch.Stats.SUM })])),
+    label,
+    period,
+  });
 }
 
 /**
