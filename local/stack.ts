@@ -45,7 +45,11 @@ export interface LocalStackOptions {
   readonly settings?: PollSettings;
   /** @default a Powertools Logger with serviceName 'setpoll' */
   readonly logger?: Logger;
-  /** @default '/events' */
+  /**
+   * The path local.json's pollUrl names. The poll handler is served there, and always at `/events`
+   * and the OB profile's `/open-banking/v4.0/events` too, so receivers of either kind work unchanged.
+   * @default '/events'
+   */
   readonly pollPath?: string;
   /** Recipients whose client certificates the PKI holds and the registry knows. @default tpp-alpha, tpp-beta */
   readonly clientIds?: readonly string[];
@@ -92,6 +96,8 @@ export interface LocalStack {
 
 export const DEFAULT_TABLE_NAME = 'setpoll-local';
 export const DEFAULT_POLL_PATH = '/events';
+/** The OB Aggregated Polling profile's path of the poll endpoint (served locally beside `/events`). */
+export const OB_POLL_PATH = '/open-banking/v4.0/events';
 export const JWKS_PATH = '/jwks.json';
 export const TOKEN_PATH = '/oauth/token';
 export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
@@ -164,14 +170,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       managementRoutes[`ANY ${collection}/{proxy+}`] = manage;
     }
 
+    // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
+    const pollRoutes: Record<string, LambdaHandler> = {};
+    for (const path of new Set([pollPath, DEFAULT_POLL_PATH, OB_POLL_PATH])) {
+      pollRoutes[`POST ${path}`] = (event, context) => poll(event, context);
+      pollRoutes[`ANY ${path}`] = (event, context) => poll(event, context);
+    }
+
     const server = await startHttpsServer({
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
       tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.caCertPem },
       routes: {
-        // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
-        [`POST ${pollPath}`]: (event, context) => poll(event, context),
-        [`ANY ${pollPath}`]: (event, context) => poll(event, context),
+        ...pollRoutes,
         // The management handler is the one source of the SET verification keys (as in AWS).
         [`GET ${JWKS_PATH}`]: manage,
         [`ANY ${JWKS_PATH}`]: manage,

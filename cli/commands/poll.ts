@@ -47,8 +47,11 @@ Target (default: the local stack):
   --cert FILE        the recipient's client certificate (PEM)
   --key FILE         its private key (PEM)
   --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
-  --jwks-url URL     the SET signing keys (default: <origin of --url>/jwks.json)
-  --ca FILE          also trust this CA (PEM) for the servers`;
+  --ca FILE          also trust this CA (PEM) for the servers
+
+Keys:
+  --jwks-url URL     the transmitter's SET signing keys, when they are published apart from the
+                     poll endpoint (default: local.json's jwksUrl; with --url, <origin>/jwks.json)`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -138,7 +141,7 @@ async function resolveTarget(o: Options): Promise<Target> {
   if (audience !== undefined && audience.trim() === '') throw new UsageError('--audience cannot be empty', COMMAND);
   if (o.issuer !== undefined && o.issuer.trim() === '') throw new UsageError('--issuer cannot be empty', COMMAND);
   if (o.url === undefined) {
-    for (const name of ['cert', 'key', 'ca', 'token-url', 'jwks-url'] as const) {
+    for (const name of ['cert', 'key', 'ca', 'token-url'] as const) {
       if (o[name] !== undefined) throw new UsageError(`--${name} goes with --url (a deployment); the local stack's come from local.json`, COMMAND);
     }
     return localTarget(o);
@@ -198,7 +201,7 @@ async function localTarget(o: Options): Promise<Target> {
   return {
     pollUrl: new URL(config.pollUrl),
     tokenUrl: new URL(config.tokenUrl),
-    keys: new URL(config.jwksUrl),
+    keys: o['jwks-url'] === undefined ? new URL(config.jwksUrl) : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND),
     clientId: client.clientId,
     // Only the dev CA: the local stack's certificates come from it.
     identity: { cert, key, ca },

@@ -12,7 +12,10 @@ export interface PollOutcome {
 }
 
 export interface PollStats {
-  /** Acks that deleted a queued SET (unknown or repeated acks are silent successes and not counted). */
+  /**
+   * Acks that deleted a queued SET, or the `failed` record of a SET that ran out of attempts before
+   * its ack came (unknown or repeated acks are silent successes and not counted).
+   */
   acked: number;
   errored: number;
   delivered: number;
@@ -47,6 +50,11 @@ export interface PollServiceOptions {
   readonly settings: PollSettings;
   /** Epoch milliseconds; injectable so tests can move time. */
   readonly now?: () => number;
+  /**
+   * A monotonic clock in milliseconds for the long-poll deadline (a wall clock can step).
+   * @default performance.now
+   */
+  readonly monotonic?: () => number;
 }
 
 /** Lease conflicts retried before a short poll gives up with no SETs (and moreAvailable true). */
@@ -86,18 +94,20 @@ export class PollService {
   readonly #store: QueueStore;
   readonly #settings: PollSettings;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
 
   constructor(options: PollServiceOptions) {
     this.#store = options.store;
     this.#settings = options.settings;
     this.#now = options.now ?? Date.now;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
   async poll(clientId: string, request: PollRequest, context: PollContext = {}): Promise<PollOutcome> {
     const stats: PollStats = { acked: 0, errored: 0, delivered: 0, redelivered: 0, expired: 0, failed: 0, conflicts: 0, waits: 0 };
     const limit = Math.min(request.maxEvents ?? this.#settings.maxEvents, this.#settings.maxEvents);
     const excluded = new Set<string>([...request.ack, ...request.setErrs.keys()]);
-    const deadline = this.#now() + this.#settings.longPollSeconds * 1000;
+    const deadline = this.#monotonic() + this.#settings.longPollSeconds * 1000;
     let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
     let conflictsInRow = 0;
 
@@ -171,12 +181,16 @@ export class PollService {
         // An ack-only long poll still waits until a SET is ready (RFC 8936 §2.4.2), then returns none.
         (limit === 0 && selection.moreAvailable) ||
         context.signal?.aborted === true;
-      const wait = LONG_POLL_DELAYS_MS[Math.min(stats.waits, LONG_POLL_DELAYS_MS.length - 1)]!;
-      if (done || this.#now() + wait >= deadline) {
+      // RFC 8936 §2.5: a long poll "SHALL delay responding until a SET is available or the timeout
+      // interval has elapsed": never before the deadline. The last round sleeps out what is left
+      // and reads once more at the deadline.
+      const remaining = deadline - this.#monotonic();
+      if (done || remaining <= 0) {
         // fromEntries defines own properties, so a jti such as `__proto__` is a member like any other.
         const sets: Record<string, string> = Object.fromEntries(selection.picked.map((item) => [item.jti, item.set]));
         return { sets, moreAvailable: selection.moreAvailable, stats };
       }
+      const wait = Math.min(LONG_POLL_DELAYS_MS[Math.min(stats.waits, LONG_POLL_DELAYS_MS.length - 1)]!, Math.ceil(remaining));
       stats.waits++;
       await delay(wait, undefined, context.signal ? { signal: context.signal } : undefined).catch(() => undefined);
     }
@@ -258,7 +272,8 @@ export class PollService {
       const report = { ...error, ...(context.lang ? { lang: context.lang } : {}) };
       if (await this.#store.recordError(clientId, jti, report, now)) stats.errored++;
     });
-    await settleAll([this.#store.deleteSets(clientId, request.ack).then((n) => void (stats.acked = n)), ...errWrites]);
+    const acking = this.#store.acknowledge(clientId, request.ack).then((n) => void (stats.acked = n.queued + n.failed));
+    await settleAll([acking, ...errWrites]);
   }
 
   async #fail(clientId: string, items: readonly QueuedSet[], now: number, stats: PollStats): Promise<void> {

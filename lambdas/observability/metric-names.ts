@@ -39,7 +39,7 @@ export const POLL_METRICS = Object.freeze({
   delivered: 'SetsDelivered',
   /** SETs handed out again because their lease ran out unacknowledged (part of SetsDelivered). */
   redelivered: 'SetsRedelivered',
-  /** Acknowledgements that removed a queued SET. */
+  /** Acknowledgements that removed a queued SET, or the `failed` record of one acknowledged late. */
   acked: 'SetsAcked',
   /** setErrs recorded: SETs the recipient reported as invalid. */
   errored: 'SetsErrored',

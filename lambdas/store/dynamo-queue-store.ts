@@ -173,17 +173,49 @@ export class DynamoQueueStore extends QueueStore {
     return deleted;
   }
 
+  async acknowledge(clientId: string, jtis: readonly string[]): Promise<{ queued: number; failed: number }> {
+    const counts = { queued: 0, failed: 0 };
+    for (let i = 0; i < jtis.length; i += DELETE_CONCURRENCY) {
+      await Promise.all(
+        jtis.slice(i, i + DELETE_CONCURRENCY).map(async (jti) => {
+          if (await this.#deleteOne(clientId, jti)) counts.queued++;
+          // Only when the SET is no longer queued: the usual ack costs one delete, not two.
+          else if (await this.#deleteFailedRecord(clientId, jti)) counts.failed++;
+        }),
+      );
+    }
+    return counts;
+  }
+
   async #deleteOne(clientId: string, jti: string): Promise<boolean> {
+    return this.#deleteIf(clientId, setSk(jti), 'attribute_exists(sk)', 'ack');
+  }
+
+  /** An `errored` record stays: the recipient's own report is kept as the SET's outcome. */
+  async #deleteFailedRecord(clientId: string, jti: string): Promise<boolean> {
+    return this.#deleteIf(clientId, recordSk(jti), '#state = :failed', 'ackFailed', { '#state': 'state' }, { ':failed': 'failed' });
+  }
+
+  async #deleteIf(
+    clientId: string,
+    sk: string,
+    condition: string,
+    operation: string,
+    names?: Record<string, string>,
+    values?: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
       const out = await this.#client.send(
         new DeleteCommand({
           TableName: this.#table,
-          Key: { pk: queuePk(clientId), sk: setSk(jti) },
-          ConditionExpression: 'attribute_exists(sk)',
+          Key: { pk: queuePk(clientId), sk },
+          ConditionExpression: condition,
+          ...(names ? { ExpressionAttributeNames: names } : {}),
+          ...(values ? { ExpressionAttributeValues: values } : {}),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      this.#onCapacity?.('ack', out.ConsumedCapacity);
+      this.#onCapacity?.(operation, out.ConsumedCapacity);
       return true;
     } catch (error) {
       // Already acked, expired or never queued: acking it again is a silent success.

@@ -83,6 +83,12 @@ export abstract class QueueStore {
   abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void>;
   /** Conditional deletes; answers how many existed. Unknown keys are not an error. */
   abstract deleteSets(clientId: string, jtis: readonly string[]): Promise<number>;
+  /**
+   * Acknowledgements: deletes each queued SET, and for a jti no longer queued, its `failed` delivery
+   * record (an ack is honoured whenever it arrives, also after the SET ran out of attempts). Answers
+   * how many of each it removed; unknown jtis are not an error.
+   */
+  abstract acknowledge(clientId: string, jtis: readonly string[]): Promise<{ readonly queued: number; readonly failed: number }>;
   /** Moves a queued SET to an `errored` delivery record. False when the SET was no longer queued. */
   abstract recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean>;
   /** Moves a SET that ran out of attempts to a `failed` delivery record. */

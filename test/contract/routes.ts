@@ -17,10 +17,17 @@ export function parseRouteKey(key: string): RouteKey {
   return { method: match[1]!, path: match[2]! };
 }
 
+/**
+ * The OB profile's path of the poll endpoint: the document's `/events` under the name its
+ * description gives it ("`/open-banking/v4.0/events` for the OB profile"); the local stack serves both.
+ */
+const POLL_PATH_ALIASES: Readonly<Record<string, string>> = { '/open-banking/v4.0/events': '/events' };
+
 /** The document paths a route sends to a handler; empty when the document has none of them. */
 export function documentPathsOf(doc: OpenApiDocument, route: RouteKey): string[] {
   const greedy = /^(.*\/)\{[A-Za-z0-9_]+\+\}$/.exec(route.path);
-  const candidates = greedy ? Object.keys(doc.paths).filter((p) => p.startsWith(greedy[1]!) && p.length > greedy[1]!.length) : route.path in doc.paths ? [route.path] : [];
+  const path = POLL_PATH_ALIASES[route.path] ?? route.path;
+  const candidates = greedy ? Object.keys(doc.paths).filter((p) => p.startsWith(greedy[1]!) && p.length > greedy[1]!.length) : path in doc.paths ? [path] : [];
   return candidates.filter((p) => {
     const methods = doc.operations().filter((o) => o.path === p).map((o) => o.method);
     return route.method === 'ANY' ? methods.length > 0 : methods.includes(route.method);

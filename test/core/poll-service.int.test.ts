@@ -207,6 +207,28 @@ describe('PollService', () => {
       expect((await store.readQueue('alpha', 10)).items).toEqual([]);
     });
 
+    it('honours a late ack after the SET became failed: the failed record goes (README "an ack is honoured whenever it arrives")', async () => {
+      // Prepare: a delivered once, then failed; b errored by the recipient.
+      const { enqueue, poll, store, clock, settings } = await setup({ maxDeliveryAttempts: 1 });
+      await enqueue('alpha', ['a', 'b']);
+      await poll('alpha', { returnImmediately: true });
+      await poll('alpha', { returnImmediately: true, setErrs: { b: { err: 'invalid_key' } } });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      expect((await poll('alpha', { returnImmediately: true })).stats.failed).toBe(1);
+      expect(await store.readRecord('alpha', 'a')).toMatchObject({ state: 'failed' });
+
+      // Act: the recipient's ack comes after all, and one for b, which it had reported as errored.
+      const out = await poll('alpha', { returnImmediately: true, ack: ['a', 'b'] });
+      const again = await poll('alpha', { returnImmediately: true, ack: ['a'] });
+
+      // Assess: the failed record is gone and counted once; the recipient's own error report stays.
+      expect(out).toMatchObject({ sets: {}, moreAvailable: false, stats: { acked: 1 } });
+      expect(again.stats.acked).toBe(0);
+      expect(await store.readRecord('alpha', 'a')).toBeUndefined();
+      expect(await store.readRecord('alpha', 'b')).toMatchObject({ state: 'errored', err: 'invalid_key' });
+      expect((await store.readQueue('alpha', 10)).items).toEqual([]);
+    });
+
     it('counts attempts up to the limit (maxDeliveryAttempts 3)', async () => {
       const { enqueue, poll, store, clock, settings } = await setup({ maxDeliveryAttempts: 3 });
       await enqueue('alpha', ['a']);
@@ -361,14 +383,37 @@ describe('PollService', () => {
     it('waits out the configured wait on an empty queue, then answers with no SETs', async () => {
       const table = await createTestTable();
       const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 1 } });
+      // A first read opens the connection, so the timed poll measures the wait and not a cold start.
+      await service.poll('alpha', parsePollRequest({ returnImmediately: true }));
       const started = performance.now();
       const out = await service.poll('alpha', parsePollRequest({}));
       const waited = performance.now() - started;
       expect(out).toMatchObject({ sets: {}, moreAvailable: false });
-      expect(waited).toBeGreaterThanOrEqual(700);
+      // RFC 8936 §2.5: never before the timeout interval has elapsed; then one read, not another round.
+      expect(waited).toBeGreaterThanOrEqual(1000);
+      expect(waited).toBeLessThan(1500);
       expect(out.stats.waits).toBeGreaterThanOrEqual(3);
       // Bounded re-reads: the back-off keeps a 1 s wait to a handful of reads.
       expect(out.stats.waits).toBeLessThanOrEqual(6);
+    });
+
+    it('reads once more at the deadline: a SET enqueued in the last round is delivered, not left for the next poll', async () => {
+      // Prepare: a 2.2 s wait re-reads at 0.1, 0.3, 0.7 and 1.4 s, then sleeps out the 0.8 s left
+      // (less than a 1 s round) and reads at the deadline. The SET arrives in that last sleep.
+      const table = await createTestTable();
+      const service = new PollService({ store: table.store, settings: { ...DEFAULT_SETTINGS, longPollSeconds: 2.2 } });
+      const started = performance.now();
+      const pending = service.poll('alpha', parsePollRequest({}));
+      await new Promise((r) => setTimeout(r, 1900));
+
+      // Act
+      await table.store.enqueue('alpha', { jti: 'last', set: 'jws.last', ttl: Math.floor(Date.now() / 1000) + 60 });
+      const out = await pending;
+
+      // Assess
+      expect(out.sets).toEqual({ last: 'jws.last' });
+      expect(out.stats.waits).toBe(5);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(2200);
     });
 
     it('returns a SET enqueued during the wait within about a second', async () => {

@@ -3,6 +3,8 @@
  * output captured), and as a real subprocess for --follow and Ctrl-C.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -147,6 +149,30 @@ describe('setpoll poll', () => {
         stderr: `rejected ${set!.jti}: invalid_audience: SET "${set!.jti}" is not addressed to this recipient (aud)\n0 SETs received and acknowledged, 1 rejected\n`,
       });
       expect(await stack.store.readRecord('tpp-beta', set!.jti)).toMatchObject({ state: 'errored', err: 'invalid_audience', lang: 'en' });
+    });
+
+    it('reads the keys from --jwks-url when they are published apart, e.g. at a public URL without mTLS', async () => {
+      // Prepare: a second server, without client certificates, publishing the SET signing key.
+      const keys = createServer({ cert: stack.pki.server.certPem, key: stack.pki.server.keyPem }, (req, res) => {
+        if (req.url !== '/keys/setpoll.json') return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [stack.publicJwk] }));
+      });
+      await new Promise<void>((listening) => keys.listen(0, '127.0.0.1', listening));
+      const keysUrl = `https://localhost:${(keys.address() as AddressInfo).port}/keys/setpoll.json`;
+      const [set] = await publish('tpp-alpha', 1);
+      const [other] = await publish('tpp-beta', 1);
+
+      try {
+        // Act: the right keys, then another key set (the authorization server's) for tpp-beta.
+        const run = await cli('poll', '--client', 'tpp-alpha', '--json', '--jwks-url', keysUrl, ...config);
+        const wrong = await cli('poll', '--client', 'tpp-beta', '--jwks-url', `${new URL(stack.config.tokenUrl).origin}/oauth/jwks.json`, ...config);
+
+        // Assess
+        expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
+        expect(wrong.stderr).toMatch(new RegExp(`^rejected ${other!.jti}: invalid_key: `));
+      } finally {
+        await new Promise((closed) => keys.close(closed));
+      }
     });
 
     it('refuses SETs of another issuer when --issuer says so, reporting invalid_issuer', async () => {
