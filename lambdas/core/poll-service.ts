@@ -24,6 +24,12 @@ export interface PollStats {
    * a run-out lease is forgotten once another poll rewrites the record), or attempts were counted.
    */
   redelivered: number;
+  /**
+   * Of `redelivered`, SETs whose previous delivery answered a request that carried `ack` or
+   * `setErrs` and that were never acknowledged: the sign of a receiver that sends acks without
+   * `maxEvents: 0` and ignores the SETs that come back (a lower bound, as `redelivered`).
+   */
+  redeliveredAfterAcks: number;
   /** Queued SETs found past their TTL, and deleted. */
   expired: number;
   failed: number;
@@ -70,6 +76,7 @@ interface Selection {
   readonly exhausted: QueuedSet[];
   readonly expired: QueuedSet[];
   readonly redelivered: number;
+  readonly redeliveredAfterAcks: number;
 }
 
 /**
@@ -104,7 +111,7 @@ export class PollService {
   }
 
   async poll(clientId: string, request: PollRequest, context: PollContext = {}): Promise<PollOutcome> {
-    const stats: PollStats = { acked: 0, errored: 0, delivered: 0, redelivered: 0, expired: 0, failed: 0, conflicts: 0, waits: 0 };
+    const stats: PollStats = { acked: 0, errored: 0, delivered: 0, redelivered: 0, redeliveredAfterAcks: 0, expired: 0, failed: 0, conflicts: 0, waits: 0 };
     const limit = Math.min(request.maxEvents ?? this.#settings.maxEvents, this.#settings.maxEvents);
     const excluded = new Set<string>([...request.ack, ...request.setErrs.keys()]);
     const deadline = this.#monotonic() + this.#settings.longPollSeconds * 1000;
@@ -147,7 +154,7 @@ export class PollService {
       let leased = selection.picked.length === 0 && !answersListed;
       if (!leased) {
         writes.push(
-          this.#lease(clientId, lease, selection.picked, excluded, now).then(
+          this.#lease(clientId, lease, selection.picked, excluded, now, excluded.size > 0).then(
             () => void (leased = true),
             (error: unknown) => {
               if (!(error instanceof LeaseConflict)) throw error;
@@ -174,6 +181,7 @@ export class PollService {
       }
       stats.delivered = selection.picked.length;
       stats.redelivered = selection.redelivered;
+      stats.redeliveredAfterAcks = selection.redeliveredAfterAcks;
       stats.expired += selection.expired.length;
       const done =
         selection.picked.length > 0 ||
@@ -217,6 +225,7 @@ export class PollService {
     const expired: QueuedSet[] = [];
     let bytes = 0;
     let redelivered = 0;
+    let redeliveredAfterAcks = 0;
     let moreAvailable = false;
     let items = firstItems;
     let next = firstNext;
@@ -240,6 +249,7 @@ export class PollService {
         }
         picked.push(item);
         if (lease.entries.has(item.jti) || item.attempts > 0) redelivered++;
+        if (lease.withAcks.has(item.jti)) redeliveredAfterAcks++;
         bytes += size;
       }
       if (moreAvailable || next === undefined) break;
@@ -253,17 +263,26 @@ export class PollService {
       items = more.items;
       next = more.next;
     }
-    return { picked, moreAvailable, exhausted, expired, redelivered };
+    return { picked, moreAvailable, exhausted, expired, redelivered, redeliveredAfterAcks };
   }
 
-  async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number): Promise<void> {
+  async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number, carriedAcks: boolean): Promise<void> {
     const until = now + this.#settings.leaseSeconds * 1000;
     const entries = new Map<string, number>();
+    const withAcks = new Set<string>();
     // Run-out leases are dropped (their SETs are deliverable again), and so are the SETs this
     // request acked or reported: the record only lists what is still in flight.
-    for (const [jti, held] of lease.entries) if (held > now && !answered.has(jti)) entries.set(jti, held);
-    for (const item of picked) entries.set(item.jti, until);
-    await this.#store.writeLease(clientId, lease.version, entries);
+    for (const [jti, held] of lease.entries) {
+      if (held <= now || answered.has(jti)) continue;
+      entries.set(jti, held);
+      if (lease.withAcks.has(jti)) withAcks.add(jti);
+    }
+    for (const item of picked) {
+      entries.set(item.jti, until);
+      if (carriedAcks) withAcks.add(item.jti);
+      else withAcks.delete(item.jti);
+    }
+    await this.#store.writeLease(clientId, lease.version, entries, withAcks);
   }
 
   /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */

@@ -39,6 +39,12 @@ export const POLL_METRICS = Object.freeze({
   delivered: 'SetsDelivered',
   /** SETs handed out again because their lease ran out unacknowledged (part of SetsDelivered). */
   redelivered: 'SetsRedelivered',
+  /**
+   * Of SetsRedelivered, SETs whose previous delivery answered a request carrying `ack` or `setErrs`
+   * and that were never acknowledged: a receiver that acks without `maxEvents: 0` and ignores the
+   * SETs in the response. The log line "SETs redelivered after an ack request" names the client.
+   */
+  redeliveredAfterAcks: 'SetsRedeliveredAfterAcks',
   /** Acknowledgements that removed a queued SET, or the `failed` record of one acknowledged late. */
   acked: 'SetsAcked',
   /** setErrs recorded: SETs the recipient reported as invalid. */

@@ -65,6 +65,7 @@ export function pollVariant(request: { readonly maxEvents?: number; readonly ack
 export interface PollFigures {
   readonly delivered: number;
   readonly redelivered: number;
+  readonly redeliveredAfterAcks: number;
   readonly acked: number;
   readonly errored: number;
   readonly expired: number;
@@ -102,6 +103,7 @@ export function recordPoll(
   count(POLL_METRICS.longPollWaits, stats.waits);
   count(POLL_METRICS.delivered, stats.delivered);
   count(POLL_METRICS.redelivered, stats.redelivered);
+  count(POLL_METRICS.redeliveredAfterAcks, stats.redeliveredAfterAcks);
   count(POLL_METRICS.acked, stats.acked);
   count(POLL_METRICS.errored, stats.errored);
   count(POLL_METRICS.expired, stats.expired);

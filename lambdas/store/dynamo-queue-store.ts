@@ -132,10 +132,11 @@ export class DynamoQueueStore extends QueueStore {
     return out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
   }
 
-  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
+  async writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, withAcks?: ReadonlySet<string>): Promise<void> {
     // A list of [jti, until] pairs, not a map keyed by jti: a jti is producer-chosen, and keys such
-    // as `constructor` or `__proto__` break the SDK's map marshalling.
-    const l = [...entries];
+    // as `constructor` or `__proto__` break the SDK's map marshalling. A third element, 1, marks a
+    // SET delivered in answer to a request that carried acks (readers of the pair ignore it).
+    const l = [...entries].map(([jti, until]) => (withAcks?.has(jti) ? [jti, until, 1] : [jti, until]));
     let latest = 0;
     for (const until of entries.values()) latest = Math.max(latest, until);
     try {
@@ -335,10 +336,14 @@ export function toDeliveryRecord(item: DeliveryRecordItem): DeliveryRecord {
 
 function toLease(item: Record<string, unknown> | undefined): Lease {
   const entries = new Map<string, number>();
+  const withAcks = new Set<string>();
   for (const pair of (item?.l ?? []) as unknown[]) {
-    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') entries.set(pair[0], pair[1]);
+    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') {
+      entries.set(pair[0], pair[1]);
+      if (pair[2] === 1) withAcks.add(pair[0]);
+    }
   }
-  return { version: Number(item?.v ?? 0), entries };
+  return { version: Number(item?.v ?? 0), entries, withAcks };
 }
 
 function toQueuedSet(raw: Record<string, unknown>): QueuedSet {

@@ -15,6 +15,11 @@ export interface QueuedSet {
 export interface Lease {
   readonly version: number;
   readonly entries: ReadonlyMap<string, number>;
+  /**
+   * Of `entries`, the SETs that went out in the response to a request carrying `ack` or `setErrs`:
+   * when one comes back unacknowledged, its recipient likely ignores the SETs in such responses.
+   */
+  readonly withAcks: ReadonlySet<string>;
 }
 
 export interface QueuePage {
@@ -80,7 +85,7 @@ export abstract class QueueStore {
   /** In jti order; eventually consistent unless `consistent`. */
   abstract readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage>;
   /** Conditional on the version read; throws LeaseConflict when another poll wrote first. */
-  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void>;
+  abstract writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, withAcks?: ReadonlySet<string>): Promise<void>;
   /** Conditional deletes; answers how many existed. Unknown keys are not an error. */
   abstract deleteSets(clientId: string, jtis: readonly string[]): Promise<number>;
   /**

@@ -200,6 +200,38 @@ describe('poll metrics (EMF)', () => {
     expect(againLine![POLL_METRICS.oldestSetAge]).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000);
   });
 
+  it('counts SETs that answered an ack request and came back unacknowledged, and logs the client (receivers that ack without maxEvents: 0)', async () => {
+    // Prepare: the receiver acks its first SET with {"ack": [...]} alone (Go's omitempty dropped
+    // "maxEvents": 0), ignores the SET that comes back in that answer, and the lease runs out.
+    const clientId = await recipient();
+    const [a, b] = await publish(clientId, 2);
+    await poll(clientId, { returnImmediately: true, maxEvents: 1 });
+    const ack = await poll(clientId, { returnImmediately: true, ack: [a] });
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SECONDS * 1000 + 200));
+
+    // Act
+    const again = await poll(clientId, { returnImmediately: true, ack: [a] });
+    const plainRedelivery = await poll(clientId, { returnImmediately: true });
+
+    // Assess: b went out with the ack's answer, and came back: redelivered after an ack request.
+    expect(Object.keys(ack.sets)).toEqual([b]);
+    expect(Object.keys(again.sets)).toEqual([b]);
+    expect(plainRedelivery.sets).toEqual({});
+    const [line] = linesOf(again.interactionId);
+    expect(metricValues(line!)).toEqual({
+      ...counters({ [POLL_METRICS.pollAndAck]: 1, [POLL_METRICS.short]: 1, [POLL_METRICS.delivered]: 1, [POLL_METRICS.redelivered]: 1, [POLL_METRICS.redeliveredAfterAcks]: 1 }),
+      [POLL_METRICS.oldestSetAge]: expect.any(Number),
+    });
+    expect(metricValues(linesOf(ack.interactionId)[0]!)).not.toHaveProperty(POLL_METRICS.redeliveredAfterAcks);
+    const warnings = captured
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"SETs redelivered after an ack request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.interactionId === again.interactionId);
+    expect(warnings).toEqual([expect.objectContaining({ level: 'WARN', clientId, redeliveredAfterAcks: 1 })]);
+  });
+
   it('counts a queued SET found past its TTL as expired, not delivered (with an explicit Metrics object)', async () => {
     // Prepare: the same handler with a clock 10 s ahead, over the same table. Moving the handler's
     // clock rather than waiting keeps DynamoDB Local's TTL sweeper from deleting the SET first.

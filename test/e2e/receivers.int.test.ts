@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSettings } from '../../lambdas/core/settings.ts';
+import { httpsRequest } from '../support/https-client.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
 
 const EVENT = { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { initiating_entity: 'policy' } };
@@ -128,6 +129,61 @@ describe('receivers in the field', () => {
     });
   });
 
+  it('Go receivers (omitempty drops "maxEvents": 0): an ack without maxEvents is a poll too; the SETs in its answer come back after the lease', async () => {
+    // Prepare
+    const clientId = await recipient('omitempty');
+    const [a, b, c] = await publish(clientId, 3);
+    await stack.poll(clientId, { returnImmediately: true, maxEvents: 1 });
+
+    // Act: the receiver means "ack a", and ignores what comes back.
+    const ack = await stack.poll(clientId, { returnImmediately: true, ack: [a!.jti] });
+    const meanwhile = await stack.poll(clientId, { returnImmediately: true });
+    await new Promise((r) => setTimeout(r, 2100));
+    const after = await stack.poll(clientId, { returnImmediately: true });
+
+    // Assess: b and c went out leased with the ack's answer, were withheld for the lease, then redelivered.
+    expect(ack.json()).toEqual({ sets: sets(b!, c!), moreAvailable: false });
+    expect(meanwhile.json()).toEqual({ sets: {}, moreAvailable: false });
+    expect(after.json()).toEqual({ sets: sets(b!, c!), moreAvailable: false });
+    expect(await queued(clientId)).toEqual([b!.jti, c!.jti]);
+  });
+
+  it('an ack-only request without returnImmediately is a long poll: the ack applies at once, the answer comes after the full wait', async () => {
+    // Prepare
+    const clientId = await recipient('ack-long');
+    const [a] = await publish(clientId, 1);
+    await stack.poll(clientId, { returnImmediately: true });
+
+    // Act
+    const started = performance.now();
+    const pending = stack.poll(clientId, { maxEvents: 0, ack: [a!.jti] });
+    await new Promise((r) => setTimeout(r, 500));
+    const duringTheWait = await queued(clientId);
+    const res = await pending;
+
+    // Assess
+    expect(duringTheWait).toEqual([]);
+    expect(res.json()).toEqual({ sets: {}, moreAvailable: false });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LONG_POLL_SECONDS * 1000);
+  });
+
+  it('an ack-only request without returnImmediately answers as soon as a SET is ready, with none (RFC 8936 §2.4.2)', async () => {
+    // Prepare
+    const clientId = await recipient('ack-ready');
+    const [a] = await publish(clientId, 1);
+    await stack.poll(clientId, { returnImmediately: true });
+
+    // Act
+    const pending = stack.poll(clientId, { maxEvents: 0, ack: [a!.jti] });
+    await new Promise((r) => setTimeout(r, 300));
+    const [b] = await publish(clientId, 1);
+    const res = await pending;
+
+    // Assess
+    expect(res.json()).toEqual({ sets: {}, moreAvailable: true });
+    expect(await queued(clientId)).toEqual([b!.jti]);
+  });
+
   it('a misspelt member is refused, naming the one meant, and changes nothing', async () => {
     // Prepare
     const clientId = await recipient('typo');
@@ -176,6 +232,32 @@ describe('issue #14: done when', () => {
     expect(res.status).toBe(200);
     expect(await queued(clientId)).toEqual([]);
     expect(await stack.store.readRecord(clientId, b!.jti)).toMatchObject({ state: 'errored', err: 'invalid_issuer', description: 'x'.repeat(256) });
+  });
+
+  it('a 4 s long poll lasts at least 4 s', async () => {
+    const longStack = await startTestStack({ settings: validateSettings({ ...TEST_SETTINGS, longPollSeconds: 4 }) });
+    try {
+      const started = performance.now();
+      const res = await longStack.poll('tpp-alpha', {});
+      expect(performance.now() - started).toBeGreaterThanOrEqual(4000);
+      expect(res.json()).toEqual({ sets: {}, moreAvailable: false });
+    } finally {
+      await longStack.stop();
+    }
+  });
+
+  it('POST /open-banking/v4.0/events answers 200 on npm start (beside /events)', async () => {
+    const clientId = await recipient('done-ob');
+    const [a] = await publish(clientId, 1);
+    const res = await httpsRequest(`${stack.server.origin}/open-banking/v4.0/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await stack.token(clientId)}`, 'content-type': 'application/json' },
+      body: '{"returnImmediately":true}',
+      ...stack.client(clientId),
+    });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ sets: sets(a!), moreAvailable: false });
+    expect(new URL(stack.config.pollUrl).pathname).toBe('/events');
   });
 
   it('a request with no token gets WWW-Authenticate: Bearer realm="…" with no error code', async () => {
