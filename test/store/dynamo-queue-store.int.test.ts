@@ -17,7 +17,7 @@ describe('DynamoQueueStore', () => {
       // Act
       const head = await store.readHead('alpha', 2, false);
       // Assess: Limit counts SETs only; `next` says more may follow.
-      expect(head.lease).toEqual({ version: 1, entries: new Map([['a', until]]) });
+      expect(head.lease).toEqual({ version: 1, entries: new Map([['a', until]]), withAcks: new Set() });
       expect(head.page.items).toEqual([
         { jti: 'a', set: 'jws.a', ttl: expect.any(Number), attempts: 0 },
         { jti: 'b', set: 'jws.b', ttl: expect.any(Number), attempts: 0 },
@@ -31,9 +31,38 @@ describe('DynamoQueueStore', () => {
       const { store } = await createTestTable();
       await store.enqueue('alpha', { jti: 'a', set: 'jws.a', ttl: ttl() });
       const head = await store.readHead('alpha', 10, true);
-      expect(head.lease).toEqual({ version: 0, entries: new Map() });
+      expect(head.lease).toEqual({ version: 0, entries: new Map(), withAcks: new Set() });
       expect(head.page.items.map((i) => i.jti)).toEqual(['a']);
       expect(head.page.next).toBeUndefined();
+    });
+
+    it('keeps the mark of SETs leased in answer to an ack request', async () => {
+      const { store } = await createTestTable();
+      const until = Date.now() + 30_000;
+      await store.writeLease('alpha', 0, new Map([['a', until], ['b', until]]), new Set(['b']));
+      const head = await store.readHead('alpha', 10, true);
+      expect(head.lease).toEqual({ version: 1, entries: new Map([['a', until], ['b', until]]), withAcks: new Set(['b']) });
+    });
+  });
+
+  describe('acknowledge', () => {
+    it('deletes queued SETs, and the failed record of a SET no longer queued; an errored record stays', async () => {
+      // Prepare: q queued; f failed; e errored by the recipient.
+      const { store } = await createTestTable();
+      for (const jti of ['q', 'f', 'e']) await store.enqueue('alpha', { jti, set: `jws.${jti}`, ttl: ttl() });
+      expect(await store.markFailed('alpha', { jti: 'f', set: 'jws.f', ttl: ttl(), attempts: 1 }, Date.now())).toBe(true);
+      expect(await store.recordError('alpha', 'e', { err: 'invalid_key' }, Date.now())).toBe(true);
+
+      // Act
+      const counts = await store.acknowledge('alpha', ['q', 'f', 'e', 'unknown']);
+      const again = await store.acknowledge('alpha', ['q', 'f']);
+
+      // Assess
+      expect(counts).toEqual({ queued: 1, failed: 1 });
+      expect(again).toEqual({ queued: 0, failed: 0 });
+      expect((await store.readQueue('alpha', 10, undefined, true)).items).toEqual([]);
+      expect(await store.readRecord('alpha', 'f')).toBeUndefined();
+      expect(await store.readRecord('alpha', 'e')).toMatchObject({ state: 'errored', err: 'invalid_key' });
     });
   });
 });
