@@ -18,14 +18,7 @@ export abstract class SetpollError extends Error {
   readonly headers: Record<string, string> = {};
 }
 
-/**
- * Misuse by the code or the deployment, never by a caller: a missing or malformed setting, a wrong
- * argument to a library call. A TypeError (as it used to be thrown), but one no handler mistakes
- * for a bad request: it is a 500 wherever it surfaces.
- */
-export class ProgrammerError extends TypeError {
-  override readonly name = 'ProgrammerError';
-}
+export { ProgrammerError } from '../shared/programmer-error.ts';
 
 /** 400: the body or a parameter breaks the documented request shape (RFC 8936 §2.4.5). */
 export class InvalidRequest extends SetpollError {

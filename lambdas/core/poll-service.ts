@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { PollRequest } from './poll-request.ts';
 import type { PollSettings } from './settings.ts';
 import { LeaseConflict, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
-import { jtiCreatedAt } from './set-age.ts';
+import { jtiCreatedAt } from '../store/set-age.ts';
 
 /** What one poll did, for the response and for metrics. */
 export interface PollOutcome {

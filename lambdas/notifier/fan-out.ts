@@ -1,23 +1,20 @@
 import { performance } from 'node:perf_hooks';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { JWTPayload } from 'jose';
 import type { SetSigner } from '../producer/signer.ts';
-import { batchGetItems } from '../store/notifier-batch.ts';
-import type { NotificationItem, ReceiptItem } from '../store/notifier-items.ts';
-import { NotifierQueue, type WithdrawOutcome } from '../store/notifier-queue.ts';
+import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
+import type { NotificationItem } from '../store/notifier-items.ts';
+import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
-import { DESTINATION_PREFIX, notificationSk, providerPk, receiptPk, receiptSk } from '../store/schema.ts';
+import type { ReceiptStore } from '../store/receipt-store.ts';
 import { mapLimit } from './concurrency.ts';
 import type { Destination, DestinationService } from './destinations.ts';
-import { queryPage } from './query.ts';
 
 /** Sign + enqueue + receipt (or withdrawals) in flight at once within one page. */
 export const FAN_OUT_CONCURRENCY = 16;
 
 export interface FanOutEngineOptions {
-  readonly client: DynamoDBDocumentClient;
-  readonly tableName: string;
+  readonly notificationStore: NotificationStore;
+  readonly receipts: ReceiptStore;
   readonly queue: QueueStore;
   readonly notifierQueue: NotifierQueue;
   readonly signer: SetSigner;
@@ -69,8 +66,8 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * NotifierQueue.withdraw); delivered ones stay with their recipients.
  */
 export class FanOutEngine {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
+  readonly #notificationStore: NotificationStore;
+  readonly #receipts: ReceiptStore;
   readonly #queue: QueueStore;
   readonly #notifierQueue: NotifierQueue;
   readonly #signer: SetSigner;
@@ -81,8 +78,8 @@ export class FanOutEngine {
   readonly #budgetMs: number;
 
   constructor(options: FanOutEngineOptions) {
-    this.#client = options.client;
-    this.#table = options.tableName;
+    this.#notificationStore = options.notificationStore;
+    this.#receipts = options.receipts;
     this.#queue = options.queue;
     this.#notifierQueue = options.notifierQueue;
     this.#signer = options.signer;
@@ -94,11 +91,8 @@ export class FanOutEngine {
   }
 
   /** Strongly consistent read of a notification item. */
-  async read(providerId: string, notificationId: string): Promise<NotificationItem | undefined> {
-    const out = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: notificationSk(notificationId) }, ConsistentRead: true }),
-    );
-    return out.Item as NotificationItem | undefined;
+  read(providerId: string, notificationId: string): Promise<NotificationItem | undefined> {
+    return this.#notificationStore.read(providerId, notificationId);
   }
 
   /**
@@ -124,15 +118,12 @@ export class FanOutEngine {
     const page = await this.#destinations.pageAfter(providerId, item.cursor, this.#pageSize);
     const types = Object.keys(item.claims.events);
     const matching = page.items.filter((d) => matches(d, types));
-    const rpk = receiptPk(providerId, item.notificationId);
+    const receiptOf = { providerId, notificationId: item.notificationId };
     // Destinations that already hold this revision's receipt were done by an earlier attempt of
     // this page: their SET was queued, and may since have been acknowledged or withdrawn.
-    const receipts = await batchGetItems<ReceiptItem>(
-      this.#client,
-      this.#table,
-      matching.map((d) => ({ pk: rpk, sk: receiptSk(d.clientId) })),
-      { expression: 'clientId, revision' },
-    ).then((found) => new Set(found.filter((r) => Number(r.revision) >= item.revision).map((r) => r.clientId)));
+    const receipts = await this.#receipts
+      .revisions(providerId, item.notificationId, matching.map((d) => d.clientId))
+      .then((found) => new Set(found.filter((r) => r.revision >= item.revision).map((r) => r.clientId)));
     const todo = matching.filter((d) => !receipts.has(d.clientId));
     const queuedAt = new Date(this.#now()).toISOString();
     await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
@@ -153,7 +144,7 @@ export class FanOutEngine {
     const fresh = await this.read(providerId, item.notificationId);
     if (fresh && (fresh.revision !== item.revision || fresh.state === 'withdrawn')) {
       await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) =>
-        this.#notifierQueue.withdraw(d.clientId, item.jti, { pk: rpk, sk: receiptSk(d.clientId) }, this.#now()),
+        this.#notifierQueue.withdraw(d.clientId, item.jti, receiptOf, this.#now()),
       );
     }
     return undefined;
@@ -176,48 +167,17 @@ export class FanOutEngine {
     const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
     await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt });
-    const receipt: ReceiptItem = {
-      pk: receiptPk(providerId, item.notificationId),
-      sk: receiptSk(clientId),
-      clientId,
-      jti: item.jti,
-      revision: item.revision,
-      queuedAt,
-      expiresAt,
-    };
-    const receiptAbsent = 'attribute_not_exists(#sk)';
-    const receiptOfOlderRevision = '#revision < :revision';
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: receipt,
-          // A retry keeps the first receipt (and its withdrawn mark); a late page of an older revision
-          // never overwrites a newer one.
-          ConditionExpression: `${receiptAbsent} OR ${receiptOfOlderRevision}`,
-          ExpressionAttributeNames: { '#sk': 'sk', '#revision': 'revision' },
-          ExpressionAttributeValues: { ':revision': item.revision },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
   }
 
   /** One page of the withdrawal sweep over the notification's receipts. */
   async #sweepPage(providerId: string, item: NotificationItem): Promise<NotificationItem | undefined> {
-    const rpk = receiptPk(providerId, item.notificationId);
-    const page = await queryPage<ReceiptItem>(this.#client, this.#table, {
-      pk: rpk,
-      prefix: DESTINATION_PREFIX,
-      limit: this.#pageSize,
-      consistent: true,
-      ...(item.sweepCursor === undefined ? {} : { afterSk: item.sweepCursor }),
-    });
+    const page = await this.#receipts.pageAfter(providerId, item.notificationId, item.sweepCursor, this.#pageSize);
+    const receiptOf = { providerId, notificationId: item.notificationId };
     // Withdrawn: every revision's SETs. Replaced: those of the revisions before the current one.
     const targets = page.items.filter((r) => r.withdrawn !== true && (item.state === 'withdrawn' || Number(r.revision) < item.revision));
     const outcomes: WithdrawOutcome[] = await mapLimit(targets, FAN_OUT_CONCURRENCY, (r) =>
-      this.#notifierQueue.withdraw(r.clientId, r.jti, { pk: r.pk, sk: r.sk }, this.#now()),
+      this.#notifierQueue.withdraw(r.clientId, r.jti, receiptOf, this.#now()),
     );
     const done = !page.more;
     return this.#saveProgress(item, {
@@ -231,43 +191,7 @@ export class FanOutEngine {
    * Saves progress, conditional on the version and step this continuation read. Undefined when
    * the condition failed: a replace, a withdraw or another continuation got there first.
    */
-  async #saveProgress(
-    item: NotificationItem,
-    change: { set: Partial<Pick<NotificationItem, 'cursor' | 'state' | 'sweepCursor'>>; add: Partial<Record<'queued' | 'skipped' | 'withdrawnSets', number>>; remove: (keyof NotificationItem)[] },
-  ): Promise<NotificationItem | undefined> {
-    const names: Record<string, string> = { '#version': 'version', '#step': 'step', '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':version': item.version, ':step': item.step, ':one': 1, ':now': new Date(this.#now()).toISOString() };
-    const sets = ['#step = #step + :one', '#updatedAt = :now'];
-    for (const [name, value] of Object.entries(change.set)) {
-      names[`#${name}`] = name;
-      values[`:${name}`] = value;
-      sets.push(`#${name} = :${name}`);
-    }
-    for (const [name, value] of Object.entries(change.add)) {
-      names[`#${name}`] = name;
-      values[`:${name}`] = value;
-      sets.push(`#${name} = if_not_exists(#${name}, :zero) + :${name}`);
-      values[':zero'] = 0;
-    }
-    for (const name of change.remove) names[`#${name}`] = name;
-    const noReplaceOrWithdraw = '#version = :version';
-    const noOtherContinuation = '#step = :step';
-    try {
-      const out = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: item.pk, sk: item.sk },
-          UpdateExpression: `SET ${sets.join(', ')}${change.remove.length > 0 ? ` REMOVE ${change.remove.map((n) => `#${n}`).join(', ')}` : ''}`,
-          ConditionExpression: `${noReplaceOrWithdraw} AND ${noOtherContinuation}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return out.Attributes as NotificationItem;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+  #saveProgress(item: NotificationItem, change: ProgressChange): Promise<NotificationItem | undefined> {
+    return this.#notificationStore.saveProgress(item, change, new Date(this.#now()).toISOString());
   }
 }

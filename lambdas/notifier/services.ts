@@ -1,5 +1,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SetSigner } from '../producer/signer.ts';
+import { DynamoDestinationStore } from '../store/dynamo-destination-store.ts';
+import { DynamoNotificationStore } from '../store/dynamo-notification-store.ts';
+import { DynamoReceiptStore } from '../store/dynamo-receipt-store.ts';
+import { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import { DestinationService } from './destinations.ts';
 import { NotificationService, type FanOutScheduler } from './notifications.ts';
@@ -27,14 +31,18 @@ export interface NotifierParts {
   readonly now?: () => number;
 }
 
-/** Builds the Notifier's services; called by the composition root (lambdas/composition.ts) only. */
+/**
+ * Builds the Notifier's services on their DynamoDB stores; called by the composition root
+ * (lambdas/composition.ts) and by tests that need the services alone.
+ */
 export function createNotifierServices(parts: NotifierParts): NotifierServices {
   const { client, tableName, queue, signer, issuer, scheduler, fanOutPageSize, fanOutBudgetMs, now } = parts;
-  const destinations = new DestinationService({ client, tableName, ...(now ? { now } : {}) });
+  const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), ...(now ? { now } : {}) });
   const notifications = new NotificationService({
-    client,
-    tableName,
+    notifications: new DynamoNotificationStore({ client, tableName }),
+    receipts: new DynamoReceiptStore({ client, tableName }),
     queue,
+    notifierQueue: new NotifierQueue({ client, tableName, queue }),
     signer,
     issuer,
     destinations,

@@ -29,6 +29,7 @@ import {
   type QueuePage,
   type QueuedSet,
 } from './queue-store.ts';
+import { ProgrammerError } from '../shared/programmer-error.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
 
@@ -49,7 +50,7 @@ export class DynamoQueueStore extends QueueStore {
 
   constructor(options: DynamoQueueStoreOptions) {
     super();
-    if (!options.tableName) throw new TypeError('tableName is required');
+    if (!options.tableName) throw new ProgrammerError('tableName is required');
     this.#client = options.client;
     this.#table = options.tableName;
     this.#onCapacity = options.onCapacity;

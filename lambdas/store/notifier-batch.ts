@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailable } from '../core/errors.ts';
+import { StoreUnavailable } from './store-errors.ts';
 
 const BATCH_GET_MAX = 100;
 const MAX_ROUNDS = 10;
@@ -21,7 +21,7 @@ export async function batchGetItems<T>(
   for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
     let pending: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_MAX).map((k) => ({ pk: k.pk, sk: k.sk }));
     for (let round = 0; pending.length > 0; round++) {
-      if (round >= MAX_ROUNDS) throw new ServiceUnavailable('DynamoDB left batch reads unprocessed', 1);
+      if (round >= MAX_ROUNDS) throw new StoreUnavailable('DynamoDB left batch reads unprocessed');
       if (round > 0) await delay(Math.min(1000, 25 * 2 ** round));
       const out = await client.send(
         new BatchGetCommand({

@@ -1,4 +1,4 @@
-import { InvalidRequest } from '../core/errors.ts';
+import { InvalidCursor } from './store-errors.ts';
 
 /** The key a page ends at; a Query resumes after it (ExclusiveStartKey). */
 export interface PageKey {
@@ -16,10 +16,10 @@ export function encodeCursor(key: PageKey): string {
 /**
  * Decodes a cursor a caller sent back. It must be exactly what encodeCursor made for this listing:
  * the caller's own partition and the listed kind of item. Anything else (tampered, truncated, or a
- * cursor of another provider or another listing) is a 400, never a read of someone else's items.
+ * cursor of another provider or another listing) is an InvalidCursor, never a read of someone else's items.
  */
 export function decodeCursor(cursor: unknown, pk: string, skPrefix: string): PageKey {
-  const invalid = () => new InvalidRequest('The cursor is not valid for this listing');
+  const invalid = () => new InvalidCursor('The cursor is not valid for this listing');
   if (typeof cursor !== 'string' || !BASE64URL.test(cursor)) throw invalid();
   const bytes = Buffer.from(cursor, 'base64url');
   // Buffer's decoder skips what it cannot read: insist the cursor is canonical.

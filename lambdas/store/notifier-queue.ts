@@ -1,11 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailable } from '../core/errors.ts';
+import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
-import { LEASE_SK, queuePk, setSk, type QueuedSetItem } from './schema.ts';
+import { LEASE_SK, queuePk, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
 import { batchGetItems } from './notifier-batch.ts';
-import type { PageKey } from './notifier-cursor.ts';
+import { ProgrammerError } from '../shared/programmer-error.ts';
 
 /** What withdrawing one queued SET found. */
 export type WithdrawOutcome =
@@ -21,6 +21,12 @@ export interface QueuedSetState {
   readonly ttl: number;
   /** Deliveries counted so far; only present when a delivery-attempt limit is configured. */
   readonly attempts?: number;
+}
+
+/** The notification whose receipt (for the SET's recipient) a withdrawal marks. */
+export interface ReceiptOf {
+  readonly providerId: string;
+  readonly notificationId: string;
 }
 
 export interface NotifierQueueOptions {
@@ -47,7 +53,7 @@ export class NotifierQueue {
   readonly #queue: QueueStore;
 
   constructor(options: NotifierQueueOptions) {
-    if (!options.tableName) throw new TypeError('tableName is required');
+    if (!options.tableName) throw new ProgrammerError('tableName is required');
     this.#client = options.client;
     this.#table = options.tableName;
     this.#queue = options.queue;
@@ -74,7 +80,7 @@ export class NotifierQueue {
 
   /**
    * Takes an undelivered SET out of its recipient's queue and, in the same transaction, marks the
-   * receipt withdrawn (when the receipt still names this jti).
+   * receipt of notification `receipt` for this recipient withdrawn (when it still names this jti).
    *
    * "Undelivered" means: the recipient's lease record does not name the jti and no delivery attempt
    * was counted (`att`). The transaction also bumps the lease record's version: a poll that read the
@@ -82,7 +88,7 @@ export class NotifierQueue {
    * hand out a SET this call withdrew. If a poll leased the SET first, this call's version condition
    * fails, the lease is read again, and the SET is reported `delivered`.
    */
-  async withdraw(clientId: string, jti: string, receipt: PageKey | undefined, nowMs: number): Promise<WithdrawOutcome> {
+  async withdraw(clientId: string, jti: string, receipt: ReceiptOf | undefined, nowMs: number): Promise<WithdrawOutcome> {
     let withReceipt = receipt !== undefined;
     for (let attempt = 0; attempt < WITHDRAW_RETRIES; attempt++) {
       if (attempt > 0) await delay(5 + Math.random() * 20 * attempt);
@@ -128,7 +134,7 @@ export class NotifierQueue {
                     {
                       Update: {
                         TableName: this.#table,
-                        Key: { pk: receipt.pk, sk: receipt.sk },
+                        Key: { pk: receiptPk(receipt.providerId, receipt.notificationId), sk: receiptSk(clientId) },
                         UpdateExpression: 'SET #w = :true, #wat = :at',
                         ConditionExpression: receiptNamesJti,
                         ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt', '#jti': 'jti' },
@@ -154,6 +160,6 @@ export class NotifierQueue {
         if (!retryable) throw error;
       }
     }
-    throw new ServiceUnavailable(`The queue of ${clientId} is too busy to withdraw a SET; retry shortly`, 1);
+    throw new StoreUnavailable(`The queue of ${clientId} is too busy to withdraw a SET; retry shortly`);
   }
 }

@@ -12,10 +12,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { jtiCreatedAt } from '../core/set-age.ts';
+import { jtiCreatedAt } from './set-age.ts';
 import { toDeliveryRecord } from './dynamo-queue-store.ts';
 import type { DeliveryRecord, QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
+import { ProgrammerError } from '../shared/programmer-error.ts';
 
 export const RECORD_STATES: readonly RecordState[] = ['errored', 'failed'];
 
@@ -117,7 +118,7 @@ export class QueueAdmin {
   readonly #pageSize: number | undefined;
 
   constructor(options: QueueAdminOptions) {
-    if (!options.tableName) throw new TypeError('tableName is required');
+    if (!options.tableName) throw new ProgrammerError('tableName is required');
     this.#client = options.client;
     this.#table = options.tableName;
     this.#queue = options.queue;

@@ -15,7 +15,7 @@ import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { PollService } from '../../lambdas/core/poll-service.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
 import { Publisher, type PublishResult } from '../../lambdas/producer/publish.ts';
-import { jtiCreatedAt } from '../../lambdas/core/set-age.ts';
+import { jtiCreatedAt } from '../../lambdas/store/set-age.ts';
 import { JwkSigner, loadOrCreateSigningJwk } from '../../lambdas/producer/signer.ts';
 import { LeaseConflict } from '../../lambdas/store/queue-store.ts';
 import { QueueAdmin } from '../../lambdas/store/queue-admin.ts';

@@ -10,8 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
 import type { ClientAuthenticator } from '../../lambdas/core/client-authenticator.ts';
 import { createManagementHandler, type ManagementHandler } from '../../lambdas/handlers/management.ts';
-import { DestinationService } from '../../lambdas/notifier/destinations.ts';
-import { NotificationService } from '../../lambdas/notifier/notifications.ts';
+import { createNotifierServices } from '../../lambdas/notifier/services.ts';
 import type { SetSigner } from '../../lambdas/producer/signer.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { lambdaContext } from '../../local/https-server.ts';
@@ -47,15 +46,13 @@ const THROTTLED = Object.freeze({
 
 export function startHarness(): Harness {
   const tableName = 'contract-no-table';
-  const destinations = new DestinationService({ client: THROTTLED, tableName });
   const signer: SetSigner = { alg: 'PS256', kid: 'contract', sign: async () => 'never.signed.here' };
-  const notifications = new NotificationService({
+  const { destinations, notifications } = createNotifierServices({
     client: THROTTLED,
     tableName,
     queue: new DynamoQueueStore({ client: THROTTLED, tableName }),
     signer,
     issuer: 'https://contract.invalid',
-    destinations,
   });
   // The caller checks are the poll path's, proven elsewhere; here every caller is one provider.
   const authenticator = { authenticate: async () => ({ clientId: HARNESS_PROVIDER, thumbprint: { hex: '00', x5tS256: 'AA' } }) } as unknown as ClientAuthenticator;

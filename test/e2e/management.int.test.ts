@@ -14,7 +14,8 @@ import { ClientAuthenticator } from '../../lambdas/core/client-authenticator.ts'
 import { ServiceUnavailable } from '../../lambdas/core/errors.ts';
 import { createManagementHandler, depsFromEnv, LambdaSelfScheduler } from '../../lambdas/handlers/management.ts';
 import type { BulkResult, Destination } from '../../lambdas/notifier/destinations.ts';
-import { NotificationService, type DestinationStatus, type IssueBulkResult, type Notification } from '../../lambdas/notifier/notifications.ts';
+import { createNotifierServices } from '../../lambdas/notifier/services.ts';
+import { type DestinationStatus, type IssueBulkResult, type Notification } from '../../lambdas/notifier/notifications.ts';
 import { JwkSigner, loadOrCreateSigningJwk } from '../../lambdas/producer/signer.ts';
 import { lambdaContext } from '../../local/https-server.ts';
 import { injectFaults } from '../support/faults.ts';
@@ -758,13 +759,12 @@ describe('the fan-out continuation event (the async self-invocation)', () => {
   it('continues a fan-out one step per event, and drops a malformed or unknown one without throwing', async () => {
     // Prepare: a service without a scheduler stops after each page; the event drives it on.
     const signer = await JwkSigner.fromJwk(await loadOrCreateSigningJwk(stack.signingKeyFile));
-    const notifications = new NotificationService({
+    const { notifications } = createNotifierServices({
       client: stack.documentClient,
       tableName: stack.config.dynamodb.tableName,
       queue: stack.store,
       signer,
       issuer: stack.config.issuer,
-      destinations: stack.destinations,
       fanOutPageSize: 1,
       fanOutBudgetMs: 0,
     });

@@ -7,8 +7,8 @@ import { createLocalJWKSet, type JWK } from 'jose';
 import { PollService } from '../../lambdas/core/poll-service.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
-import { DestinationService } from '../../lambdas/notifier/destinations.ts';
-import { NotificationService, type FanOutScheduler } from '../../lambdas/notifier/notifications.ts';
+import type { FanOutScheduler } from '../../lambdas/notifier/notifications.ts';
+import { createNotifierServices } from '../../lambdas/notifier/services.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk, type SetAlgorithm, type SetSigner } from '../../lambdas/producer/signer.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
@@ -57,14 +57,12 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
   const jwk = await signingJwk(alg);
   const signer = await JwkSigner.fromJwk(jwk);
   const client = options.wrapClient ? options.wrapClient(table.client) : table.client;
-  const destinations = new DestinationService({ client, tableName: table.tableName, now });
-  const notifications = new NotificationService({
+  const { destinations, notifications } = createNotifierServices({
     client,
     tableName: table.tableName,
     queue: table.store,
     signer: options.wrapSigner ? options.wrapSigner(signer) : signer,
     issuer: ISSUER,
-    destinations,
     now,
     ...(options.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.fanOutPageSize }),
     ...(options.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.fanOutBudgetMs }),

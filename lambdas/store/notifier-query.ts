@@ -1,4 +1,5 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from './notifier-cursor.ts';
 
 export interface QueryPage<T> {
   readonly items: T[];
@@ -36,4 +37,25 @@ export async function queryPage<T extends { sk: string }>(
   const more = all.length > limit || out.LastEvaluatedKey !== undefined;
   const lastSk = items.at(-1)?.sk;
   return { items, more: more && lastSk !== undefined, ...(lastSk === undefined ? {} : { lastSk }) };
+}
+
+/** A page of a public listing: its items and, exactly when more follow, an opaque cursor. */
+export interface ListPage<T> {
+  readonly items: T[];
+  readonly nextCursor?: string;
+}
+
+/**
+ * One page of a public listing: `cursor` (a `nextCursor` this function made for the same partition
+ * and prefix) is checked (InvalidCursor) before anything is read.
+ */
+export async function listPage<T extends { sk: string }>(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  params: { pk: string; prefix: string; limit: number; cursor?: string | undefined; consistent: boolean },
+): Promise<ListPage<T>> {
+  const { pk, prefix, limit, cursor, consistent } = params;
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, pk, prefix).sk;
+  const page = await queryPage<T>(client, tableName, { pk, prefix, limit, consistent, ...(after === undefined ? {} : { afterSk: after }) });
+  return { items: page.items, ...(page.more && page.lastSk ? { nextCursor: encodeCursor({ pk, sk: page.lastSk }) } : {}) };
 }
