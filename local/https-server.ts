@@ -2,6 +2,9 @@
  * The local stand-in for API Gateway HTTP API with an mTLS custom domain: a `node:https` server
  * that verifies client certificates against the dev CA, turns each request into a payload format
  * 2.0 event, calls a Lambda-style handler, and writes its result back as API Gateway would.
+ *
+ * Over 350 lines on purpose: it is one emulation (TLS, route keys, event shape, timeouts, response
+ * writing) whose parts only make sense together, and whose every branch mirrors an API Gateway rule.
  */
 import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';

@@ -1,4 +1,6 @@
 import { InvalidRequest } from '../core/errors.ts';
+import { isObject } from '../shared/helpers.ts';
+import { ProgrammerError } from '../shared/programmer-error.ts';
 import type { NotificationClaims } from '../store/notifier-items.ts';
 
 /** Printable ASCII without `#` (the key separator) or space. */
@@ -15,13 +17,13 @@ export const MAX_CLAIMS_BYTES = 64 * 1024;
 export const MAX_TTL_SECONDS = 30 * 86_400;
 const MAX_STRING_CLAIM = 256;
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export { isObject } from '../shared/helpers.ts';
+
+export const isProviderId = (value: unknown): value is string => typeof value === 'string' && CLIENT_ID.test(value);
 
 /** The provider id comes from the authenticated identity, never from input: a bad one is a programming error. */
 export function assertProviderId(providerId: unknown): asserts providerId is string {
-  if (typeof providerId !== 'string' || !CLIENT_ID.test(providerId)) {
-    throw new TypeError('providerId must be 1 to 128 printable ASCII characters without "#"');
-  }
+  if (!isProviderId(providerId)) throw new ProgrammerError('providerId must be 1 to 128 printable ASCII characters without "#"');
 }
 
 export function checkClientId(clientId: unknown): string {

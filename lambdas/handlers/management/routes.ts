@@ -1,0 +1,207 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { JWK } from 'jose';
+import { InvalidRequest } from '../../core/errors.ts';
+import { jsonResponse } from '../../http/error-handler.ts';
+import { etag, ifMatchVersion, pageParams } from '../../http/request-parts.ts';
+import type { Route } from '../../http/router.ts';
+import type { BulkOperation, Destination, DestinationService, RegisterDestinationInput, UpdateDestinationInput } from '../../notifier/destinations.ts';
+import type { Notification, NotificationInput, NotificationService } from '../../notifier/notifications.ts';
+import { rejectUnknownMembers } from '../../notifier/validation.ts';
+import { isObject } from '../../shared/helpers.ts';
+
+export type Access = 'public' | 'read' | 'write';
+
+export interface Call {
+  readonly event: APIGatewayProxyEventV2;
+  /** The authenticated Data Provider: the client its mTLS certificate is registered to. */
+  readonly providerId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** The parsed JSON body, for endpoints that take one. */
+  readonly body: unknown;
+}
+
+export interface Endpoint {
+  readonly access: Access;
+  /** Reads a JSON body (Content-Type, size and syntax checked after the caller is known). */
+  readonly body?: boolean;
+  /** Accepted query parameters; any other is a 400. */
+  readonly query?: readonly string[];
+  run(call: Call): Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+const PAGE = ['limit', 'cursor'] as const;
+const DESTINATION_BULK_MEMBERS = new Set(['operations', 'atomic']);
+const NOTIFICATION_BULK_MEMBERS = new Set(['notifications']);
+
+const destinationPath = (clientId: string) => `/destinations/${encodeURIComponent(clientId)}`;
+const notificationPath = (notificationId: string) => `/notifications/${encodeURIComponent(notificationId)}`;
+
+const destinationResponse = (status: number, destination: Destination, headers: Record<string, string> = {}) =>
+  jsonResponse(status, destination, { etag: etag(destination.version), ...headers });
+const notificationResponse = (status: number, notification: Notification, headers: Record<string, string> = {}) =>
+  jsonResponse(status, notification, { etag: etag(notification.version), ...headers });
+
+export interface RouteDeps {
+  readonly destinations: DestinationService;
+  readonly notifications: NotificationService;
+  /** The public SET verification keys, served at GET /jwks.json. */
+  readonly publicKeys: () => Promise<readonly JWK[]>;
+  /** Counts notifications created (not safe retries) by a request. */
+  readonly countIssued: (created: number) => void;
+}
+
+/** The management API's routes: each names its access, its query and body, and the service call. */
+export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
+  const { destinations, notifications, publicKeys, countIssued } = deps;
+  return [
+    {
+      method: 'GET',
+      path: '/jwks.json',
+      value: {
+        access: 'public',
+        run: async () => jsonResponse(200, { keys: await publicKeys() }, { 'cache-control': 'max-age=300' }),
+      },
+    },
+    {
+      method: 'GET',
+      path: '/destinations',
+      value: { access: 'read', query: PAGE, run: async ({ providerId, query }) => jsonResponse(200, await destinations.list(providerId, pageParams(query))) },
+    },
+    {
+      method: 'POST',
+      path: '/destinations',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, body }) => {
+          const destination = await destinations.register(providerId, body as RegisterDestinationInput);
+          return destinationResponse(201, destination, { location: destinationPath(destination.clientId) });
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/destinations/bulk',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, body }) => {
+          const { operations, atomic } = destinationBulkBody(body);
+          return jsonResponse(200, await destinations.bulk(providerId, operations, { atomic }));
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/destinations/{clientId}',
+      value: { access: 'read', run: async ({ providerId, params }) => destinationResponse(200, await destinations.get(providerId, params.clientId!)) },
+    },
+    {
+      method: 'PUT',
+      path: '/destinations/{clientId}',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, params, body, event }) =>
+          destinationResponse(200, await destinations.update(providerId, params.clientId!, body as UpdateDestinationInput, ifMatchVersion(event))),
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/destinations/{clientId}',
+      value: {
+        access: 'write',
+        run: async ({ providerId, params, event }) => {
+          await destinations.delete(providerId, params.clientId!, ifMatchVersion(event));
+          return { statusCode: 204, headers: { 'cache-control': 'no-store' } };
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/notifications',
+      value: { access: 'read', query: PAGE, run: async ({ providerId, query }) => jsonResponse(200, await notifications.list(providerId, pageParams(query))) },
+    },
+    {
+      method: 'POST',
+      path: '/notifications',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, body }) => {
+          const result = await notifications.issue(providerId, body as NotificationInput);
+          countIssued(result.created ? 1 : 0);
+          // 202 while the fan-out goes on in the background (fanOut.pending says so too).
+          const status = !result.done ? 202 : result.created ? 201 : 200;
+          return notificationResponse(status, result.notification, { location: notificationPath(result.notification.notificationId) });
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/notifications/bulk',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, body }) => {
+          const result = await notifications.issueBulk(providerId, notificationBulkBody(body));
+          countIssued(result.results.filter((r) => r.status === 201).length);
+          return jsonResponse(200, result);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/notifications/{notificationId}',
+      value: { access: 'read', run: async ({ providerId, params }) => notificationResponse(200, await notifications.get(providerId, params.notificationId!)) },
+    },
+    {
+      method: 'PUT',
+      path: '/notifications/{notificationId}',
+      value: {
+        access: 'write',
+        body: true,
+        run: async ({ providerId, params, body, event }) => {
+          const result = await notifications.replace(providerId, params.notificationId!, body as NotificationInput, ifMatchVersion(event));
+          return notificationResponse(200, result.notification);
+        },
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/notifications/{notificationId}',
+      value: {
+        access: 'write',
+        run: async ({ providerId, params, event }) => {
+          const result = await notifications.withdraw(providerId, params.notificationId!, ifMatchVersion(event));
+          return notificationResponse(200, result.notification);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/notifications/{notificationId}/status',
+      value: {
+        access: 'read',
+        query: PAGE,
+        run: async ({ providerId, params, query }) => jsonResponse(200, await notifications.status(providerId, params.notificationId!, pageParams(query))),
+      },
+    },
+  ];
+}
+
+function destinationBulkBody(body: unknown): { operations: readonly BulkOperation[]; atomic: boolean } {
+  if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
+  rejectUnknownMembers(body, DESTINATION_BULK_MEMBERS, 'the bulk request');
+  if (body.atomic !== undefined && typeof body.atomic !== 'boolean') throw new InvalidRequest('atomic must be a boolean');
+  if (!Array.isArray(body.operations)) throw new InvalidRequest('operations must be an array of 1 to 100 operations');
+  return { operations: body.operations as BulkOperation[], atomic: body.atomic === true };
+}
+
+function notificationBulkBody(body: unknown): readonly NotificationInput[] {
+  if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
+  rejectUnknownMembers(body, NOTIFICATION_BULK_MEMBERS, 'the bulk request');
+  if (!Array.isArray(body.notifications)) throw new InvalidRequest('notifications must be an array of 1 to 100 notifications');
+  return body.notifications as NotificationInput[];
+}
