@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { INTERACTION_ID_HEADER } from '../lambdas/http/interaction-id.ts';
 import type {
   APIGatewayEventClientCertificate,
   APIGatewayProxyEventV2,
@@ -55,6 +56,22 @@ export interface HttpsServerOptions {
   /** The Lambda context's function name. @default 'setpoll-local' */
   readonly functionName?: string;
   readonly logger?: ServerLogger;
+  /** Called once per request when its response is finished or its connection closed (an access log). */
+  readonly onRequestDone?: (entry: AccessLogEntry) => void;
+}
+
+/** What an access log line holds: no bodies, no headers but the interaction id, no tokens. */
+export interface AccessLogEntry {
+  readonly method: string;
+  /** The path without its query string. */
+  readonly path: string;
+  /** The status sent, or undefined when the client went away before the response was finished. */
+  readonly status: number | undefined;
+  readonly ms: number;
+  /** The CN of the client certificate (API Gateway logs its subject DN); the local PKI names it after the client id. */
+  readonly clientId: string | undefined;
+  /** The response's x-fapi-interaction-id, when the handler set one. */
+  readonly interactionId: string | undefined;
 }
 
 export interface RunningHttpsServer {
@@ -96,6 +113,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       minVersion: 'TLSv1.2',
     },
     (req, res) => {
+      if (options.onRequestDone) reportWhenDone(req, res, options.onRequestDone);
       void serve(req, res).catch((error: unknown) => {
         if (req.destroyed || res.destroyed) {
           logger?.debug('Client went away', { message: (error as Error)?.message });
@@ -122,6 +140,22 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
     peers.set(socket, described);
     return described;
   };
+
+  function reportWhenDone(req: IncomingMessage, res: ServerResponse, report: (entry: AccessLogEntry) => void): void {
+    const started = performance.now();
+    res.once('close', () => {
+      const interactionId = res.getHeader(INTERACTION_ID_HEADER);
+      const subject = describedPeer(req.socket as TLSSocket)?.subjectDN;
+      report({
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: splitUrl(req.url ?? '/').path,
+        status: res.writableFinished ? res.statusCode : undefined,
+        ms: Math.round(performance.now() - started),
+        clientId: subject ? /(?:^|,)CN=([^,]*)/.exec(subject)?.[1] : undefined,
+        interactionId: typeof interactionId === 'string' ? interactionId : undefined,
+      });
+    });
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = apiGatewayRequestId();

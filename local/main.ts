@@ -2,13 +2,18 @@
  * `npm start`: runs the local stack until Ctrl-C. State (PKI, signing key, DynamoDB Local data)
  * lives in `.setpoll/` and is reused by the next start.
  *
+ * Options: --json-logs (or SETPOLL_LOG_FORMAT=json): JSON log lines instead of one readable line
+ * per request (see logging.ts).
+ *
  * Environment: SETPOLL_PORT (default 8443), SETPOLL_STATE_DIR (default .setpoll),
  * SETPOLL_TABLE_NAME (default setpoll-local), SETPOLL_DYNAMODB_ENDPOINT (use a running DynamoDB
  * Local instead of starting one), and the SETPOLL_* poll settings (SETPOLL_LEASE_SECONDS,
  * SETPOLL_LONG_POLL_SECONDS, SETPOLL_MAX_EVENTS, SETPOLL_MAX_DELIVERY_ATTEMPTS, ...).
  */
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
 import { settingsFromEnv } from '../lambdas/core/settings.ts';
+import { localLogging, logFormatFrom } from './logging.ts';
 import { DEFAULT_TABLE_NAME, startLocalStack, type LocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 8443;
@@ -18,11 +23,6 @@ function portFromEnv(raw: string | undefined): number {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`SETPOLL_PORT must be a port number, got ${JSON.stringify(raw)}`);
   return port;
-}
-
-/** Quotes a path for a POSIX shell only when it needs it. */
-function sh(value: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /** A path relative to the working directory when it is inside it, else absolute. */
@@ -35,66 +35,65 @@ function banner(stack: LocalStack): string {
   const { config, dynamo } = stack;
   const alpha = config.clients.find((c) => c.clientId === 'tpp-alpha') ?? config.clients[0];
   const s = config.settings;
-  const lines = [
-    '',
-    'setpoll local stack is ready',
-    '',
+  const lines = ['', 'setpoll local stack is ready. In another terminal:', ''];
+  if (alpha) {
+    lines.push(
+      `  npx setpoll poll --follow                      receive ${alpha.clientId}'s SETs: verify, print, acknowledge`,
+      `  npx setpoll publish --recipient ${alpha.clientId}       queue a SET for ${alpha.clientId}`,
+      '  npx setpoll help                               every command',
+      '',
+    );
+  }
+  lines.push(
     `  DynamoDB Local  ${config.dynamodb.endpoint}${dynamo ? ` (started here, data in ${display(join(stack.dir, 'dynamodb'))})` : ' (already running)'}`,
     `  Table           ${config.dynamodb.tableName}`,
     `  Poll URL        ${config.pollUrl}   (mTLS: client certificate required)`,
     `  JWKS URL        ${config.jwksUrl}   (SET verification keys)`,
     `  Token URL       ${config.tokenUrl}   (client credentials, tls_client_auth)`,
-    `  Issuer          ${config.issuer}`,
+    `  Management API  ${config.issuer}/destinations, ${config.issuer}/notifications   (Data Providers)`,
     `  Settings        leaseSeconds=${s.leaseSeconds} longPollSeconds=${s.longPollSeconds} maxEvents=${s.maxEvents} maxDeliveryAttempts=${s.maxDeliveryAttempts}`,
-    `  CA certificate  ${config.caCertFile}`,
-    ...config.clients.flatMap((c) => [`  ${c.clientId.padEnd(15)} cert ${c.certFile}`, `  ${''.padEnd(15)} key  ${c.keyFile}`]),
-    `  Management API  ${config.issuer}/destinations, ${config.issuer}/notifications   (Data Providers: notifier scopes)`,
-    ...config.providers.flatMap((c) => [`  ${c.clientId.padEnd(15)} cert ${c.certFile}`, `  ${''.padEnd(15)} key  ${c.keyFile}`]),
-    `  Config          ${stack.configFile}`,
+    `  CA certificate  ${display(config.caCertFile)}`,
+    `  Clients         ${[...config.clients, ...config.providers].map((c) => c.clientId).join(', ')}   (certificates and keys in ${display(dirname(config.caCertFile))}/clients)`,
+    `  Config          ${display(stack.configFile)}`,
     '',
-  ];
-  if (alpha) {
-    lines.push(
-      `Poll as ${alpha.clientId}: get a certificate-bound token, then poll with it:`,
-      `  TOKEN=$(curl -s --cacert ${sh(config.caCertFile)} --cert ${sh(alpha.certFile)} --key ${sh(alpha.keyFile)} -d grant_type=client_credentials -d scope=accounts -d client_id=${alpha.clientId} ${config.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
-      `  curl --cacert ${sh(config.caCertFile)} --cert ${sh(alpha.certFile)} --key ${sh(alpha.keyFile)} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"returnImmediately":true}' ${config.pollUrl}`,
-      '',
-      `Publish a SET to ${alpha.clientId} (in another terminal):`,
-      `  npx setpoll publish --recipient ${alpha.clientId}`,
-      '',
-    );
-  }
-  const provider = config.providers[0];
-  if (provider) {
-    const tls = `--cacert ${sh(config.caCertFile)} --cert ${sh(provider.certFile)} --key ${sh(provider.keyFile)}`;
-    lines.push(
-      `Manage notifications as ${provider.clientId}: a token with the notifier scopes, then register a destination:`,
-      `  PTOKEN=$(curl -s ${tls} -d grant_type=client_credentials -d 'scope=notifications:write notifications:read' -d client_id=${provider.clientId} ${config.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
-      `  curl ${tls} -H "authorization: Bearer $PTOKEN" -H 'content-type: application/json' -d '{"clientId":"${alpha?.clientId ?? 'tpp-alpha'}"}' ${config.issuer}/destinations`,
-      '',
-    );
-  }
-  lines.push('Press Ctrl-C to stop.', '');
+    'Logs: one line per request (SETPOLL_LOG_FORMAT=json for JSON). Press Ctrl-C to stop.',
+    '',
+  );
   return lines.join('\n');
 }
 
+/**
+ * One Ctrl-C reaches this process more than once: the terminal signals the whole foreground
+ * process group (npm, its shell, node and DynamoDB Local's java), and npm relays it to its child
+ * as well. A repeat within this window is that echo, not a second press.
+ */
+const SIGNAL_ECHO_MS = 1500;
+
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'json-logs': { type: 'boolean' } }, strict: true });
+  const format = logFormatFrom(process.env, values['json-logs'] ?? false);
+  // EMF metrics are CloudWatch's business; on a terminal they are two JSON blobs per request.
+  if (format === 'text') process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const logging = localLogging(format);
   const stack = await startLocalStack({
     dir: process.env.SETPOLL_STATE_DIR || '.setpoll',
     port: portFromEnv(process.env.SETPOLL_PORT),
     tableName: process.env.SETPOLL_TABLE_NAME || DEFAULT_TABLE_NAME,
     settings: settingsFromEnv(process.env),
+    logger: logging.logger,
+    onRequestDone: logging.onRequestDone,
     ...(process.env.SETPOLL_DYNAMODB_ENDPOINT ? { dynamoEndpoint: process.env.SETPOLL_DYNAMODB_ENDPOINT } : {}),
   });
   console.log(banner(stack));
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (performance.now() - stoppingSince < SIGNAL_ECHO_MS) return;
       console.error(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     console.log(`\n${signal}: stopping the local stack...`);
     stack.stop().then(
       () => {

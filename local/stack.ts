@@ -24,7 +24,7 @@ import type { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
 import { AS_KEY_FILE_NAME, DEFAULT_STATE_DIR, SIGNING_KEY_FILE_NAME, configFileIn, writeLocalConfig, type LocalConfig } from './config.ts';
 import { createDocumentClient, createDynamoClient, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.ts';
-import { lambdaContext, startHttpsServer, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
+import { lambdaContext, startHttpsServer, type HttpsServerOptions, type LambdaHandler, type RouteTable, type RunningHttpsServer } from './https-server.ts';
 import { fetchTrustingCa } from './fetch-with-ca.ts';
 import { DEMO_CLIENT_IDS, DEMO_PROVIDER_IDS, issueClientCertificate, loadOrCreateDevPki, type DevPki } from './pki.ts';
 
@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   readonly notifier?: { readonly fanOutPageSize?: number; readonly fanOutBudgetMs?: number };
   /** More routes (e.g. a token endpoint), merged over the built-in ones. */
   readonly routes?: RouteTable;
+  /** Called once per request served (an access log; see AccessLogEntry). @default none */
+  readonly onRequestDone?: HttpsServerOptions['onRequestDone'];
   /** Passed to the HTTPS server. @default 30 000 */
   readonly integrationTimeoutMs?: number;
 }
@@ -192,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...options.routes,
       },
       logger,
+      ...(options.onRequestDone ? { onRequestDone: options.onRequestDone } : {}),
       ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
     });
     cleanups.push(() => server.close());
