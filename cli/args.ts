@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { intendedMember } from '../lambdas/core/member-names.ts';
 import { UsageError } from './errors.ts';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -17,10 +18,27 @@ export function parseOptions<const O extends OptionsConfig>(command: string, arg
     const config: StrictConfig<O> = { args: [...args], options, strict: true, allowPositionals: false };
     return parseArgs(config).values;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message, command);
-    throw error;
+    throw usageError(error, command, options);
   }
+}
+
+/**
+ * parseArgs' errors as usage errors of `command`; an unknown option names the one probably meant
+ * (the near-miss rule of lambdas/core/member-names.ts). Options absent from the help (aliases
+ * kept for old scripts) are suggested too: they work.
+ */
+function usageError(error: unknown, command: string, options: OptionsConfig): unknown {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (!code.startsWith('ERR_PARSE_ARGS')) return error;
+  const message = (error as Error).message;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const given = /^Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
+    if (given) {
+      const meant = intendedMember(given.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
+      return new UsageError(`Unknown option '${given}'${meant ? ` (did you mean --${meant}?)` : ''}`, command);
+    }
+  }
+  return new UsageError(message, command);
 }
 
 /** The value of a required string option. */
@@ -65,9 +83,7 @@ export function parseWithPositionals<const O extends OptionsConfig>(
     const config: PositionalConfig<O> = { args: [...args], options, strict: true, allowPositionals: true };
     parsed = parseArgs(config);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message, command);
-    throw error;
+    throw usageError(error, command, options);
   }
   // --help needs no positionals: the command prints its help instead.
   if ((parsed.values as { help?: boolean }).help) return parsed;

@@ -5,6 +5,8 @@ import { pollCommand } from './commands/poll.ts';
 import { publishCommand } from './commands/publish.ts';
 import { queueCommand } from './commands/queue.ts';
 import { recipientsCommand } from './commands/recipients.ts';
+import packageJson from '../package.json' with { type: 'json' };
+import { intendedMember } from '../lambdas/core/member-names.ts';
 import { CliFailure, UsageError } from './errors.ts';
 import { processIo, type Io } from './io.ts';
 
@@ -27,7 +29,8 @@ table with the default AWS credential chain. destinations, notify and poll call 
 mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
 --token-url URL [--ca FILE] call a deployment.
 
-Run 'setpoll <command> --help' for a command's options.
+Run 'setpoll help <command>' or 'setpoll <command> --help' for a command's options,
+'setpoll --version' for the version. With --json, errors are printed as JSON too.
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
 const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void>> = {
@@ -40,31 +43,51 @@ const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void
 };
 const COMMAND_LIST = 'publish, recipients, destinations, notify, poll or queue';
 
+export const VERSION: string = packageJson.version;
+
+/** `setpoll help poll`: the command's own help, as `setpoll poll --help` prints it. */
+function commandNamed(name: string): (args: readonly string[], io: Io) => Promise<void> {
+  const run = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (run) return run;
+  const meant = intendedMember(name, Object.keys(COMMANDS));
+  throw new UsageError(`unknown command ${JSON.stringify(name)}${meant ? ` (did you mean ${meant}?)` : ''}: use ${COMMAND_LIST}`);
+}
+
+/** How a failure is shown: as a line of text, or as one JSON object when the command asked for --json. */
+function report(io: Io, json: boolean, error: { kind: string; message: string; command?: string | undefined; exitCode: number }): number {
+  if (json) {
+    io.err(JSON.stringify({ error: { kind: error.kind, message: error.message, ...(error.command ? { command: error.command } : {}), exitCode: error.exitCode } }));
+  } else {
+    io.err(`setpoll: ${error.message}`);
+    if (error.kind === 'usage') io.err(`Run 'setpoll ${error.command ? `${error.command} ` : ''}--help' for usage.`);
+  }
+  return error.exitCode;
+}
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  // Before --, as parseArgs reads it: `--json` is an option of every command.
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
   try {
+    if (command === '--version' || command === '-V' || command === 'version') {
+      io.out(json ? JSON.stringify({ version: VERSION }) : `setpoll ${VERSION}`);
+      return 0;
+    }
     if (command === '--help' || command === '-h' || command === 'help') {
-      io.out(HELP);
+      const topic = rest.find((a) => !a.startsWith('-'));
+      if (topic === undefined) io.out(HELP);
+      else await commandNamed(topic)(['--help'], io);
       return 0;
     }
     if (command === undefined) throw new UsageError(`a command is required: ${COMMAND_LIST}`);
-    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}: use ${COMMAND_LIST}`);
-    await run(rest, io);
+    await commandNamed(command)(rest, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`setpoll: ${error.message}`);
-      io.err(`Run 'setpoll ${error.command ? `${error.command} ` : ''}--help' for usage.`);
-      return error.exitCode;
-    }
-    if (error instanceof CliFailure) {
-      io.err(`setpoll: ${error.message}`);
-      return error.exitCode;
-    }
+    if (error instanceof UsageError) return report(io, json, { kind: 'usage', message: error.message, command: error.command, exitCode: error.exitCode });
+    if (error instanceof CliFailure) return report(io, json, { kind: 'failure', message: error.message, exitCode: error.exitCode });
     const e = error instanceof Error ? error : new Error(String(error));
-    io.err(`setpoll: ${e.name}: ${e.message}`);
+    const code = report(io, json, { kind: 'error', message: `${e.name}: ${e.message}`, exitCode: 1 });
     if (process.env.SETPOLL_DEBUG) io.err(e.stack ?? '');
-    return 1;
+    return code;
   }
 }

@@ -591,7 +591,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
       expect(replace.stdout).toBe('Replaced notification n-3 with revision 2 (jti j-rev2): queued for 2 destination(s), 1 skipped (other event types)\n');
     });
 
-    it("prints the API's JSON as is with --json, and its error on failure", async () => {
+    it("prints the API's JSON as is with --json, and its error as JSON on failure", async () => {
       // Prepare
       answer({ status: 200, body: notification('n-1') }, { status: 404, body: { err: 'not_found', description: 'No notification n-9' } });
 
@@ -601,7 +601,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
 
       // Assess
       expect(json).toEqual({ code: 0, stdout: `${JSON.stringify(notification('n-1'))}\n`, stderr: '' });
-      expect(missing).toEqual({ code: 1, stdout: '', stderr: 'setpoll: not_found: No notification n-9\n' });
+      expect(missing).toEqual({ code: 1, stdout: '', stderr: '{"error":{"kind":"failure","message":"not_found: No notification n-9","exitCode":1}}\n' });
     });
   });
 
