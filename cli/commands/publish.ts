@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import type { JWK } from 'jose';
 import { Publisher } from '../../lambdas/producer/publish.ts';
 import { JwkSigner } from '../../lambdas/producer/signer.ts';
+import { intendedMember } from '../../lambdas/core/member-names.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
+import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { SIGNING_KEY_FILE_NAME, signingKeyFileFor } from '../../local/config.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
 import { TARGET_HELP, TARGET_OPTIONS, defaultStateDir, withTarget, type Target } from '../connection.ts';
@@ -36,6 +38,8 @@ Options:
   --issuer URL         the iss claim (default: the local stack's issuer; with --table:
                        $SETPOLL_ISSUER, else required)
   --json               print {"jti","queued","duplicate"} as JSON
+  --force              publish even to a recipient with no registered certificate (by default
+                       that is refused: its SETs would wait for nobody)
   -h, --help           show this help
 
 ${TARGET_HELP}`;
@@ -51,6 +55,7 @@ const OPTIONS = {
   txn: { type: 'string' },
   key: { type: 'string' },
   issuer: { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 export async function publishCommand(args: readonly string[], io: Io): Promise<void> {
@@ -68,6 +73,7 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
 
   await withTarget(o, COMMAND, async (target) => {
     const { signer, issuer } = await signing(target, o.key, o.issuer);
+    await refuseUnregistered(target, recipients, o.force === true, io);
     const store = new DynamoQueueStore({ client: target.documentClient, tableName: target.tableName });
     const publisher = new Publisher({ store, signer, issuer });
     const result = await publisher.publish({
@@ -85,6 +91,25 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
     if (o.json) io.out(JSON.stringify({ jti: result.jti, queued, duplicate }));
     else if (queued.length > 0) io.out(result.jti);
   });
+}
+
+/**
+ * A SET for a recipient without a registered certificate waits out its TTL for nobody (a typo
+ * in --recipient, or a recipient not yet registered): say so, and publish only with --force.
+ */
+async function refuseUnregistered(target: Target, recipients: readonly string[], force: boolean, io: Io): Promise<void> {
+  const registry = new RecipientRegistry({ client: target.documentClient, tableName: target.tableName });
+  const known = target.local?.config.clients.map((c) => c.clientId) ?? [];
+  const unregistered: string[] = [];
+  for (const recipient of new Set(recipients)) {
+    if ((await registry.list(recipient)).length > 0) continue;
+    unregistered.push(recipient);
+    const meant = intendedMember(recipient, known);
+    io.err(`setpoll: warning: ${JSON.stringify(recipient)} has no registered certificate, so nobody can poll its SETs${meant ? ` (did you mean ${meant}?)` : ''}`);
+  }
+  if (unregistered.length > 0 && !force) {
+    throw new CliFailure(`nothing published: register ${unregistered.join(', ')} first (setpoll recipients add), or publish anyway with --force`);
+  }
 }
 
 async function signing(target: Target, keyOption: string | undefined, issuerOption: string | undefined): Promise<{ signer: JwkSigner; issuer: string }> {
