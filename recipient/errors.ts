@@ -19,7 +19,7 @@ export interface SetErr {
   readonly description?: string;
 }
 
-/** The server's limits on a `setErrs` entry (README, "The poll endpoint"): longer is a 400 for the whole poll. */
+/** The server's limits on a `setErrs` entry (docs/poll-api.md): longer is a 400 for the whole poll. */
 export const ERR_MAX_LENGTH = 40;
 export const DESCRIPTION_MAX_LENGTH = 256;
 

@@ -56,7 +56,7 @@ export interface PollerOptions {
    * The pause after a poll that left nothing more to fetch or brought no SET (even with
    * moreAvailable: the in-flight cap, lease conflicts), when short polling; and after a long poll
    * that came back empty sooner than this, so a transmitter without long polling is not hammered.
-   * @default 1000, the README's "no more often than once a second"
+   * @default 1000, docs/server-policies.md: "no more often than once a second"
    */
   readonly shortPollIntervalMs?: number;
   /** @default 'with-next-poll' */

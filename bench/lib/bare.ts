@@ -109,7 +109,7 @@ export class BareQueue {
     }
   }
 
-  /** The producer's conditional put (README: idempotent on the jti). */
+  /** The producer's conditional put (docs/item-schema.md: idempotent on the jti). */
   async putSet(clientId: string, set: NewSet): Promise<boolean> {
     try {
       await this.#client.send(

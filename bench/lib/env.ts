@@ -43,7 +43,7 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-/** The deployed defaults (README): 30 s lease, 20 s long poll, 100 max events, unlimited attempts. */
+/** The deployed defaults (docs/configuration.md): 30 s lease, 20 s long poll, 100 max events, unlimited attempts. */
 export const BENCH_SETTINGS: PollSettings = validateSettings({ ...DEFAULT_SETTINGS });
 const TABLE = 'setpoll-bench';
 

@@ -6,7 +6,7 @@ import { distance } from 'fastest-levenshtein';
  * ignored. A name that looks like a misspelt defined member is not: ignoring `acks` would drop the
  * acknowledgements the receiver meant to send, so it is refused, naming the member it was meant to be.
  *
- * The rule, as documented (README "The poll endpoint", openapi/setpoll.yaml PollRequest): both names
+ * The rule, as documented (docs/poll-api.md, openapi/setpoll.yaml PollRequest): both names
  * are normalised (lower case, without `_`, `-`, `.` and white space); a name that is not a defined
  * member is a near-miss of one when their normalised forms are equal or within a Levenshtein
  * distance of 1 (defined names of at most 5 characters, such as `ack`) or 2 (longer ones).

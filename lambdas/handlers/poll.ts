@@ -60,7 +60,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
     // (clientId) is a key of the line, so its `oldestAgeMs` answers "whose backlog is old?".
     logger.info('Poll answered', { ...stats, variant, returnImmediately: request.returnImmediately, maxEvents: request.maxEvents });
     if (stats.redeliveredAfterAcks > 0) {
-      // README "Server policies" › receivers: SETs sent in answer to an ack request came back unacked.
+      // docs/server-policies.md › receivers: SETs sent in answer to an ack request came back unacked.
       logger.warn('SETs redelivered after an ack request', {
         redeliveredAfterAcks: stats.redeliveredAfterAcks,
         hint: 'SETs that answered a request carrying ack or setErrs came back unacknowledged: send maxEvents 0 with acks that want no SETs, or process the SETs in the response',

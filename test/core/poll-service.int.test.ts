@@ -207,7 +207,7 @@ describe('PollService', () => {
       expect((await store.readQueue('alpha', 10)).items).toEqual([]);
     });
 
-    it('honours a late ack after the SET became failed: the failed record goes (README "an ack is honoured whenever it arrives")', async () => {
+    it('honours a late ack after the SET became failed: the failed record goes (docs "an ack is honoured whenever it arrives")', async () => {
       // Prepare: a delivered once, then failed; b errored by the recipient.
       const { enqueue, poll, store, clock, settings } = await setup({ maxDeliveryAttempts: 1 });
       await enqueue('alpha', ['a', 'b']);

@@ -56,7 +56,7 @@ function expectUnavailable(res: RawResponse): void {
 }
 
 /**
- * Queues `count` signed SETs for a recipient the way a producer may (README, "The DynamoDB item
+ * Queues `count` signed SETs for a recipient the way a producer may (docs/item-schema.md, "The DynamoDB item
  * schema"), in batches of 25: much faster than one conditional put per SET, for test setup.
  */
 async function queueSets(clientId: string, count: number): Promise<Map<string, string>> {

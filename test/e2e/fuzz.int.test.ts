@@ -1,6 +1,6 @@
 /**
  * Bad input, generated: more than 10,000 poll requests over real HTTPS and mTLS against one local
- * stack with long polls off. The README's reference model (test/support/fuzz.ts › judge) judges
+ * stack with long polls off. The poll API docs' reference model (test/support/fuzz.ts › judge) judges
  * each request first. One it rejects is sent as tpp-alpha, whose queue no DynamoDB command may
  * touch; one it accepts is sent as tpp-beta (or one of seven recipients like it, so accepted
  * requests run side by side), whose queue is compared with the model's effect and then restored.
@@ -154,7 +154,7 @@ function failure(req: FuzzRequest, res: RawResponse, error: unknown): Error {
 }
 
 /**
- * What every answer must be: 200 or 4xx, JSON, with the interaction id the README promises, and an
+ * What every answer must be: 200 or 4xx, JSON, with the interaction id the docs promise, and an
  * error exactly {err, description}. Checked by hand rather than with expect: this runs 10,000 times.
  */
 function commonProblems(res: RawResponse, req: FuzzRequest): { body: unknown; problems: string[] } {

@@ -1,7 +1,7 @@
 /**
  * The wire behaviour of RFC 8936 receivers other people run (the caep.dev Shared Signals receiver
  * library, i2goSignals, the Keycloak SSF receiver), replayed as requests over real mTLS against the
- * local stack, with the exact outcome setpoll promises for each (README "Server policies" ›
+ * local stack, with the exact outcome setpoll promises for each (docs/server-policies.md ›
  * "Receivers in the field"). Then each "Done when" line of issue #14 as a test of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -6,7 +6,7 @@
  * - a watch on a DynamoDB client: every command the handler issues, the partitions it names, its
  *   outcome, and the lease records it wrote;
  * - whole-partition snapshots and restores, through a client of the test's own;
- * - a reference model of the poll endpoint (README, "The poll endpoint" and "Errors"): what a
+ * - a reference model of the poll endpoint (docs/poll-api.md, "The poll endpoint" and "Errors"): what a
  *   request must be answered with, and what an accepted request does to a known queue;
  * - fast-check arbitraries for near-valid and hostile requests.
  */
@@ -355,7 +355,7 @@ export function byUtf8(a: string, b: string): number {
 // ─── The request model ──────────────────────────────────────────────────────────────────────────
 
 /**
- * Authorization header variants. `ok` is what RFC 6750 and the README promise: any case of the
+ * Authorization header variants. `ok` is what RFC 6750 and docs/poll-api.md promise: any case of the
  * scheme, one space, the recipient's own certificate-bound token; surrounding whitespace is not
  * part of a field value (RFC 9110 §5.5). Everything else is 401 invalid_token.
  */
@@ -396,7 +396,7 @@ export function authorizationValues(variant: AuthVariant, own: string, other: st
 }
 
 /**
- * The README's 401 challenge: with no bearer token at all (no Authorization header, or one that
+ * The poll API docs' 401 challenge: with no bearer token at all (no Authorization header, or one that
  * does not start with the Bearer scheme name, RFC 6750 §3.1) it carries no error code.
  */
 export function expectedChallenge(values: readonly string[]): string {
@@ -407,7 +407,7 @@ export function expectedChallenge(values: readonly string[]): string {
 const TYPE_415 = 'Content-Type must be application/json';
 const CHARSET_415 = 'The only supported charset is UTF-8';
 
-/** Content-Type header variants (values as sent), with the README's answer: accepted, or the 415 description. */
+/** Content-Type header variants (values as sent), with the documented answer: accepted, or the 415 description. */
 export const CONTENT_TYPES: readonly (readonly [values: readonly string[], answer: 'ok' | typeof TYPE_415 | typeof CHARSET_415])[] = [
   [['application/json'], 'ok'],
   [['Application/JSON'], 'ok'],
@@ -470,9 +470,9 @@ export type Verdict =
       readonly kind: 'reject';
       readonly status: number;
       readonly err: string;
-      /** The README's descriptions for what is wrong; the answer names one of them. */
+      /** The poll API docs' descriptions for what is wrong; the answer names one of them. */
       readonly descriptions: readonly string[];
-      /** Names a jti with a lone surrogate, which the README does not mention: a 400 may describe that in its own words. */
+      /** Names a jti with a lone surrogate, which the docs do not mention: a 400 may describe that in its own words. */
       readonly anyDescription: boolean;
     }
   | {
@@ -493,7 +493,7 @@ export function headerAsSeen(values: readonly string[]): string | undefined {
   return values.length === 0 ? undefined : values.map((v) => v.replace(/^[ \t]+|[ \t]+$/g, '')).join(',');
 }
 
-/** The README's answer to a request: method, token, media type, size, UTF-8, JSON, then the members. */
+/** The poll API docs' answer to a request: method, token, media type, size, UTF-8, JSON, then the members. */
 export function judge(req: FuzzRequest, limits: PollLimits): Verdict {
   const reject = (status: number, err: string, ...descriptions: string[]): Verdict => ({ kind: 'reject', status, err, descriptions, anyDescription: false });
   if (req.method !== 'POST') return reject(405, 'method_not_allowed', 'Only POST is allowed on this resource');
@@ -526,14 +526,14 @@ export function judge(req: FuzzRequest, limits: PollLimits): Verdict {
   return { kind: 'accept', poll: { maxEvents: body.maxEvents ?? undefined, ack, setErrs, lang: headerAsSeen(req.contentLanguage) }, mayReject: lone };
 }
 
-/** README: "a longer description is stored cut to 256 characters" (UTF-16 code units; a surrogate pair is kept whole or dropped). */
+/** docs/poll-api.md: "a longer description is stored cut to 256 characters" (UTF-16 code units; a surrogate pair is kept whole or dropped). */
 function cutDescription(text: string): string {
   if (text.length <= 256) return text;
   const cut = text.slice(0, 256);
   return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, 255) : cut;
 }
 
-/** README: the near-miss rule. The members a name is a near-miss of (empty: a member, or ignored). */
+/** docs/poll-api.md: the near-miss rule. The members a name is a near-miss of (empty: a member, or ignored). */
 function nearMisses(name: string, defined: readonly string[]): string[] {
   const norm = (n: string) => n.toLowerCase().replace(/[\s_.-]/g, '');
   if (defined.includes(name)) return [];
@@ -554,8 +554,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 128;
 
 /**
- * Every rule of README "The poll endpoint" that a parsed body breaks, as the 400 description the
- * README's rules name. Empty when the body is a valid poll request.
+ * Every rule of docs/poll-api.md that a parsed body breaks, as the 400 description the
+ * docs name. Empty when the body is a valid poll request.
  */
 export function pollBodyViolations(body: unknown, maxAnswers: number): string[] {
   if (!isObject(body)) return ['The request body must be a JSON object'];
