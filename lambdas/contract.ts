@@ -19,6 +19,8 @@ export const ENV = Object.freeze({
   maxRequestBytes: 'SETPOLL_MAX_REQUEST_BYTES',
   maxInFlight: 'SETPOLL_MAX_IN_FLIGHT',
   identityCacheSeconds: 'SETPOLL_IDENTITY_CACHE_SECONDS',
+  /** `final` (RFC 8936, the default) or `redeliver` (the OB profile's reading of errored SETs). */
+  erroredSets: 'SETPOLL_ERRORED_SETS',
   realm: 'SETPOLL_REALM',
   tokenJwksUrl: 'SETPOLL_TOKEN_JWKS_URL',
   tokenIssuer: 'SETPOLL_TOKEN_ISSUER',
@@ -76,6 +78,7 @@ const SHARED_ENV: readonly EnvName[] = [
 export const POLL_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
   ...SHARED_ENV,
   ...Object.values(NUMERIC_SETTING_ENV),
+  ENV.erroredSets,
   ENV.tokenScopes,
   ENV.tokenClientClaim,
 ]);
@@ -101,6 +104,17 @@ export const MAX_LONG_POLL_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - TIME
 /** One second under API Gateway's limit: the management handler answers before API Gateway gives up. */
 export const MANAGEMENT_TIMEOUT_SECONDS = HTTP_API_INTEGRATION_TIMEOUT_SECONDS - 1;
 
+/**
+ * What a SET reported in `setErrs` becomes. `final`: RFC 8936 §2.4.4, the report is the
+ * recipient's final answer: the SET leaves the queue for an `errored` record. `redeliver`: the OB
+ * Aggregated Polling profile's reading (awaiting events include those "reported as errors by the
+ * TPP"; only positively acknowledged ones may be evicted): the SET stays queued with the error
+ * recorded on it and is delivered again after its lease, until acknowledged or out of
+ * maxDeliveryAttempts (which must then be at least 1).
+ */
+export const ERRORED_SETS_MODES = Object.freeze(['final', 'redeliver'] as const);
+export type ErroredSetsMode = (typeof ERRORED_SETS_MODES)[number];
+
 /** Defaults of the poll settings (the "documented polling policies"; see PollSettings). */
 export const SETTING_DEFAULTS = Object.freeze({
   leaseSeconds: 30,
@@ -111,8 +125,9 @@ export const SETTING_DEFAULTS = Object.freeze({
   maxRequestBytes: 1_048_576,
   maxInFlight: 1000,
   identityCacheSeconds: 30,
+  erroredSets: 'final' as ErroredSetsMode,
   realm: 'setpoll',
-} satisfies Record<NumericSetting | 'realm', number | string>);
+} satisfies Record<NumericSetting | 'erroredSets' | 'realm', number | string>);
 
 /** The OB Aggregated Polling profile's scopes: a recipient's token needs one of them. */
 export const DEFAULT_POLL_SCOPES: readonly string[] = Object.freeze(['accounts', 'fundsconfirmations', 'payments']);

@@ -8,7 +8,7 @@
  * Environment: SETPOLL_PORT (default 8443), SETPOLL_STATE_DIR (default .setpoll),
  * SETPOLL_TABLE_NAME (default setpoll-local), SETPOLL_DYNAMODB_ENDPOINT (use a running DynamoDB
  * Local instead of starting one), and the SETPOLL_* poll settings (SETPOLL_LEASE_SECONDS,
- * SETPOLL_LONG_POLL_SECONDS, SETPOLL_MAX_EVENTS, SETPOLL_MAX_DELIVERY_ATTEMPTS, ...).
+ * SETPOLL_LONG_POLL_SECONDS, SETPOLL_MAX_EVENTS, SETPOLL_MAX_DELIVERY_ATTEMPTS, SETPOLL_ERRORED_SETS, ...).
  */
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';

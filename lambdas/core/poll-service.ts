@@ -117,10 +117,12 @@ export class PollService {
     const deadline = this.#monotonic() + this.#settings.longPollSeconds * 1000;
     let pendingAcks = request.ack.length > 0 || request.setErrs.size > 0;
     let conflictsInRow = 0;
+    /** SETs reported in setErrs that stay queued (erroredSets `redeliver`): leased again, as if delivered. */
+    const kept = new Set<string>();
 
     for (;;) {
       // Acks need no read first (the key is the jti), so they run beside the read.
-      const acking = pendingAcks ? this.#applyAcks(clientId, request, context, this.#now(), stats) : undefined;
+      const acking = pendingAcks ? this.#applyAcks(clientId, request, context, this.#now(), stats, kept) : undefined;
       // Handled here so a failure while the read still runs is never an unhandled rejection;
       // it is still awaited (and rethrown) below.
       acking?.catch(() => undefined);
@@ -151,11 +153,15 @@ export class PollService {
       // (acks or setErrs) SETs still listed there: otherwise ack-only polls would leave their jtis
       // counted against the in-flight cap until the leases ran out.
       const answersListed = [...excluded].some((jti) => (lease.entries.get(jti) ?? 0) > now);
-      let leased = selection.picked.length === 0 && !answersListed;
+      let leased = selection.picked.length === 0 && !answersListed && kept.size === 0;
       if (!leased) {
         writes.push(
-          this.#lease(clientId, lease, selection.picked, excluded, now, excluded.size > 0).then(
-            () => void (leased = true),
+          this.#lease(clientId, lease, selection.picked, excluded, kept, now, excluded.size > 0).then(
+            () => {
+              leased = true;
+              // Leased once: later rounds of a long poll need not write the record for them again.
+              kept.clear();
+            },
             (error: unknown) => {
               if (!(error instanceof LeaseConflict)) throw error;
             },
@@ -266,7 +272,15 @@ export class PollService {
     return { picked, moreAvailable, exhausted, expired, redelivered, redeliveredAfterAcks };
   }
 
-  async #lease(clientId: string, lease: Lease, picked: readonly QueuedSet[], answered: ReadonlySet<string>, now: number, carriedAcks: boolean): Promise<void> {
+  async #lease(
+    clientId: string,
+    lease: Lease,
+    picked: readonly QueuedSet[],
+    answered: ReadonlySet<string>,
+    kept: ReadonlySet<string>,
+    now: number,
+    carriedAcks: boolean,
+  ): Promise<void> {
     const until = now + this.#settings.leaseSeconds * 1000;
     const entries = new Map<string, number>();
     const withAcks = new Set<string>();
@@ -282,14 +296,21 @@ export class PollService {
       if (carriedAcks) withAcks.add(item.jti);
       else withAcks.delete(item.jti);
     }
+    // An errored SET that stays queued is withheld for a lease, like an unacknowledged one, then redelivered.
+    for (const jti of kept) entries.set(jti, until);
     await this.#store.writeLease(clientId, lease.version, entries, withAcks);
   }
 
   /** Acks are conditional deletes in the caller's own queue; unknown jtis are silent successes. */
-  async #applyAcks(clientId: string, request: PollRequest, context: PollContext, now: number, stats: PollStats): Promise<void> {
+  async #applyAcks(clientId: string, request: PollRequest, context: PollContext, now: number, stats: PollStats, kept: Set<string>): Promise<void> {
+    const redeliver = this.#settings.erroredSets === 'redeliver';
     const errWrites = [...request.setErrs].map(async ([jti, error]) => {
       const report = { ...error, ...(context.lang ? { lang: context.lang } : {}) };
-      if (await this.#store.recordError(clientId, jti, report, now)) stats.errored++;
+      if (redeliver) {
+        if (!(await this.#store.noteError(clientId, jti, report, now))) return;
+        kept.add(jti);
+      } else if (!(await this.#store.recordError(clientId, jti, report, now))) return;
+      stats.errored++;
     });
     const acking = this.#store.acknowledge(clientId, request.ack).then((n) => void (stats.acked = n.queued + n.failed));
     await settleAll([acking, ...errWrites]);

@@ -1,4 +1,4 @@
-import { ENV, MAX_LONG_POLL_SECONDS, NUMERIC_SETTING_ENV, SETTING_DEFAULTS, type NumericSetting } from '../contract.ts';
+import { ENV, ERRORED_SETS_MODES, MAX_LONG_POLL_SECONDS, NUMERIC_SETTING_ENV, SETTING_DEFAULTS, type ErroredSetsMode, type NumericSetting } from '../contract.ts';
 import { ProgrammerError } from './errors.ts';
 
 export { MAX_LONG_POLL_SECONDS } from '../contract.ts';
@@ -25,9 +25,16 @@ export interface PollSettings {
   readonly maxInFlight: number;
   /** How long a certificate's registration is cached per handler: the longest a revocation takes. */
   readonly identityCacheSeconds: number;
+  /** What a SET reported in `setErrs` becomes: `final` (RFC 8936) or `redeliver` (OB; ERRORED_SETS_MODES). */
+  readonly erroredSets: ErroredSetsMode;
   /** `realm` of WWW-Authenticate challenges. */
   readonly realm: string;
 }
+
+/** A setting a function may read from its environment: the numeric ones and `erroredSets`. */
+export type SettingKey = NumericSetting | 'erroredSets';
+/** Every setting the poll function reads. */
+export const POLL_SETTING_KEYS: readonly SettingKey[] = Object.freeze([...(Object.keys(NUMERIC_SETTING_ENV) as NumericSetting[]), 'erroredSets']);
 
 export const DEFAULT_SETTINGS: PollSettings = Object.freeze({ ...SETTING_DEFAULTS });
 
@@ -38,10 +45,19 @@ export const DEFAULT_SETTINGS: PollSettings = Object.freeze({ ...SETTING_DEFAULT
 export function settingsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   base: PollSettings = DEFAULT_SETTINGS,
-  keys: readonly NumericSetting[] = Object.keys(NUMERIC_SETTING_ENV) as NumericSetting[],
+  keys: readonly SettingKey[] = POLL_SETTING_KEYS,
 ): PollSettings {
   const out: Record<string, number | string> = { ...base };
   for (const key of keys) {
+    if (key === 'erroredSets') {
+      const mode = env[ENV.erroredSets];
+      if (mode === undefined || mode === '') continue;
+      if (!(ERRORED_SETS_MODES as readonly string[]).includes(mode)) {
+        throw new ProgrammerError(`${ENV.erroredSets} must be ${ERRORED_SETS_MODES.join(' or ')}, got ${JSON.stringify(mode)}`);
+      }
+      out.erroredSets = mode;
+      continue;
+    }
     const name = NUMERIC_SETTING_ENV[key];
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
@@ -63,5 +79,9 @@ export function validateSettings(s: PollSettings): PollSettings {
   if (s.leaseSeconds < 1) throw new ProgrammerError('leaseSeconds must be at least 1');
   if (s.maxEvents < 1) throw new ProgrammerError('maxEvents must be at least 1');
   if (s.maxInFlight < s.maxEvents) throw new ProgrammerError('maxInFlight must be at least maxEvents');
+  // Redelivered errored SETs are bounded by the attempts; without a limit one would come back for its whole retention.
+  if (s.erroredSets === 'redeliver' && s.maxDeliveryAttempts < 1) {
+    throw new ProgrammerError(`${ENV.erroredSets}=redeliver needs ${ENV.maxDeliveryAttempts} of at least 1: errored SETs are delivered again until their attempts run out`);
+  }
   return Object.freeze({ ...s });
 }

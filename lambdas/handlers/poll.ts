@@ -6,14 +6,14 @@ import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { parsePollRequest } from '../core/poll-request.ts';
 import { PollService } from '../core/poll-service.ts';
-import type { PollSettings } from '../core/settings.ts';
+import { POLL_SETTING_KEYS, type PollSettings } from '../core/settings.ts';
 import { httpErrorHandler, jsonResponse } from '../http/error-handler.ts';
 import { interactionId, type InteractionState } from '../http/interaction-id.ts';
 import { parseJsonBody, requireMethod } from '../http/json-body.ts';
 import { POLL_SERVICE } from '../observability/metric-names.ts';
 import { createMetrics, defaultMetrics, pollVariant, publishMetrics, recordPoll } from '../observability/metrics.ts';
 import type { QueueStore } from '../store/queue-store.ts';
-import { ENV, NUMERIC_SETTING_ENV, type NumericSetting } from '../contract.ts';
+import { ENV } from '../contract.ts';
 import { servicesFromEnv } from './wiring.ts';
 
 export interface PollHandlerDeps {
@@ -86,7 +86,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
 /** Wires the handler from the Lambda environment (SETPOLL_* variables). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): PollHandlerDeps {
   const { store, authenticator, tokens, settings, logger } = servicesFromEnv(env, {
-    settings: Object.keys(NUMERIC_SETTING_ENV) as NumericSetting[],
+    settings: POLL_SETTING_KEYS,
     tokenOptions: true,
   });
   const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? POLL_SERVICE, logger });

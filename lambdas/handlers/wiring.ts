@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createRemoteJWKSet } from 'jose';
 import { composeServices, type NotifierInputs, type Services } from '../composition.ts';
 import type { NotifierServices } from '../notifier/services.ts';
-import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, ENV, POLL_SERVICE, TOKEN_CLIENT_CLAIMS, type ClientClaim, type NumericSetting } from '../contract.ts';
+import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, ENV, POLL_SERVICE, TOKEN_CLIENT_CLAIMS, type ClientClaim } from '../contract.ts';
 import { AccessTokenVerifier } from '../core/access-token.ts';
 import { ProgrammerError } from '../core/errors.ts';
-import { DEFAULT_SETTINGS, settingsFromEnv } from '../core/settings.ts';
+import { DEFAULT_SETTINGS, settingsFromEnv, type SettingKey } from '../core/settings.ts';
 import { createDocumentClient } from '../store/document-client.ts';
 
 /** A setting the function cannot start without: its absence is a deployment error. */
@@ -19,8 +19,8 @@ export type LambdaServices = Services & { readonly logger: Logger };
 
 /** Which of the optional variables (lambdas/contract.ts) a function reads. */
 export interface EnvReads {
-  /** The numeric settings read; the others keep their defaults. */
-  readonly settings: readonly NumericSetting[];
+  /** The settings read; the others keep their defaults. */
+  readonly settings: readonly SettingKey[];
   /** Whether SETPOLL_TOKEN_SCOPES and SETPOLL_TOKEN_CLIENT_CLAIM are read (the poll function's). */
   readonly tokenOptions: boolean;
 }

@@ -250,6 +250,39 @@ export class DynamoQueueStore extends QueueStore {
     return this.#moveToRecord(item, record);
   }
 
+  async noteError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
+    const set = ['#err = :err', '#errAt = :now'];
+    const remove: string[] = [];
+    const names: Record<string, string> = { '#err': 'err', '#errAt': 'errAt', '#description': 'description', '#lang': 'lang' };
+    const values: Record<string, unknown> = { ':err': report.err, ':now': now };
+    // A report replaces the previous one whole: no description from an older report stays.
+    for (const key of ['description', 'lang'] as const) {
+      if (report[key] === undefined) remove.push(`#${key}`);
+      else {
+        set.push(`#${key} = :${key}`);
+        values[`:${key}`] = report[key];
+      }
+    }
+    try {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: queuePk(clientId), sk: setSk(jti) },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.#onCapacity?.('noteError', out.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean> {
     const pk = queuePk(clientId);
     const record: DeliveryRecordItem = {
@@ -257,6 +290,10 @@ export class DynamoQueueStore extends QueueStore {
       sk: recordSk(item.jti),
       jti: item.jti,
       state: 'failed',
+      // The recipient's last report on it, when it reported one (erroredSets `redeliver`).
+      ...(item.error === undefined ? {} : { err: item.error.err }),
+      ...(item.error?.description === undefined ? {} : { description: item.error.description }),
+      ...(item.error?.lang === undefined ? {} : { lang: item.error.lang }),
       att: item.attempts,
       at: now,
       set: item.set,
@@ -349,5 +386,12 @@ function toLease(item: Record<string, unknown> | undefined): Lease {
 
 function toQueuedSet(raw: Record<string, unknown>): QueuedSet {
   const item = raw as unknown as QueuedSetItem;
-  return { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
+  const queued = { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
+  if (item.err === undefined) return queued;
+  const error = {
+    err: item.err,
+    ...(item.description === undefined ? {} : { description: item.description }),
+    ...(item.lang === undefined ? {} : { lang: item.lang }),
+  };
+  return { ...queued, error };
 }

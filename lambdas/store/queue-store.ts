@@ -9,6 +9,8 @@ export interface QueuedSet {
   readonly ttl: number;
   /** Deliveries so far; only counted when a delivery-attempt limit is configured. */
   readonly attempts: number;
+  /** The last error the recipient reported while the SET stayed queued (erroredSets `redeliver`). */
+  readonly error?: ErrorReport;
 }
 
 /** A recipient's lease record: jti -> epoch ms until which that SET is withheld. Version 0: none yet. */
@@ -96,6 +98,11 @@ export abstract class QueueStore {
   abstract acknowledge(clientId: string, jtis: readonly string[]): Promise<{ readonly queued: number; readonly failed: number }>;
   /** Moves a queued SET to an `errored` delivery record. False when the SET was no longer queued. */
   abstract recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean>;
+  /**
+   * Records the error on the queued SET, which stays queued (erroredSets `redeliver`); a later
+   * `failed` record carries it. False when the SET was no longer queued.
+   */
+  abstract noteError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean>;
   /** Moves a SET that ran out of attempts to a `failed` delivery record. */
   abstract markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean>;
   /** Counts one delivery attempt on each SET. */

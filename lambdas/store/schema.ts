@@ -5,7 +5,7 @@
  *
  *  | item            | pk              | sk                        | attributes                                      |
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
- *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts)     |
+ *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts), err?, description?, lang?, errAt? (the last setErrs report, erroredSets `redeliver`) |
  *  | lease record    | `Q#<clientId>`  | `S!LEASE`                 | v (version), l (list of [jti, leaseUntilMs])    |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
@@ -64,6 +64,11 @@ export interface QueuedSetItem {
   set: string;
   ttl: number;
   att?: number;
+  /** The recipient's last setErrs report on a SET that stays queued (erroredSets `redeliver`). */
+  err?: string;
+  description?: string;
+  lang?: string;
+  errAt?: number;
 }
 
 /** Terminal states a producer can read; an acknowledged SET is simply deleted. */

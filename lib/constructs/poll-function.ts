@@ -174,6 +174,7 @@ export class PollFunction extends Construct {
         [ENV.maxRequestBytes]: String(SETTING_DEFAULTS.maxRequestBytes),
         [ENV.maxInFlight]: String(SETTING_DEFAULTS.maxInFlight),
         [ENV.identityCacheSeconds]: String(SETTING_DEFAULTS.identityCacheSeconds),
+        [ENV.erroredSets]: SETTING_DEFAULTS.erroredSets,
         [ENV.realm]: props.realm,
         [ENV.tokenJwksUrl]: props.tokenJwksUrl,
         [ENV.tokenIssuer]: props.tokenIssuer,

@@ -250,6 +250,73 @@ describe('PollService', () => {
     });
   });
 
+  describe('errored SETs, the OB reading (erroredSets: redeliver)', () => {
+    it('keeps a reported SET queued with the error on it, withholds it for a lease, then delivers it again', async () => {
+      // Prepare
+      const { enqueue, poll, store, clock, settings } = await setup({ erroredSets: 'redeliver', maxDeliveryAttempts: 3 });
+      await enqueue('alpha', ['a', 'b']);
+      await poll('alpha', { returnImmediately: true });
+
+      // Act
+      const reported = await poll('alpha', { returnImmediately: true, setErrs: { a: { err: 'invalid_key', description: 'Unknown kid' } } }, 'en');
+      const withheld = await poll('alpha', { returnImmediately: true });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      const again = await poll('alpha', { returnImmediately: true, ack: ['b'] });
+
+      // Assess: no errored record; the SET is queued with the report and comes back after the lease.
+      expect(reported).toMatchObject({ sets: {}, moreAvailable: false, stats: { errored: 1 } });
+      expect(withheld.sets).toEqual({});
+      expect(await store.readRecord('alpha', 'a')).toBeUndefined();
+      expect(again.sets).toEqual({ a: 'jws.a.sig' });
+      expect((await store.readQueue('alpha', 10, undefined, true)).items).toEqual([
+        { jti: 'a', set: 'jws.a.sig', ttl: expect.any(Number), attempts: 2, error: { err: 'invalid_key', description: 'Unknown kid', lang: 'en' } },
+      ]);
+    });
+
+    it('is bounded by maxDeliveryAttempts: the SET then moves to failed, carrying the last report', async () => {
+      // Prepare
+      const { enqueue, poll, store, clock, settings } = await setup({ erroredSets: 'redeliver', maxDeliveryAttempts: 2 });
+      await enqueue('alpha', ['a']);
+
+      // Act: delivered twice, reported twice (the second report replaces the first whole).
+      await poll('alpha', { returnImmediately: true });
+      await poll('alpha', { returnImmediately: true, setErrs: { a: { err: 'invalid_key', description: 'Unknown kid' } } });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({ a: 'jws.a.sig' });
+      await poll('alpha', { returnImmediately: true, setErrs: { a: { err: 'invalid_issuer' } } });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      const last = await poll('alpha', { returnImmediately: true });
+
+      // Assess
+      expect(last).toMatchObject({ sets: {}, moreAvailable: false, stats: { failed: 1 } });
+      const record = await store.readRecord('alpha', 'a');
+      expect(record).toMatchObject({ state: 'failed', attempts: 2, err: 'invalid_issuer', set: 'jws.a.sig' });
+      expect(record).not.toHaveProperty('description');
+      expect((await store.readQueue('alpha', 10, undefined, true)).items).toEqual([]);
+    });
+
+    it('a later ack removes the errored SET for good', async () => {
+      const { enqueue, poll, store, clock, settings } = await setup({ erroredSets: 'redeliver', maxDeliveryAttempts: 5 });
+      await enqueue('alpha', ['a']);
+      await poll('alpha', { returnImmediately: true });
+      await poll('alpha', { returnImmediately: true, setErrs: { a: { err: 'invalid_key' } } });
+      const acked = await poll('alpha', { returnImmediately: true, ack: ['a'] });
+      clock.now += settings.leaseSeconds * 1000 + 1;
+      expect(acked.stats.acked).toBe(1);
+      expect((await poll('alpha', { returnImmediately: true })).sets).toEqual({});
+      expect(await store.readRecord('alpha', 'a')).toBeUndefined();
+    });
+
+    it('the default stays RFC 8936: a report is final and the SET leaves the queue', async () => {
+      const { enqueue, poll, store, settings } = await setup();
+      expect(settings.erroredSets).toBe('final');
+      await enqueue('alpha', ['a']);
+      await poll('alpha', { returnImmediately: true, setErrs: { a: { err: 'invalid_key' } } });
+      expect(await store.readRecord('alpha', 'a')).toMatchObject({ state: 'errored' });
+      expect((await store.readQueue('alpha', 10, undefined, true)).items).toEqual([]);
+    });
+  });
+
   describe('concurrency', () => {
     it('4 parallel pollers on one recipient receive each of 200 SETs exactly once within the lease', async () => {
       const { enqueue, service, settings } = await setup({ maxEvents: 10, leaseSeconds: 300 });
