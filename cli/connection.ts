@@ -4,6 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { resolve } from 'node:path';
+import { NETWORK_ERROR_CODES } from '../lambdas/shared/helpers.ts';
 import { createDocumentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
 import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalConfig } from '../local/config.ts';
 import type { OptionsConfig } from './args.ts';
@@ -84,7 +85,7 @@ export async function withTarget<T>(args: TargetArgs, command: string, work: (ta
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = NETWORK_ERROR_CODES;
 
 function errorCode(error: unknown): string | undefined {
   const e = error as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined;

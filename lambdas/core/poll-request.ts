@@ -1,5 +1,6 @@
 import { InvalidRequest } from './errors.ts';
 import { intendedMember } from './member-names.ts';
+import { isObject } from '../shared/helpers.ts';
 
 /** One entry of `setErrs` (RFC 8936 §2.4.4, RFC 8935 §2.3). */
 export interface SetError {
@@ -26,7 +27,6 @@ export const MAX_ANSWERS_PER_REQUEST = 1000;
 export const POLL_MEMBERS = ['maxEvents', 'returnImmediately', 'ack', 'setErrs'] as const;
 export const SET_ERROR_MEMBERS = ['err', 'description'] as const;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A lone surrogate cannot be stored as such (DynamoDB turns it into '?'): it could name another SET. */
 const isWellFormed = (v: string): boolean => Buffer.from(v, 'utf8').toString('utf8') === v;
 const isJti = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= JTI_MAX_LENGTH && isWellFormed(v);

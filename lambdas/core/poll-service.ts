@@ -3,6 +3,7 @@ import type { PollRequest } from './poll-request.ts';
 import type { PollSettings } from './settings.ts';
 import { LeaseConflict, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
 import { jtiCreatedAt } from '../store/set-age.ts';
+import { pauseBeforeRetry, settleAll } from '../shared/helpers.ts';
 
 /** What one poll did, for the response and for metrics. */
 export interface PollOutcome {
@@ -174,7 +175,7 @@ export class PollService {
         stats.conflicts++;
         conflictsInRow++;
         if (conflictsInRow <= MAX_CONFLICT_RETRIES) {
-          await delay(5 + Math.random() * 20 * conflictsInRow);
+          await pauseBeforeRetry(conflictsInRow, 5);
           continue;
         }
         // Contention this high means other polls are draining the queue; let the caller come back.
@@ -326,8 +327,3 @@ export class PollService {
 }
 
 /** Like Promise.all, but waits for every write to finish before rethrowing the first failure. */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-}

@@ -2,6 +2,7 @@ import type middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ServiceUnavailable, SetpollError, type ErrorBody } from '../core/errors.ts';
+import { NETWORK_ERROR_CODES, TRANSIENT_ERROR_NAMES } from '../shared/helpers.ts';
 
 export const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store' });
 
@@ -9,26 +10,15 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
-
 /** A dependency (DynamoDB, the JWKS host) failed in a way a retry can fix: throttled, 5xx, timed out. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const e = error as Error & { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
   return (
-    THROTTLE_NAMES.has(e.name) ||
+    TRANSIENT_ERROR_NAMES.has(e.name) ||
     e.$retryable !== undefined ||
     (e.$metadata?.httpStatusCode ?? 0) >= 500 ||
-    (e.code !== undefined && NETWORK_CODES.has(e.code))
+    (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code))
   );
 }
 

@@ -1,3 +1,4 @@
+import { ProgrammerError } from '../shared/programmer-error.ts';
 import { InvalidRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
 
 /**
@@ -38,7 +39,7 @@ export class Router<T> {
 
   constructor(routes: readonly Route<T>[]) {
     this.#routes = routes.map((route) => {
-      if (!route.path.startsWith('/')) throw new TypeError(`Route path must start with "/": ${route.path}`);
+      if (!route.path.startsWith('/')) throw new ProgrammerError(`Route path must start with "/": ${route.path}`);
       const segments = route.path
         .slice(1)
         .split('/')

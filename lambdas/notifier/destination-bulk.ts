@@ -2,7 +2,7 @@ import { InvalidRequest, SetpollError } from '../core/errors.ts';
 import type { DestinationStore, DestinationWrite } from '../store/destination-store.ts';
 import type { DestinationItem } from '../store/notifier-items.ts';
 import { TransactionRefused } from '../store/store-errors.ts';
-import { mapLimit } from './concurrency.ts';
+import { mapLimit } from '../shared/helpers.ts';
 import type { ParsedOperation } from './destination-input.ts';
 import { newDestinationItem, toDestination, type BulkItemResult, type BulkItemStatus, type Destination } from './destination-types.ts';
 import { missing, protocolError, stale } from './storage-errors.ts';

@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { JWTPayload } from 'jose';
 import type { SetSigner } from '../producer/signer.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import type { ReceiptStore } from '../store/receipt-store.ts';
-import { mapLimit } from './concurrency.ts';
+import { mapLimit, setClaims } from '../shared/helpers.ts';
 import type { Destination, DestinationService } from './destinations.ts';
 
 /** Sign + enqueue + receipt (or withdrawals) in flight at once within one page. */
@@ -152,19 +151,7 @@ export class FanOutEngine {
 
   /** Signs this revision's SET for one destination, queues it (idempotent on the jti), records the receipt. */
   async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<void> {
-    const { events, sub, sub_id, txn, toe } = item.claims;
-    const claims: JWTPayload = {
-      iss: this.#issuer,
-      iat: item.iat,
-      jti: item.jti,
-      aud: clientId,
-      events,
-      ...(sub === undefined ? {} : { sub }),
-      ...(sub_id === undefined ? {} : { sub_id }),
-      ...(txn === undefined ? {} : { txn }),
-      ...(toe === undefined ? {} : { toe }),
-    };
-    const set = await this.#signer.sign(claims);
+    const set = await this.#signer.sign(setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims));
     const expiresAt = item.iat + item.ttlSeconds;
     await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt });
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });

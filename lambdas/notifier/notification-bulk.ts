@@ -1,6 +1,6 @@
 import { InvalidRequest, SetpollError } from '../core/errors.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
-import { mapLimit } from './concurrency.ts';
+import { mapLimit } from '../shared/helpers.ts';
 import { MAX_BULK_ITEMS } from './destination-types.ts';
 import { hasWork, type Advance } from './fan-out.ts';
 import { toNotification, type IssueBulkItemResult, type IssueBulkResult, type NotificationInput } from './notification-types.ts';

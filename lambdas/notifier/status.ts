@@ -1,7 +1,7 @@
 import type { ReceiptItem } from '../store/notifier-items.ts';
 import { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
-import { mapLimit } from './concurrency.ts';
+import { mapLimit } from '../shared/helpers.ts';
 
 /**
  * Where one destination's SET is:

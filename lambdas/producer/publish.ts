@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { QueueStore } from '../store/queue-store.ts';
 import type { SetSigner } from './signer.ts';
+import { setClaims } from '../shared/helpers.ts';
 import { uuidv7 } from './uuidv7.ts';
 
 /** The event claims of one SET (RFC 8417 §2.2). */
@@ -72,17 +73,7 @@ export class Publisher {
     const iat = Math.floor(now / 1000);
     const recipients = [...new Set(input.recipients)];
     const aud = input.aud ?? (recipients.length === 1 ? recipients[0]! : recipients);
-    const claims: JWTPayload = {
-      iss: this.#issuer,
-      iat,
-      jti,
-      aud: typeof aud === 'string' ? aud : [...aud],
-      events: input.events,
-      ...(input.sub === undefined ? {} : { sub: input.sub }),
-      ...(input.sub_id === undefined ? {} : { sub_id: input.sub_id }),
-      ...(input.txn === undefined ? {} : { txn: input.txn }),
-      ...(input.toe === undefined ? {} : { toe: input.toe }),
-    };
+    const claims: JWTPayload = setClaims({ iss: this.#issuer, iat, jti, aud: typeof aud === 'string' ? aud : [...aud] }, input);
     const set = await this.#signer.sign(claims);
     const ttl = iat + ttlSeconds;
 

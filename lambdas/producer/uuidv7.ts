@@ -1,26 +1,22 @@
 import { randomFillSync } from 'node:crypto';
+import { v7 } from 'uuid';
 
-let lastMs = -1;
-let sequence = 0;
+const state = { msecs: Number.NaN, seq: 0 };
 
 /**
- * A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then a 12-bit sequence and 62 random bits.
- * setpoll's jtis are UUIDv7 so a queue, read in jti order, is oldest first; the sequence keeps
- * jtis made in the same millisecond by this process in order too.
+ * A UUIDv7 (RFC 9562 §5.7) from the `uuid` package, at `now` (an injectable clock). setpoll's jtis
+ * are UUIDv7 so a queue, read in jti order, is oldest first. Within one millisecond the 32-bit
+ * counter (RFC 9562 §6.2 method 1, as `uuid` lays it out) starts at a random 31-bit value and
+ * counts up, so ids made in the same millisecond by this process sort in the order they were made.
+ * (`uuid`'s own state cannot be used with a given time: it only advances for `v7()` without options.)
  */
 export function uuidv7(now: number = Date.now()): string {
-  if (now === lastMs) {
-    sequence = (sequence + 1) & 0xfff;
+  const random = randomFillSync(new Uint8Array(16));
+  if (now === state.msecs && state.seq < 0xffffffff) {
+    state.seq += 1;
   } else {
-    lastMs = now;
-    sequence = 0;
+    state.msecs = now;
+    state.seq = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
   }
-  const bytes = randomFillSync(new Uint8Array(16));
-  const ms = BigInt(now);
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = Buffer.from(bytes).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return v7({ msecs: state.msecs, seq: state.seq, random });
 }

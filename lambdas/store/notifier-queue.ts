@@ -1,10 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
 import { LEASE_SK, queuePk, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
 import { batchGetItems } from './notifier-batch.ts';
+import { pauseBeforeRetry } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 
 /** What withdrawing one queued SET found. */
@@ -91,7 +91,7 @@ export class NotifierQueue {
   async withdraw(clientId: string, jti: string, receipt: ReceiptOf | undefined, nowMs: number): Promise<WithdrawOutcome> {
     let withReceipt = receipt !== undefined;
     for (let attempt = 0; attempt < WITHDRAW_RETRIES; attempt++) {
-      if (attempt > 0) await delay(5 + Math.random() * 20 * attempt);
+      if (attempt > 0) await pauseBeforeRetry(attempt, 5);
       const lease = await this.#queue.readLease(clientId, true);
       if (lease.entries.has(jti)) return 'delivered';
 

@@ -16,6 +16,7 @@ import { jtiCreatedAt } from './set-age.ts';
 import { toDeliveryRecord } from './dynamo-queue-store.ts';
 import type { DeliveryRecord, QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
+import { mapLimit, pauseBeforeRetry } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 
 export const RECORD_STATES: readonly RecordState[] = ['errored', 'failed'];
@@ -305,7 +306,7 @@ export class QueueAdmin {
     let candidates: { jti: string; record: DeliveryRecordItem | undefined }[];
     if (options.jtis) {
       const unique = [...new Set(options.jtis)];
-      candidates = await mapLimited(unique, REPLAY_CONCURRENCY, async (jti) => ({ jti, record: await this.#getRecord(clientId, jti) }));
+      candidates = await mapLimit(unique, REPLAY_CONCURRENCY, async (jti) => ({ jti, record: await this.#getRecord(clientId, jti) }));
     } else {
       candidates = [];
       let start: Record<string, unknown> | undefined;
@@ -328,7 +329,7 @@ export class QueueAdmin {
       } while (start);
     }
 
-    const outcomes = await mapLimited(candidates, REPLAY_CONCURRENCY, async ({ jti, record }): Promise<ReplayItem> => {
+    const outcomes = await mapLimit(candidates, REPLAY_CONCURRENCY, async ({ jti, record }): Promise<ReplayItem> => {
       if (!record || (options.state !== undefined && record.state !== options.state)) return { jti, outcome: 'missing' };
       const state = record.state;
       if (Number(record.ttl) <= nowSeconds) return { jti, state, outcome: 'expired' };
@@ -378,7 +379,7 @@ export class QueueAdmin {
         if (del?.Code === 'ConditionalCheckFailed') return 'changed';
         const retryable = [put, del].some((r) => r?.Code !== undefined && RETRYABLE.has(r.Code));
         if (!retryable || attempt >= CONFLICT_RETRIES) throw error;
-        await delay(10 + Math.random() * 20 * (attempt + 1));
+        await pauseBeforeRetry(attempt + 1, 10);
       }
     }
   }
@@ -423,7 +424,7 @@ export class QueueAdmin {
         if (++conflicts > CONFLICT_RETRIES) {
           throw new QueueBusy(`The queue of ${clientId} is too busy to purge (${deletedSoFar} SETs deleted so far); run the purge again`);
         }
-        await delay(10 + Math.random() * 20 * conflicts);
+        await pauseBeforeRetry(conflicts, 10);
       }
     }
     return 0;
@@ -462,10 +463,4 @@ function toRecordView(item: DeliveryRecordItem, withSet: boolean): RecordView {
 function units(capacity: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
   if (capacity === undefined) return 0;
   return (Array.isArray(capacity) ? capacity : [capacity]).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(work))));
-  return out;
 }
