@@ -1,5 +1,6 @@
 /** The setpoll command line: dispatch, help, and exit codes (0 success, 1 failure, 2 usage). */
 import { destinationsCommand } from './commands/destinations.ts';
+import { keysCommand } from './commands/keys.ts';
 import { notifyCommand } from './commands/notify.ts';
 import { pollCommand } from './commands/poll.ts';
 import { publishCommand } from './commands/publish.ts';
@@ -22,9 +23,10 @@ Commands:
                  withdraw or replace one
   poll           poll as a recipient: print and acknowledge verified SETs, report invalid ones
   queue          a recipient's queue: backlog, records, drain, purge or replay
+  keys           the published verification keys: list, register, retire, remove, rotate
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
-publish, recipients and queue act on DynamoDB: --table NAME [--region REGION] acts on a deployed
+publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] acts on a deployed
 table with the default AWS credential chain. destinations, notify and poll call the API over
 mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
 --token-url URL [--ca FILE] call a deployment.
@@ -40,8 +42,9 @@ const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void
   notify: notifyCommand,
   poll: pollCommand,
   queue: queueCommand,
+  keys: keysCommand,
 };
-const COMMAND_LIST = 'publish, recipients, destinations, notify, poll or queue';
+const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue or keys';
 
 export const VERSION: string = packageJson.version;
 

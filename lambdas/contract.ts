@@ -95,6 +95,36 @@ export const MANAGEMENT_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
   ENV.functionName,
 ]);
 
+/**
+ * Every variable the public keys function's code reads (lib/constructs/public-jwks.ts): the table's
+ * published keys and the signing key's public half, nothing about callers (it serves anonymous GETs).
+ */
+export const PUBLIC_KEYS_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
+  ENV.tableName,
+  ENV.signingKeyId,
+  ENV.signingAlg,
+  ENV.serviceName,
+  ENV.dynamoDbEndpoint,
+]);
+
+/** Variables of the command line and the local stack (no Lambda function reads them). */
+export const TOOL_ENV = Object.freeze({
+  /** How long `setpoll keys rotate` and `retire` keep a replaced key published, in seconds. */
+  previousKeySeconds: 'SETPOLL_PREVIOUS_KEY_SECONDS',
+  /** The KMS key `setpoll publish --table` signs with when --kms-key-arn is not given. */
+  kmsKeyArn: 'SETPOLL_KMS_KEY_ARN',
+  /** Port of the local stack's listener without client certificates (publicJwksUrl). */
+  publicJwksPort: 'SETPOLL_PUBLIC_JWKS_PORT',
+});
+
+/**
+ * How long a replaced signing key stays in the JWKS by default: at least the longest a SET it signed
+ * can stay queued, i.e. the producers' longest SET TTL (setpoll's default TTL: 7 days).
+ */
+export const DEFAULT_PREVIOUS_KEY_SECONDS = 7 * 24 * 3600;
+/** How long a handler reuses its read of the published keys: the JWKS endpoint is public. */
+export const PUBLISHED_KEYS_CACHE_MS = 60_000;
+
 /** API Gateway HTTP API's hard integration timeout. */
 export const HTTP_API_INTEGRATION_TIMEOUT_SECONDS = 30;
 /** Headroom between the long poll and the poll Lambda's timeout, for the final DynamoDB round trips. */
@@ -151,3 +181,5 @@ export const DEFAULT_SET_ALGORITHM: SetAlgorithm = 'PS256';
 export const POLL_SERVICE = 'setpoll';
 /** `service` of the management function's logs and metrics. */
 export const MANAGEMENT_SERVICE = 'setpoll-management';
+/** `service` of the public keys function's logs. */
+export const PUBLIC_KEYS_SERVICE = 'setpoll-public-keys';

@@ -14,3 +14,5 @@ export { SigningKey, type SigningAlgorithm, type SigningKeyProps } from './const
 export { PollAlarms, type AlarmThresholds, type PollAlarmsProps } from './constructs/poll-alarms.ts';
 export { PollDashboard, type PollDashboardProps } from './constructs/poll-dashboard.ts';
 export { ConfigError } from './constructs/validation.ts';
+export { ProducerAccess, type ProducerAccessProps } from './constructs/producer-access.ts';
+export { PublicJwks, type PublicJwksProps } from './constructs/public-jwks.ts';

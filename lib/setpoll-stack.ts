@@ -1,5 +1,6 @@
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -14,6 +15,8 @@ import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
 import { PollApi } from './constructs/poll-api.ts';
 import { PollDashboard } from './constructs/poll-dashboard.ts';
 import { PollFunction } from './constructs/poll-function.ts';
+import { ProducerAccess } from './constructs/producer-access.ts';
+import { PublicJwks } from './constructs/public-jwks.ts';
 import { SetQueueEncryption, SetQueueTable } from './constructs/set-queue-table.ts';
 import { SigningKey, type SigningAlgorithm } from './constructs/signing-key.ts';
 
@@ -140,6 +143,25 @@ export interface SetpollStackProps extends StackProps {
    */
   readonly alarmThresholds?: AlarmThresholds;
   /**
+   * Host name of an optional public key domain without mTLS that serves only `GET /jwks.json`
+   * (for receivers that fetch keys without a client certificate). Needs `publicJwksCertificateArn`.
+   * @default - none: the JWKS is served only on the mTLS domain
+   */
+  readonly publicJwksDomainName?: string;
+  /** ACM certificate for `publicJwksDomainName`, in the stack's region. */
+  readonly publicJwksCertificateArn?: string;
+  /**
+   * AWS accounts of producers that may queue SETs (a table resource policy, PutItem on queue
+   * partitions only) and sign with the stack's key.
+   * @default - none
+   */
+  readonly producerAccountIds?: readonly string[];
+  /**
+   * Producers sign with the stack's KMS key: grantEnqueue and the producer policy include kms:Sign.
+   * @default true
+   */
+  readonly producersSignWithStackKey?: boolean;
+  /**
    * Records of failed fan-out continuations in their queue at or above which FailedContinuations fires.
    * @default 1
    */
@@ -175,6 +197,10 @@ export class SetpollStack extends Stack {
   public readonly operatorPolicies: OperatorPolicies;
   /** Present with a hosted zone, once the domain exists. */
   public readonly dnsAlias?: DnsAlias;
+  /** What producers may do: grantEnqueue, the producer managed policy, other accounts' access. */
+  public readonly producers: ProducerAccess;
+  /** The public key endpoint, when `publicJwksDomainName` is set. */
+  public readonly publicJwks?: PublicJwks;
 
   constructor(scope: Construct, id: string, props: SetpollStackProps) {
     super(scope, id, props);
@@ -230,6 +256,27 @@ export class SetpollStack extends Stack {
       throttleRateLimit: props.throttleRateLimit,
       accessLogRetention: props.accessLogRetention,
     });
+
+    this.producers = new ProducerAccess(this, 'Producers', {
+      queue: this.queue,
+      signingKey: this.signingKey,
+      signWithStackKey: props.producersSignWithStackKey,
+      producerAccountIds: props.producerAccountIds,
+    });
+    if ((props.publicJwksDomainName === undefined) !== (props.publicJwksCertificateArn === undefined)) {
+      throw new Error('publicJwksDomainName and publicJwksCertificateArn go together');
+    }
+    if (props.publicJwksDomainName && props.publicJwksCertificateArn) {
+      this.publicJwks = new PublicJwks(this, 'PublicJwks', {
+        queue: this.queue,
+        signingKey: this.signingKey,
+        domainName: props.publicJwksDomainName,
+        certificateArn: props.publicJwksCertificateArn,
+        createDomain: props.createDomain,
+        accessLogRetention: props.accessLogRetention,
+        logRetention: props.functionLogRetention,
+      });
+    }
 
     if (props.alarmTopicArn) {
       this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
@@ -300,6 +347,20 @@ export class SetpollStack extends Stack {
     new DeployRules(this, 'DeployRules', { certificateArn: props.certificateArn, placeholderSettings: props.placeholderSettings });
 
     new CfnOutput(this, 'TableName', { value: this.queue.table.tableName, description: 'The SET queue table' });
+    new CfnOutput(this, 'TableArn', { value: this.queue.table.tableArn, description: 'The SET queue table (for producers\' policies)' });
+    new CfnOutput(this, 'ProducerPolicyArn', {
+      value: this.producers.managedPolicy.managedPolicyArn,
+      description: 'Attach to producer roles: PutItem on queue partitions only, and kms:Sign with the signing key',
+    });
+    if (this.publicJwks) {
+      new CfnOutput(this, 'PublicJwksUrl', { value: this.publicJwks.url, description: 'The SET verification keys, without mTLS' });
+      if (this.publicJwks.domainName) {
+        new CfnOutput(this, 'PublicJwksRegionalDomainName', {
+          value: this.publicJwks.domainName.regionalDomainName,
+          description: `DNS target: CNAME (or Route 53 alias) ${props.publicJwksDomainName} to this name`,
+        });
+      }
+    }
     new CfnOutput(this, 'TruststoreBucketName', {
       value: this.api.truststoreBucket.bucketName,
       description: this.api.domainName
@@ -327,5 +388,13 @@ export class SetpollStack extends Stack {
     });
     new CfnOutput(this, 'TruststoreUri', { value: this.api.truststoreUri, description: 'The mTLS truststore' });
   }
-}
 
+  /**
+   * Lets `grantee` queue SETs and nothing else: PutItem on queue partitions with queued-SET
+   * attributes only (IAM conditions), and kms:Sign with the signing key unless producers sign with
+   * their own keys.
+   */
+  public grantEnqueue(grantee: iam.IGrantable): iam.Grant {
+    return this.producers.grantEnqueue(grantee);
+  }
+}

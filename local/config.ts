@@ -14,7 +14,14 @@ export interface LocalClientConfig {
 
 export interface LocalConfig {
   readonly pollUrl: string;
+  /** The SET verification keys (JWKS) on the mTLS listener. */
   readonly jwksUrl: string;
+  /**
+   * The same JWKS on a second listener that asks for no client certificate: HTTPS with the same
+   * server certificate (trust `caCertFile`), `GET` only, public key material only. For receivers
+   * that fetch keys without a client certificate.
+   */
+  readonly publicJwksUrl: string;
   /** The local authorization server's token endpoint (client credentials, RFC 8705 tls_client_auth). */
   readonly tokenUrl: string;
   readonly caCertFile: string;

@@ -46,6 +46,12 @@ export interface HttpsServerOptions {
   /** @default '127.0.0.1' */
   readonly host?: string;
   readonly tls: TlsMaterial;
+  /**
+   * 'required': a client certificate chaining to `tls.caPem` is demanded in the handshake (the
+   * mTLS custom domain). 'none': none is asked for (the public key endpoint).
+   * @default 'required'
+   */
+  readonly clientCertificates?: 'required' | 'none';
   readonly routes: RouteTable;
   /** API Gateway HTTP API's payload limit. @default 10 MiB */
   readonly maxBodyBytes?: number;
@@ -108,8 +114,8 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       cert: options.tls.certPem,
       key: options.tls.keyPem,
       ca: typeof options.tls.caPem === 'string' ? [options.tls.caPem] : [...options.tls.caPem],
-      requestCert: true,
-      rejectUnauthorized: true,
+      requestCert: options.clientCertificates !== 'none',
+      rejectUnauthorized: options.clientCertificates !== 'none',
       minVersion: 'TLSv1.2',
     },
     (req, res) => {

@@ -5,24 +5,33 @@
  * Options: --json-logs (or SETPOLL_LOG_FORMAT=json): JSON log lines instead of one readable line
  * per request (see logging.ts).
  *
- * Environment: SETPOLL_PORT (default 8443), SETPOLL_STATE_DIR (default .setpoll),
+ * Environment: SETPOLL_PORT (default 8443), SETPOLL_PUBLIC_JWKS_PORT (the listener without client
+ * certificates; default SETPOLL_PORT + 1, or any free port when SETPOLL_PORT is 0), SETPOLL_STATE_DIR (default .setpoll),
  * SETPOLL_TABLE_NAME (default setpoll-local), SETPOLL_DYNAMODB_ENDPOINT (use a running DynamoDB
  * Local instead of starting one), and the SETPOLL_* poll settings (SETPOLL_LEASE_SECONDS,
  * SETPOLL_LONG_POLL_SECONDS, SETPOLL_MAX_EVENTS, SETPOLL_MAX_DELIVERY_ATTEMPTS, SETPOLL_ERRORED_SETS, ...).
  */
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { TOOL_ENV } from '../lambdas/contract.ts';
 import { settingsFromEnv } from '../lambdas/core/settings.ts';
 import { localLogging, logFormatFrom } from './logging.ts';
 import { DEFAULT_TABLE_NAME, startLocalStack, type LocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 8443;
 
-function portFromEnv(raw: string | undefined): number {
+function portFromEnv(raw: string | undefined, name = 'SETPOLL_PORT'): number {
   if (raw === undefined || raw === '') return DEFAULT_PORT;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`SETPOLL_PORT must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`${name} must be a port number, got ${JSON.stringify(raw)}`);
   return port;
+}
+
+function publicJwksPort(): number {
+  const raw = process.env[TOOL_ENV.publicJwksPort];
+  if (raw !== undefined && raw !== '') return portFromEnv(raw, TOOL_ENV.publicJwksPort);
+  const port = portFromEnv(process.env.SETPOLL_PORT);
+  return port === 0 ? 0 : port + 1;
 }
 
 /** A path relative to the working directory when it is inside it, else absolute. */
@@ -49,6 +58,7 @@ function banner(stack: LocalStack): string {
     `  Table           ${config.dynamodb.tableName}`,
     `  Poll URL        ${config.pollUrl}   (mTLS: client certificate required)`,
     `  JWKS URL        ${config.jwksUrl}   (SET verification keys)`,
+    `  Public JWKS     ${config.publicJwksUrl}   (the same keys, no client certificate)`,
     `  Token URL       ${config.tokenUrl}   (client credentials, tls_client_auth)`,
     `  Management API  ${config.issuer}/destinations, ${config.issuer}/notifications   (Data Providers)`,
     `  Settings        leaseSeconds=${s.leaseSeconds} longPollSeconds=${s.longPollSeconds} maxEvents=${s.maxEvents} maxDeliveryAttempts=${s.maxDeliveryAttempts}`,
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     dir: process.env.SETPOLL_STATE_DIR || '.setpoll',
     port: portFromEnv(process.env.SETPOLL_PORT),
+    publicJwksPort: publicJwksPort(),
     tableName: process.env.SETPOLL_TABLE_NAME || DEFAULT_TABLE_NAME,
     settings: settingsFromEnv(process.env),
     logger: logging.logger,

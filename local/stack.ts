@@ -14,11 +14,14 @@ import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
+import { createPublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
+import { PublishedKeys } from '../lambdas/keys/published-keys.ts';
 import type { DestinationService } from '../lambdas/notifier/destinations.ts';
 import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
+import { DynamoKeySetStore } from '../lambdas/store/dynamo-key-set-store.ts';
 import type { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
 import type { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
@@ -65,6 +68,8 @@ export interface LocalStackOptions {
   readonly routes?: RouteTable;
   /** Called once per request served (an access log; see AccessLogEntry). @default none */
   readonly onRequestDone?: HttpsServerOptions['onRequestDone'];
+  /** Port of the public JWKS listener (no client certificate). @default a free port */
+  readonly publicJwksPort?: number;
   /** Passed to the HTTPS server. @default 30 000 */
   readonly integrationTimeoutMs?: number;
 }
@@ -90,8 +95,12 @@ export interface LocalStack {
   readonly notifications: NotificationService;
   readonly documentClient: DynamoDBDocumentClient;
   readonly signingKeyFile: string;
-  /** The public SET verification key, as served at /jwks.json. */
+  /** The current public SET verification key (the first of the JWKS). */
   readonly publicJwk: JWK;
+  /** The JWKS as served at /jwks.json and at publicJwksUrl: the current key and the published ones. */
+  readonly publishedKeys: PublishedKeys;
+  /** The second listener: GET /jwks.json without a client certificate, nothing else. */
+  readonly publicServer: RunningHttpsServer;
   /** Closes the server, and stops DynamoDB Local if this stack started it. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -158,6 +167,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const jwk = await loadOrCreateSigningJwk(signingKeyFile, 'PS256');
     const signer = await JwkSigner.fromJwk(jwk);
     const verificationJwk = publicJwk(jwk);
+    // Read on every request (no cache): a key published with `setpoll keys` shows up at once.
+    const publishedKeys = new PublishedKeys({
+      store: new DynamoKeySetStore({ client: documentClient, tableName }),
+      current: async () => [verificationJwk],
+      cacheMs: 0,
+    });
 
     const asKey = await loadOrCreateSigningJwk(join(dir, AS_KEY_FILE_NAME), 'ES256');
     // The handlers and the token endpoint need the server's origin, known once it listens.
@@ -198,6 +213,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
     });
     cleanups.push(() => server.close());
+    // The stand-in for the optional public custom domain (no mTLS): the same CA-issued server
+    // certificate, no client certificate asked for, and a handler that serves only the keys.
+    const publicKeys = createPublicKeysHandler({ publicKeys: () => publishedKeys.keys(), logger });
+    const publicServer = await startHttpsServer({
+      port: options.publicJwksPort ?? 0,
+      host: options.host ?? '127.0.0.1',
+      tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.caCertPem },
+      clientCertificates: 'none',
+      routes: { $default: publicKeys },
+      logger,
+    });
+    cleanups.push(() => publicServer.close());
 
     const issuer = server.origin;
     const tokenIssuer = `${server.origin}/oauth`;
@@ -273,7 +300,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       notifications,
       authenticator,
       tokens,
-      publicKeys: async () => [verificationJwk],
+      publicKeys: () => publishedKeys.keys(),
       logger,
       maxRequestBytes: settings.maxRequestBytes,
     });
@@ -282,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const config: LocalConfig = {
       pollUrl: `${server.origin}${pollPath}`,
       jwksUrl: `${server.origin}${JWKS_PATH}`,
+      publicJwksUrl: `${publicServer.origin}${JWKS_PATH}`,
       tokenUrl: `${server.origin}${TOKEN_PATH}`,
       caCertFile: pki.caCertFile,
       issuer,
@@ -316,6 +344,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       documentClient,
       signingKeyFile,
       publicJwk: verificationJwk,
+      publishedKeys,
+      publicServer,
       stop: () => (stopping ??= cleanUp()),
     };
   } catch (error) {

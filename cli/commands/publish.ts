@@ -1,18 +1,18 @@
 /** `setpoll publish`: sign one SET and queue it for one or more recipients. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { JWK } from 'jose';
+import { TOOL_ENV } from '../../lambdas/contract.ts';
 import { Publisher } from '../../lambdas/producer/publish.ts';
-import { JwkSigner } from '../../lambdas/producer/signer.ts';
+import { JwkSigner, type SetSigner } from '../../lambdas/producer/signer.ts';
 import { intendedMember } from '../../lambdas/core/member-names.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
-import { SIGNING_KEY_FILE_NAME, signingKeyFileFor } from '../../local/config.ts';
+import { signingKeyFileFor } from '../../local/config.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
-import { TARGET_HELP, TARGET_OPTIONS, defaultStateDir, withTarget, type Target } from '../connection.ts';
+import { TARGET_HELP, TARGET_OPTIONS, withTarget, type Target } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
+import { kmsSigner, readPrivateJwk, readStackOutputs } from '../signing.ts';
 
 const COMMAND = 'publish';
 
@@ -33,13 +33,19 @@ Options:
   --ttl SECONDS        how long the SET stays queued (default: 7 days)
   --sub S              the sub claim
   --txn T              the txn claim
-  --key FILE.jwk       private signing JWK (default: the local stack's signing-key.json;
-                       with --table: $SETPOLL_SIGNING_KEY or .setpoll/signing-key.json)
+  --key FILE.jwk       sign with this private JWK (default: the local stack's signing-key.json).
+                       With --table, a producer key whose public half is published
+                       (setpoll keys register); the local dev key is never used unless named here
+  --kms-key-arn ARN    with --table: sign with the deployment's KMS key (default:
+                       $SETPOLL_KMS_KEY_ARN, or SigningKeyArn of --stack-outputs)
+  --stack-outputs FILE with --table: the deployment's outputs, as \`cdk deploy --outputs-file\`
+                       writes them (SigningKeyArn; SetIssuer is not an output: give --issuer)
+  --alg ALG            the KMS key's algorithm: PS256 (default), RS256 or ES256
   --issuer URL         the iss claim (default: the local stack's issuer; with --table:
                        $SETPOLL_ISSUER, else required)
-  --json               print {"jti","queued","duplicate"} as JSON
   --force              publish even to a recipient with no registered certificate (by default
                        that is refused: its SETs would wait for nobody)
+  --json               print {"jti","queued","duplicate"} as JSON
   -h, --help           show this help
 
 ${TARGET_HELP}`;
@@ -54,9 +60,14 @@ const OPTIONS = {
   sub: { type: 'string' },
   txn: { type: 'string' },
   key: { type: 'string' },
+  'kms-key-arn': { type: 'string' },
+  'stack-outputs': { type: 'string' },
+  alg: { type: 'string' },
   issuer: { type: 'string' },
   force: { type: 'boolean' },
 } as const;
+
+type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
 
 export async function publishCommand(args: readonly string[], io: Io): Promise<void> {
   const o = parseOptions(COMMAND, args, OPTIONS);
@@ -72,8 +83,16 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
   const events = o.events === undefined ? DEFAULT_EVENTS : await parseEvents(o.events, COMMAND);
 
   await withTarget(o, COMMAND, async (target) => {
-    const { signer, issuer } = await signing(target, o.key, o.issuer);
-    await refuseUnregistered(target, recipients, o.force === true, io);
+    const { signer, issuer, close } = await signing(target, o);
+    try {
+      await refuseUnregistered(target, recipients, o.force === true, io);
+      await publishWith(target, signer, issuer);
+    } finally {
+      close?.();
+    }
+  });
+
+  async function publishWith(target: Target, signer: SetSigner, issuer: string): Promise<void> {
     const store = new DynamoQueueStore({ client: target.documentClient, tableName: target.tableName });
     const publisher = new Publisher({ store, signer, issuer });
     const result = await publisher.publish({
@@ -90,7 +109,52 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
     for (const recipient of duplicate) io.err(`duplicate: ${result.jti} was already queued for ${recipient}`);
     if (o.json) io.out(JSON.stringify({ jti: result.jti, queued, duplicate }));
     else if (queued.length > 0) io.out(result.jti);
-  });
+  }
+}
+
+interface Signing {
+  readonly signer: SetSigner;
+  readonly issuer: string;
+  close?(): void;
+}
+
+/**
+ * Which key signs. Locally: the stack's key (or --key). Against a deployed table: the deployment's
+ * KMS key, or a producer key named with --key; never a dev key found by default, which recipients
+ * of a deployment could not verify.
+ */
+async function signing(target: Target, o: Options): Promise<Signing> {
+  const kmsOptions = o['kms-key-arn'] !== undefined || o['stack-outputs'] !== undefined || o.alg !== undefined;
+  if (target.local) {
+    if (kmsOptions) throw new UsageError('--kms-key-arn, --stack-outputs and --alg are for a deployed table (--table)', COMMAND);
+    const keyFile = resolve(o.key ?? signingKeyFileFor(target.local.configFile));
+    return { signer: await jwkSigner(keyFile), issuer: o.issuer ?? target.local.config.issuer };
+  }
+  const issuer = o.issuer ?? process.env.SETPOLL_ISSUER;
+  if (!issuer) throw new UsageError('--issuer (or SETPOLL_ISSUER) is required with --table', COMMAND);
+  if (o.key !== undefined) {
+    if (kmsOptions) throw new UsageError('--key and --kms-key-arn/--stack-outputs/--alg cannot be used together', COMMAND);
+    return { signer: await jwkSigner(resolve(o.key)), issuer };
+  }
+  const keyArn = o['kms-key-arn'] ?? process.env[TOOL_ENV.kmsKeyArn] ?? (o['stack-outputs'] === undefined ? undefined : (await readStackOutputs(resolve(o['stack-outputs']))).SigningKeyArn);
+  if (!keyArn) {
+    throw new UsageError(
+      "publishing to a deployed table signs with the deployment's KMS key: pass --kms-key-arn ARN or --stack-outputs FILE " +
+        '(its SigningKeyArn), or --key FILE.jwk for a producer key published with `setpoll keys register`',
+      COMMAND,
+    );
+  }
+  const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', region: o.region, command: COMMAND });
+  return { signer, issuer, close };
+}
+
+async function jwkSigner(file: string): Promise<JwkSigner> {
+  const jwk = await readPrivateJwk(file);
+  try {
+    return await JwkSigner.fromJwk(jwk);
+  } catch (error) {
+    throw new CliFailure(`${file} is not a usable signing key: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -109,35 +173,5 @@ async function refuseUnregistered(target: Target, recipients: readonly string[],
   }
   if (unregistered.length > 0 && !force) {
     throw new CliFailure(`nothing published: register ${unregistered.join(', ')} first (setpoll recipients add), or publish anyway with --force`);
-  }
-}
-
-async function signing(target: Target, keyOption: string | undefined, issuerOption: string | undefined): Promise<{ signer: JwkSigner; issuer: string }> {
-  let keyFile: string;
-  let issuer: string | undefined;
-  if (target.local) {
-    keyFile = keyOption ?? signingKeyFileFor(target.local.configFile);
-    issuer = issuerOption ?? target.local.config.issuer;
-  } else {
-    keyFile = keyOption ?? process.env.SETPOLL_SIGNING_KEY ?? resolve(defaultStateDir(), SIGNING_KEY_FILE_NAME);
-    issuer = issuerOption ?? process.env.SETPOLL_ISSUER;
-    if (!issuer) throw new UsageError('--issuer (or SETPOLL_ISSUER) is required with --table', COMMAND);
-  }
-  return { signer: await loadSigner(resolve(keyFile)), issuer };
-}
-
-async function loadSigner(file: string): Promise<JwkSigner> {
-  let jwk: JWK;
-  try {
-    jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read the signing key ${file}: ${reason}`);
-  }
-  if (typeof jwk !== 'object' || jwk === null || !('d' in jwk)) throw new CliFailure(`${file} is not a private JWK`);
-  try {
-    return await JwkSigner.fromJwk(jwk);
-  } catch (error) {
-    throw new CliFailure(`${file} is not a usable signing key: ${(error as Error).message}`);
   }
 }

@@ -22,6 +22,7 @@ import { createNotifierServices } from '../notifier/services.ts';
 import { MANAGEMENT_METRICS, MANAGEMENT_SERVICE } from '../observability/metric-names.ts';
 import { createMetrics, defaultMetrics, publishMetrics } from '../observability/metrics.ts';
 import { runWithInteraction } from '../observability/request-context.ts';
+import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm } from '../producer/signer.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
@@ -137,12 +138,13 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     { create: createNotifierServices, signer, issuer, scheduler },
   );
   const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger });
+  const keySet = publishedKeysFromEnv(env, async () => [(await signer.load()).publicJwk]);
   return {
     destinations,
     notifications,
     authenticator,
     tokens,
-    publicKeys: async () => [(await signer.load()).publicJwk],
+    publicKeys: () => keySet.keys(),
     logger,
     metrics,
     maxRequestBytes: settings.maxRequestBytes,

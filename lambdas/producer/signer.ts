@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
@@ -57,11 +57,23 @@ export function publicJwk(jwk: JWK): JWK {
  */
 export async function loadOrCreateSigningJwk(file: string, alg: SetAlgorithm = 'PS256'): Promise<JWK> {
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as JWK;
+  const full = await generateSigningJwk(alg);
+  await writeSigningJwk(file, full);
+  return full;
+}
+
+/** A new private signing JWK whose kid is its RFC 7638 thumbprint. */
+export async function generateSigningJwk(alg: SetAlgorithm = 'PS256'): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'ES256' ? {} : { modulusLength: 2048 }) });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk).catch(() => randomUUID());
-  const full: JWK = { ...jwk, alg, kid };
+  return { ...jwk, alg, kid };
+}
+
+/** Writes a private JWK owner-only, replacing `file` in one rename so a reader never sees half a key. */
+export async function writeSigningJwk(file: string, jwk: JWK): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify(full, null, 2), { mode: 0o600 });
-  return full;
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(jwk, null, 2), { mode: 0o600 });
+  await rename(tmp, file);
 }

@@ -152,10 +152,11 @@ export class DynamoQueueStore extends QueueStore {
             // The record is worthless once every lease in it ran out.
             ttl: Math.ceil(latest / 1000) + 86_400,
           },
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(sk)' : '#v = :v',
-          ...(expectedVersion === 0
-            ? {}
-            : { ExpressionAttributeNames: { '#v': 'v' }, ExpressionAttributeValues: { ':v': expectedVersion } }),
+          // Version 0: no record, or an item without `v` at the lease key (a producer's grant can put a
+          // SET-shaped item there; the next lease write replaces it instead of failing on it forever).
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#v)' : '#v = :v',
+          ExpressionAttributeNames: { '#v': 'v' },
+          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );

@@ -14,6 +14,7 @@
  *  | destination     | `P#<providerId>`| `D#<clientId>`            | clientId, eventTypes? (L of S; absent: all types), version, createdAt, updatedAt |
  *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (M), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
  *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
+ *  | published key   | `KEYS`          | `K#<kid>`                 | kid, jwk (public JWK as JSON), kind (previous, producer), at, label?, until?, ttl? |
  *
  * Notifier items (see lambdas/notifier/): a Data Provider's destinations and notifications share
  * the partition `P#<providerId>`, so every read and write of one provider is keyed by its own id and
@@ -27,6 +28,9 @@
  * its recipient's lease record `v` (creating a record with only `v` and `ttl` when there is none),
  * so a poll that read the queue before the delete fails its conditional lease write and selects
  * again. Writers of lease records must keep `v` monotonic and treat `l` as optional.
+ *
+ * Published keys (lambdas/keys/): the JWKS besides the current signing key, all in one partition
+ * that no client id can name (queue partitions start `Q#`, certificates `CERT#`/`CLIENT#`).
  *
  * The lease record's sort key `S!LEASE` sorts just before every `S#<jti>` (`!` < `#`) and after every
  * `R#<jti>`, so one Query from `S!LEASE` to `S$` reads a recipient's lease record and the head of its
@@ -42,9 +46,14 @@ export const LEASE_SK = 'S!LEASE';
 /** Just past every `S#…` sort key: the upper bound of a head read (`S!LEASE` … `S$`). */
 export const QUEUE_END_SK = 'S$';
 export const CERT_SK = 'CERT';
+/** The partition of the operator-published keys (previous signing keys, producers' keys). */
+export const KEYS_PK = 'KEYS';
+export const keySk = (kid: string): string => `K#${kid}`;
+/** Every queue partition key starts with this: what a producer's IAM condition allows. */
+export const QUEUE_PK_PREFIX = 'Q#';
 export const REVOKED_SK = 'REVOKED';
 
-export const queuePk = (clientId: string): string => `Q#${clientId}`;
+export const queuePk = (clientId: string): string => `${QUEUE_PK_PREFIX}${clientId}`;
 export const certPk = (fingerprint: string): string => `CERT#${fingerprint}`;
 export const clientPk = (clientId: string): string => `CLIENT#${clientId}`;
 

@@ -61,6 +61,12 @@ describe('SetpollStack', () => {
       },
       'existing customer managed key, existing signing key': { tableKmsKeyArn: TABLE_KEY_ARN, signingKeyArn: SIGNING_KEY_ARN },
       'first deployment, before the truststore exists': { truststoreVersion: undefined },
+      // The public key endpoint (its route acknowledges APIG4 with its own reason) and producer accounts.
+      'public JWKS endpoint, producer accounts': {
+        publicJwksDomainName: 'keys.events.bank.example',
+        publicJwksCertificateArn: 'arn:aws:acm:eu-west-2:123456789012:certificate/99999999-2222-3333-4444-555555555555',
+        producerAccountIds: ['210987654321'],
+      },
     };
     // One synth per variant, all up front.
     const outcomes: Record<string, { stack: SetpollStack; error: string | undefined }> = {};

@@ -73,6 +73,7 @@ describe('setpoll queue', () => {
     await writeLocalConfig(configFile, {
       pollUrl: 'https://localhost:8443/events',
       jwksUrl: 'https://localhost:8443/jwks.json',
+      publicJwksUrl: 'https://localhost:8444/jwks.json',
       tokenUrl: 'https://localhost:8443/oauth/token',
       caCertFile: join(scratch, 'ca.pem'),
       issuer: 'https://bank.example',

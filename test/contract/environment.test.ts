@@ -7,9 +7,12 @@ import {
   MANAGEMENT_SERVICE,
   POLL_FUNCTION_ENV,
   POLL_SERVICE,
+  PUBLIC_KEYS_FUNCTION_ENV,
+  PUBLIC_KEYS_SERVICE,
 } from '../../lambdas/contract.ts';
 import { depsFromEnv as managementDepsFromEnv } from '../../lambdas/handlers/management.ts';
 import { depsFromEnv as pollDepsFromEnv } from '../../lambdas/handlers/poll.ts';
+import { depsFromEnv as publicKeysDepsFromEnv } from '../../lambdas/handlers/public-keys.ts';
 import { testStack } from '../cdk/support.ts';
 
 type Variables = Record<string, unknown>;
@@ -50,12 +53,16 @@ describe('the deployment contract (lambdas/contract.ts)', () => {
   let template: Template;
 
   beforeAll(() => {
-    template = Template.fromStack(testStack());
+    // With the optional public key endpoint, so its function is checked too.
+    template = Template.fromStack(
+      testStack({ publicJwksDomainName: 'keys.events.bank.example', publicJwksCertificateArn: 'arn:aws:acm:eu-west-2:123456789012:certificate/99999999-2222-3333-4444-555555555555' }),
+    );
   });
 
   for (const { fn, service, contract, wire } of [
     { fn: 'poll', service: POLL_SERVICE, contract: POLL_FUNCTION_ENV, wire: pollDepsFromEnv },
     { fn: 'management', service: MANAGEMENT_SERVICE, contract: MANAGEMENT_FUNCTION_ENV, wire: managementDepsFromEnv },
+    { fn: 'public keys', service: PUBLIC_KEYS_SERVICE, contract: PUBLIC_KEYS_FUNCTION_ENV, wire: publicKeysDepsFromEnv },
   ]) {
     describe(`the ${fn} function`, () => {
       it('is given exactly the variables its contract lists, besides the runtime ones', () => {

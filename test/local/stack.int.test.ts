@@ -33,11 +33,12 @@ describe('stack', () => {
 
       // Assess
       const config = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as Record<string, unknown>;
-      expect(Object.keys(config).sort()).toEqual(['caCertFile', 'clients', 'dynamodb', 'issuer', 'jwksUrl', 'pollUrl', 'providers', 'settings', 'tokenUrl']);
+      expect(Object.keys(config).sort()).toEqual(['caCertFile', 'clients', 'dynamodb', 'issuer', 'jwksUrl', 'pollUrl', 'providers', 'publicJwksUrl', 'settings', 'tokenUrl']);
       const port = stack.server.port;
       expect(config).toEqual({
         pollUrl: `https://localhost:${port}/events`,
         jwksUrl: `https://localhost:${port}/jwks.json`,
+        publicJwksUrl: `https://localhost:${stack.publicServer.port}/jwks.json`,
         tokenUrl: `https://localhost:${port}/oauth/token`,
         caCertFile: join(dir, 'pki', 'ca.pem'),
         issuer: `https://localhost:${port}`,

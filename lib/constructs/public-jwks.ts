@@ -1,0 +1,145 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV, PUBLIC_KEYS_SERVICE } from '../../lambdas/contract.ts';
+import { KEYS_PK } from '../../lambdas/store/schema.ts';
+import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
+import { acknowledgeNag } from './nag.ts';
+import { ACCESS_LOG_FORMAT, JWKS_PATH } from './poll-api.ts';
+import type { SetQueueTable } from './set-queue-table.ts';
+import type { SigningKey } from './signing-key.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** The public keys handler source: it serves GET /jwks.json and nothing else. */
+export const PUBLIC_KEYS_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/public-keys.ts');
+
+/** The partition of the published keys: all the function may read. */
+export const PUBLISHED_KEYS_PARTITION = KEYS_PK;
+
+export interface PublicJwksProps {
+  readonly queue: SetQueueTable;
+  /** The current signing key: the function reads its public half (kms:GetPublicKey only). */
+  readonly signingKey: SigningKey;
+  /** Host name of the public key domain, e.g. `keys.events.bank.example`. No mTLS on it. */
+  readonly domainName: string;
+  /** ACM certificate for `domainName`, in the stack's region. */
+  readonly certificateArn: string;
+  /**
+   * Create the custom domain (false: the API exists but is unreachable, its execute-api endpoint
+   * being disabled).
+   * @default true
+   */
+  readonly createDomain?: boolean;
+  /** @default 50 */
+  readonly throttleBurstLimit?: number;
+  /** @default 20 */
+  readonly throttleRateLimit?: number;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The JWKS without mutual TLS, for receivers that fetch keys without a client certificate: a
+ * separate HTTP API (so no poll or management route exists on it at all) with one route,
+ * `GET /jwks.json`, behind its own Regional custom domain, to a function that can read the
+ * published keys and the signing key's public half and nothing else. The mTLS domain is unchanged.
+ */
+export class PublicJwks extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly route: apigwv2.HttpRoute;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly domainName?: apigwv2.DomainName;
+  public readonly accessLogGroup: logs.LogGroup;
+  /** `https://{domainName}/jwks.json`. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: PublicJwksProps) {
+    super(scope, id);
+
+    const { logGroup, role } = createFunctionLogging(this, { description: 'setpoll public keys handler', retention: props.logRetention });
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: PUBLIC_KEYS_HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: NODEJS_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      role,
+      logGroup,
+      // Exactly PUBLIC_KEYS_FUNCTION_ENV (test/contract/environment.test.ts).
+      environment: {
+        [ENV.tableName]: props.queue.table.tableName,
+        [ENV.signingKeyId]: props.signingKey.key.keyArn,
+        [ENV.signingAlg]: props.signingKey.algorithm,
+        [ENV.serviceName]: PUBLIC_KEYS_SERVICE,
+        ...COMMON_FUNCTION_ENVIRONMENT,
+      },
+      bundling: nodejsBundling(),
+    });
+    // Reads one partition: a Query of `KEYS`, nothing else in the table (the LeadingKeys condition).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [props.queue.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PUBLISHED_KEYS_PARTITION] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+      }),
+    );
+    props.signingKey.key.grant(role, 'kms:GetPublicKey');
+    props.queue.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:DescribeKey');
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-public-keys`,
+      description: 'setpoll SET verification keys (JWKS), without mutual TLS',
+      // Only the custom domain: one entry point, one TLS policy.
+      disableExecuteApiEndpoint: true,
+      createDefaultStage: false,
+    });
+    [this.route] = this.httpApi.addRoutes({
+      path: JWKS_PATH,
+      methods: [apigwv2.HttpMethod.GET],
+      integration: new HttpLambdaIntegration('PublicKeysIntegration', this.function, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
+    }) as [apigwv2.HttpRoute];
+    acknowledgeNag(
+      this.route,
+      'AwsSolutions-APIG4',
+      'The JWKS is public by design (RFC 7517 key sets are fetched anonymously by receivers): the route serves public key material only, from a function that can read nothing else.',
+    );
+
+    if (props.createDomain ?? true) {
+      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
+        domainName: props.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+        endpointType: apigwv2.EndpointType.REGIONAL,
+        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+      });
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+      // Anonymous callers: a low limit caps what a flood can cost (recipients cache the JWKS).
+      throttle: { burstLimit: props.throttleBurstLimit ?? 50, rateLimit: props.throttleRateLimit ?? 20 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
+      },
+    });
+    this.url = `https://${props.domainName}${JWKS_PATH}`;
+  }
+}
