@@ -43,17 +43,18 @@ describe('PublishedKeys', () => {
     const producer = publicJwk(await generateSigningJwk('ES256'));
     const previous = publicJwk(await generateSigningJwk('PS256'));
     await admin.registerProducerKey(producer, 'team-x');
-    await admin.retainPreviousKey(previous, 60);
+    // Windows of an hour: DynamoDB Local's TTL sweeper deletes items whose ttl is in the real past.
+    await admin.retainPreviousKey(previous, 3600);
 
     expect((await keys(T0)).map((k) => k.kid)).toEqual([current.kid, ...[producer.kid, previous.kid].sort()]);
-    expect((await keys(T0 + 59_000)).map((k) => k.kid)).toContain(previous.kid);
+    expect((await keys(T0 + 3_599_000)).map((k) => k.kid)).toContain(previous.kid);
     // Past its window the previous key is gone, even before DynamoDB's TTL deletes the item.
-    expect((await keys(T0 + 60_000)).map((k) => k.kid)).toEqual([current.kid, producer.kid]);
+    expect((await keys(T0 + 3_600_000)).map((k) => k.kid)).toEqual([current.kid, producer.kid]);
   });
 
   it('lists the current key once when it is also stored as previous (between the rotate step and the deploy)', async () => {
     const { admin, current, keys } = await setup();
-    await admin.retainPreviousKey(current, 60);
+    await admin.retainPreviousKey(current, 3600);
     expect(await keys(T0)).toEqual([current]);
   });
 
@@ -61,9 +62,9 @@ describe('PublishedKeys', () => {
     const { admin, current, keys } = await setup();
     const producer = publicJwk(await generateSigningJwk('ES256'));
     await admin.registerProducerKey(producer);
-    expect(await admin.retire(producer.kid!, 10)).toBe(true);
-    expect((await keys(T0 + 9_000)).map((k) => k.kid)).toEqual([current.kid, producer.kid]);
-    expect((await keys(T0 + 10_000)).map((k) => k.kid)).toEqual([current.kid]);
+    expect(await admin.retire(producer.kid!, 3600)).toBe(true);
+    expect((await keys(T0 + 3_599_000)).map((k) => k.kid)).toEqual([current.kid, producer.kid]);
+    expect((await keys(T0 + 3_600_000)).map((k) => k.kid)).toEqual([current.kid]);
     expect(await admin.retire(producer.kid!, 0)).toBe(true);
     expect(await admin.retire(producer.kid!, 0)).toBe(false);
     expect(await admin.retire('nope', 10)).toBe(false);
