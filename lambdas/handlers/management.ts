@@ -27,6 +27,7 @@ import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm } from '../producer/signer.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
 import { managementRoutes } from './management/routes.ts';
+import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
 import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
 /**
@@ -119,7 +120,9 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     .handler(manage) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
   const continueFanOut = createContinuationHandler({ notifications, logger, metrics });
-  return (event, context) => (isFanOutEvent(event) ? continueFanOut(event, context) : http(event, context));
+  // Every AWS call of the invocation ends in time to answer 503 (lambdas/runtime/deadline.ts).
+  return (event, context) =>
+    runWithDeadline(deadlineOf(context), () => (isFanOutEvent(event) ? continueFanOut(event, context) : http(event, context)));
 }
 
 /** Wires the handler from the Lambda environment (SETPOLL_* variables and AWS_LAMBDA_FUNCTION_NAME). */
@@ -129,9 +132,9 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const functionName = requiredEnv(env, ENV.functionName);
   const alg = env[ENV.signingAlg] || DEFAULT_SET_ALGORITHM;
   assertAlgorithm(alg);
-  const kms = new KMSClient({});
+  const kms = withDeadline(new KMSClient({}));
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
-  const scheduler = new LambdaSelfScheduler({ lambda: new LambdaClient({}), functionName });
+  const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
   const { destinations, notifications, authenticator, tokens, settings, logger } = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },

@@ -14,6 +14,7 @@ import { POLL_SERVICE } from '../observability/metric-names.ts';
 import { createMetrics, defaultMetrics, pollVariant, publishMetrics, recordPoll } from '../observability/metrics.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import { ENV } from '../contract.ts';
+import { deadlineOf, runWithDeadline } from '../runtime/deadline.ts';
 import { servicesFromEnv } from './wiring.ts';
 
 export interface PollHandlerDeps {
@@ -75,12 +76,14 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
     return jsonResponse(200, { sets: outcome.sets, moreAvailable: outcome.moreAvailable });
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & InteractionState>()
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & InteractionState>()
     // First, so that its after/onError run last: at most one EMF line per invocation (none for a rejected request).
     .use(publishMetrics(metrics, logger))
     .use(interactionId())
     .use(httpErrorHandler({ logger }))
     .handler(poll) as unknown as PollHandler;
+  // Every AWS call of the invocation ends in time to answer 503 (lambdas/runtime/deadline.ts).
+  return (event, context) => runWithDeadline(deadlineOf(context), () => handler(event, context));
 }
 
 /** Wires the handler from the Lambda environment (SETPOLL_* variables). */

@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
+import { withDeadline } from '../runtime/deadline.ts';
 
 /**
  * How setpoll marshals items, decided once for the Lambda functions, the local stack, the CLI, the
@@ -11,9 +12,12 @@ export function translateConfig(): TranslateConfig {
   return { marshallOptions: { removeUndefinedValues: true } };
 }
 
-/** The one document-client factory. `config` is the DynamoDB client's (region, endpoint, credentials). */
+/**
+ * The one document-client factory. `config` is the DynamoDB client's (region, endpoint, credentials).
+ * Its calls end in time for the handler to answer 503 (lambdas/runtime/deadline.ts).
+ */
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), translateConfig());
+  return DynamoDBDocumentClient.from(withDeadline(new DynamoDBClient(config)), translateConfig());
 }
 
 /**
