@@ -104,6 +104,15 @@ describe('SetpollStack', () => {
       ]);
     });
 
+    it('acknowledges the X-Ray wildcard on the two function roles, only when tracing is on', () => {
+      // Prepare
+      const { stack } = outcomes['created customer managed key, ES256 signing key, X-Ray, Route 53']!;
+      // Act
+      const acks = acknowledgements(stack).filter((a) => a.includes('IAM5'));
+      // Assess
+      expect(acks).toEqual(['Nag/Management/Role AwsSolutions-IAM5[Resource::*]', 'Nag/Poll/Role AwsSolutions-IAM5[Resource::*]']);
+    });
+
     it('gives the management routes the same reviewed reason as the poll routes', () => {
       // Prepare
       const { stack } = outcomes.default!;
