@@ -479,7 +479,8 @@ describe('PollService', () => {
 
       // Assess
       expect(out.sets).toEqual({ last: 'jws.last' });
-      expect(out.stats.waits).toBe(5);
+      // Five reads on an idle machine; on a loaded one a delayed earlier read may already see the SET.
+      expect(out.stats.waits).toBeGreaterThanOrEqual(4);
       expect(performance.now() - started).toBeGreaterThanOrEqual(2200);
     });
 
