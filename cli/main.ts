@@ -9,7 +9,7 @@ import { recipientsCommand } from './commands/recipients.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { intendedMember } from '../lambdas/core/member-names.ts';
 import { CliFailure, UsageError } from './errors.ts';
-import { processIo, type Io } from './io.ts';
+import { processIo, terminalSafeIo, type Io } from './io.ts';
 
 export const HELP = `Usage: setpoll <command> [options]
 
@@ -67,7 +67,9 @@ function report(io: Io, json: boolean, error: { kind: string; message: string; c
   return error.exitCode;
 }
 
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = processIo): Promise<number> {
+  // Every line goes through terminalSafe: recipient- and provider-supplied strings reach many messages.
+  const io = terminalSafeIo(rawIo);
   const [command, ...rest] = argv;
   // Before --, as parseArgs reads it: `--json` is an option of every command.
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');

@@ -570,6 +570,42 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
       });
     });
 
+    it('status prints provider- and recipient-supplied strings with terminal controls escaped', async () => {
+      // Prepare: a recipient's setErrs description that would clear the operator's screen and forge a row.
+      answer({
+        status: 200,
+        body: {
+          items: [
+            {
+              clientId: 'tpp-\u001b[8mbeta',
+              jti: 'j1',
+              revision: 1,
+              state: 'errored',
+              queuedAt: '2026-11-23T10:00:01.000Z',
+              expiresAt: '2026-11-30T10:00:00.000Z',
+              err: 'invalid_key',
+              description: '\u001b[2J\rtpp-gamma  acknowledged\n\u009b0m',
+              at: '2026-11-23T10:01:00.000Z',
+            },
+          ],
+        },
+      });
+
+      // Act
+      const status = await cli('notify', 'status', 'n-1', ...config);
+
+      // Assess
+      expect(status).toEqual({
+        code: 0,
+        stdout: [
+          'CLIENT ID          STATE    REVISION  QUEUED AT                 DETAIL',
+          'tpp-\\u001b[8mbeta  errored  1         2026-11-23T10:00:01.000Z  invalid_key: \\u001b[2J\\u000dtpp-gamma  acknowledged\\u000a\\u009b0m, at 2026-11-23T10:01:00.000Z',
+          '',
+        ].join('\n'),
+        stderr: '',
+      });
+    });
+
     it('withdraw deletes with If-Match; replace puts the new claims with If-Match', async () => {
       // Prepare
       answer(

@@ -240,6 +240,26 @@ describe('setpoll queue', () => {
       expect(decodeJwt(JSON.parse(withSets.stdout).records[0].set)).toMatchObject({ jti: a.jti, aud: 'rc-alpha' });
       expect(failed).toEqual({ code: 0, stdout: 'No failed delivery records of rc-alpha\n', stderr: '' });
     });
+    it('prints a recipient-supplied err and description with every terminal control escaped, and keeps --json exact', async () => {
+      // Prepare: a description that would retitle, clear and rewrite the operator's terminal, and forge a line.
+      const description = '\u001b]0;pwned\u0007\u001b[2J\rall good\nFAKE LINE\u009b31m\u202e';
+      const { jti } = await publish('rc-escape');
+      await poll('rc-escape', { returnImmediately: true, maxEvents: 0, setErrs: { [jti]: { err: 'bad\u001b[1m', description } } });
+
+      // Act
+      const listed = await inProcess('queue', 'records', '--client-id', 'rc-escape', ...config);
+      const json = await inProcess('queue', 'records', '--client-id', 'rc-escape', '--json', ...config);
+
+      // Assess
+      const rows = listed.stdout.split('\n');
+      expect(rows).toHaveLength(3);
+      expect(rows[1]).toMatch(
+        new RegExp(`^${jti}  errored  bad\\\\u001b\\\[1m  0 +\\S+Z  \\S+Z +\\\\u001b\\]0;pwned\\\\u0007\\\\u001b\\\[2J\\\\u000dall good\\\\u000aFAKE LINE\\\\u009b31m\\\\u202e$`),
+      );
+      expect(listed.stdout + listed.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect(json.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(JSON.parse(json.stdout).records[0]).toMatchObject({ jti, err: 'bad\u001b[1m', description });
+    });
   });
 
   describe('purge', () => {
