@@ -27,6 +27,10 @@ export const ENV = Object.freeze({
   tokenAudience: 'SETPOLL_TOKEN_AUDIENCE',
   tokenScopes: 'SETPOLL_TOKEN_SCOPES',
   tokenClientClaim: 'SETPOLL_TOKEN_CLIENT_CLAIM',
+  /** `true`: access tokens must be typed `at+jwt` (RFC 9068). */
+  tokenRequireAtJwt: 'SETPOLL_TOKEN_REQUIRE_AT_JWT',
+  /** The longest `exp - iat` of an accepted access token; 0: no limit. */
+  tokenMaxLifetimeSeconds: 'SETPOLL_TOKEN_MAX_LIFETIME_SECONDS',
   issuer: 'SETPOLL_ISSUER',
   signingKeyId: 'SETPOLL_SIGNING_KEY_ID',
   signingAlg: 'SETPOLL_SIGNING_ALG',
@@ -70,6 +74,8 @@ const SHARED_ENV: readonly EnvName[] = [
   ENV.tokenJwksUrl,
   ENV.tokenIssuer,
   ENV.tokenAudience,
+  ENV.tokenRequireAtJwt,
+  ENV.tokenMaxLifetimeSeconds,
   ENV.serviceName,
   ENV.dynamoDbEndpoint,
 ];

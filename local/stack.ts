@@ -115,6 +115,8 @@ export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
 /** The management API's top-level collections; each is served as `ANY /x` and `ANY /x/{proxy+}`. */
 export const MANAGEMENT_COLLECTIONS = ['/destinations', '/notifications'] as const;
 /** Retries of a failed fan-out continuation, like Lambda's retries of an async invocation. */
+/** Lifetime of the local authorization server's tokens, and the longest the local resource server accepts. */
+const LOCAL_TOKEN_LIFETIME_SECONDS = 300;
 const CONTINUATION_RETRIES = 2;
 /** The identity the poll handler presents when it fetches the authorization server's keys. */
 const RESOURCE_SERVER_CLIENT = 'setpoll-resource-server';
@@ -236,6 +238,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer: tokenIssuer,
       audience: server.origin,
       realm: settings.realm,
+      // The local authorization server issues RFC 9068 tokens for 300 s: accept nothing looser.
+      requireAtJwt: true,
+      maxLifetimeSeconds: LOCAL_TOKEN_LIFETIME_SECONDS,
     });
 
     // The FanOutScheduler of the local stack: the continuation event Lambda would receive from an
@@ -291,6 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience: server.origin,
       registry,
       allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
+      tokenLifetimeSeconds: LOCAL_TOKEN_LIFETIME_SECONDS,
     });
     token = authorizationServer.token;
     tokenKeys = authorizationServer.keys;

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type CompactJWSHeaderParameters, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, type ClientClaim } from '../contract.ts';
 import type { AuthenticatedClient } from './client-authenticator.ts';
 import { InsufficientScope, InvalidToken, ProgrammerError, ServiceUnavailable } from './errors.ts';
@@ -20,6 +20,10 @@ export interface AccessTokenVerifierOptions {
   readonly realm: string;
   /** @default 30 */
   readonly clockToleranceSeconds?: number;
+  /** Accept only JWT access tokens typed `at+jwt` (RFC 9068 §2.1; `application/at+jwt` too). @default false */
+  readonly requireAtJwt?: boolean;
+  /** Refuse a token whose `exp - iat` is longer than this, so a long-lived token stolen once cannot be used for long. @default no limit */
+  readonly maxLifetimeSeconds?: number;
   readonly now?: () => number;
 }
 
@@ -40,20 +44,25 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 const MAX_VERIFIED_TOKENS = 1000;
 
 export class AccessTokenVerifier {
-  readonly #options: Required<Omit<AccessTokenVerifierOptions, 'now'>> & { now?: () => number };
+  readonly #options: Required<Omit<AccessTokenVerifierOptions, 'now' | 'maxLifetimeSeconds'>> & { now?: () => number; maxLifetimeSeconds?: number };
   /**
    * Compact token -> its verified payload and when it stops being acceptable (epoch ms). A recipient
    * polls with the same token for minutes: its signature, issuer, audience and times are checked once;
-   * the binding, client and scope checks below still run on every request.
+   * the binding, client and scope checks below still run on every request. `key` is the JWKS key that
+   * verified it: a hit is honoured only while the key set still resolves the token's header to that key.
    */
-  readonly #verified = new Map<string, { payload: JWTPayload; until: number }>();
+  readonly #verified = new Map<string, { payload: JWTPayload; until: number; key: CryptoKey | KeyObject | Uint8Array }>();
 
   constructor(options: AccessTokenVerifierOptions) {
     if (!options.issuer || !options.audience) throw new ProgrammerError('issuer and audience are required');
+    if (options.maxLifetimeSeconds !== undefined && !(Number.isInteger(options.maxLifetimeSeconds) && options.maxLifetimeSeconds > 0)) {
+      throw new ProgrammerError('maxLifetimeSeconds must be a positive whole number');
+    }
     this.#options = {
       scopes: DEFAULT_POLL_SCOPES,
       clientClaim: DEFAULT_TOKEN_CLIENT_CLAIM,
       clockToleranceSeconds: 30,
+      requireAtJwt: false,
       ...options,
     };
   }
@@ -71,7 +80,7 @@ export class AccessTokenVerifier {
 
   /** `scopes` overrides the configured set for one endpoint (e.g. the management API's own scopes). */
   async verify(authorization: string | undefined, client: AuthenticatedClient, scopes: readonly string[] = this.#options.scopes): Promise<VerifiedToken> {
-    const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, now } = this.#options;
+    const { realm, keys, issuer, audience, clockToleranceSeconds, clientClaim, now, requireAtJwt, maxLifetimeSeconds } = this.#options;
     const refuse = (reason: string, tokenSent = true) =>
       new InvalidToken('The access token is missing, malformed, expired or not valid here', realm, { cause: reason, tokenSent });
 
@@ -82,16 +91,19 @@ export class AccessTokenVerifier {
     const nowMs = now?.() ?? Date.now();
     const known = this.#verified.get(token);
     let payload: JWTPayload;
-    if (known && known.until > nowMs) {
+    if (known && known.until > nowMs && (await this.#sameKey(token, known.key))) {
       payload = known.payload;
     } else {
+      this.#verified.delete(token);
+      let key: CryptoKey | KeyObject | Uint8Array;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
+        ({ payload, key } = await jwtVerify(token, keys, {
           issuer,
           audience,
           algorithms: [...TOKEN_ALGORITHMS],
           clockTolerance: clockToleranceSeconds,
           requiredClaims: ['exp', 'iat'],
+          ...(requireAtJwt ? { typ: 'at+jwt' } : {}),
           ...(now ? { currentDate: new Date(nowMs) } : {}),
         }));
       } catch (error) {
@@ -101,9 +113,10 @@ export class AccessTokenVerifier {
         throw new ServiceUnavailable('The authorization server keys are unavailable', 5, { cause: error });
       }
       if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000 + clockToleranceSeconds) throw refuse('iat in the future');
+      if (maxLifetimeSeconds !== undefined && Number(payload.exp) - Number(payload.iat) > maxLifetimeSeconds) throw refuse('lifetime over the maximum');
       // Acceptable while jwtVerify would accept it: until exp, with the same tolerance.
       if (this.#verified.size >= MAX_VERIFIED_TOKENS) this.#verified.clear();
-      this.#verified.set(token, { payload, until: (Number(payload.exp) + clockToleranceSeconds) * 1000 });
+      this.#verified.set(token, { payload, key, until: (Number(payload.exp) + clockToleranceSeconds) * 1000 });
     }
 
     // RFC 8705 §3.1: the token is bound to the certificate presented on this very connection.
@@ -116,6 +129,20 @@ export class AccessTokenVerifier {
       throw new InsufficientScope('The access token lacks a scope this endpoint requires', realm, scopes.join(' '));
     }
     return { clientId: client.clientId, scopes: granted };
+  }
+
+  /**
+   * Whether the key set still resolves the token's header to the key that verified it. jose's remote
+   * set refetches when its copy is older than cacheMaxAge, and imports keys anew on each fetch: a key
+   * removed from the JWKS (or any refetch) ends the cache hit, and the token is verified again.
+   */
+  async #sameKey(token: string, key: CryptoKey | KeyObject | Uint8Array): Promise<boolean> {
+    try {
+      const [, payload = '', signature = ''] = token.split('.');
+      return (await this.#options.keys(decodeProtectedHeader(token) as CompactJWSHeaderParameters, { payload, signature })) === key;
+    } catch {
+      return false;
+    }
   }
 }
 

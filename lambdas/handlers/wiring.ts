@@ -59,6 +59,12 @@ export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string, read
   const clientClaim = ((readOptions && env[ENV.tokenClientClaim]) || DEFAULT_TOKEN_CLIENT_CLAIM) as ClientClaim;
   if (!TOKEN_CLIENT_CLAIMS.includes(clientClaim)) throw new ProgrammerError(`${ENV.tokenClientClaim} must be client_id, azp or sub`);
   const scopes = readOptions ? (env[ENV.tokenScopes] ?? '').split(/\s+/).filter(Boolean) : [];
+  const requireAtJwt = env[ENV.tokenRequireAtJwt] || 'false';
+  if (requireAtJwt !== 'true' && requireAtJwt !== 'false') throw new ProgrammerError(`${ENV.tokenRequireAtJwt} must be true or false`);
+  const maxLifetime = env[ENV.tokenMaxLifetimeSeconds];
+  if (maxLifetime !== undefined && maxLifetime !== '' && !/^(0|[1-9][0-9]{0,8})$/.test(maxLifetime)) {
+    throw new ProgrammerError(`${ENV.tokenMaxLifetimeSeconds} must be a whole number of seconds (0: no limit)`);
+  }
   return new AccessTokenVerifier({
     // Cached across invocations; an unknown kid triggers a refetch (rate-limited by the cooldown).
     keys: createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 }),
@@ -67,5 +73,7 @@ export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string, read
     scopes: scopes.length > 0 ? scopes : DEFAULT_POLL_SCOPES,
     clientClaim,
     realm,
+    requireAtJwt: requireAtJwt === 'true',
+    ...(maxLifetime && maxLifetime !== '0' ? { maxLifetimeSeconds: Number(maxLifetime) } : {}),
   });
 }

@@ -43,6 +43,16 @@ export interface ManagementFunctionProps {
   /** Expected `aud` of access tokens. */
   readonly tokenAudience: string;
   /**
+   * Accept only access tokens typed `at+jwt` (RFC 9068).
+   * @default false
+   */
+  readonly tokenRequireAtJwt?: boolean;
+  /**
+   * Refuse access tokens whose `exp - iat` is longer than this many seconds.
+   * @default - no limit
+   */
+  readonly tokenMaxLifetimeSeconds?: number;
+  /**
    * Lambda memory in MB. Signing is CPU bound (one KMS call per SET, plus JSON work per
    * destination page), and CPU scales with memory.
    * @default 1024
@@ -126,6 +136,8 @@ export class ManagementFunction extends Construct {
         [ENV.tokenJwksUrl]: props.tokenJwksUrl,
         [ENV.tokenIssuer]: props.tokenIssuer,
         [ENV.tokenAudience]: props.tokenAudience,
+        [ENV.tokenRequireAtJwt]: String(props.tokenRequireAtJwt ?? false),
+        [ENV.tokenMaxLifetimeSeconds]: String(props.tokenMaxLifetimeSeconds ?? 0),
         [ENV.serviceName]: MANAGEMENT_SERVICE,
         ...COMMON_FUNCTION_ENVIRONMENT,
       },

@@ -50,6 +50,16 @@ export interface PollFunctionProps {
   /** Expected `aud` of access tokens. */
   readonly tokenAudience: string;
   /**
+   * Accept only access tokens typed `at+jwt` (RFC 9068).
+   * @default false
+   */
+  readonly tokenRequireAtJwt?: boolean;
+  /**
+   * Refuse access tokens whose `exp - iat` is longer than this many seconds.
+   * @default - no limit
+   */
+  readonly tokenMaxLifetimeSeconds?: number;
+  /**
    * Accepted scopes: a token must carry at least one.
    * @default ['accounts', 'fundsconfirmations', 'payments']
    */
@@ -179,6 +189,8 @@ export class PollFunction extends Construct {
         [ENV.tokenJwksUrl]: props.tokenJwksUrl,
         [ENV.tokenIssuer]: props.tokenIssuer,
         [ENV.tokenAudience]: props.tokenAudience,
+        [ENV.tokenRequireAtJwt]: String(props.tokenRequireAtJwt ?? false),
+        [ENV.tokenMaxLifetimeSeconds]: String(props.tokenMaxLifetimeSeconds ?? 0),
         [ENV.tokenScopes]: tokenScopes.join(' '),
         [ENV.tokenClientClaim]: DEFAULT_TOKEN_CLIENT_CLAIM,
         [ENV.serviceName]: POLL_SERVICE,

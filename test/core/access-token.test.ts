@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
 import type { AuthenticatedClient } from '../../lambdas/core/client-authenticator.ts';
 
@@ -199,10 +199,13 @@ describe('AccessTokenVerifier', () => {
       return { counted, tokenFor, clock, lookups: () => lookups };
     }
 
-    it('checks the signature of a token once, and binding, client and scope on every request', async () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('checks the signature of a token once, and binding, client, scope and its key on every request', async () => {
       // Prepare
       const { counted, tokenFor, lookups } = await counting();
       const token = await tokenFor(ALPHA);
+      const signatureChecks = vi.spyOn(crypto.subtle, 'verify');
       // Act
       const first = await counted.verify(`Bearer ${token}`, ALPHA);
       const second = await counted.verify(`Bearer ${token}`, ALPHA);
@@ -213,7 +216,46 @@ describe('AccessTokenVerifier', () => {
       expect(second).toEqual(first);
       expect(otherCertificate).toMatchObject(INVALID_TOKEN);
       expect(otherScope).toMatchObject({ statusCode: 403, code: 'insufficient_scope' });
-      expect(lookups()).toBe(1);
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+      expect(lookups()).toBe(4);
+    });
+
+    it('drops a remembered token when its key leaves the served JWKS, and accepts it again if the key returns', async () => {
+      // Prepare: a JWKS served over HTTP that jose refetches after 50 ms.
+      const { createServer } = await import('node:http');
+      const { createRemoteJWKSet } = await import('jose');
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const other = await generateKeyPair('ES256', { extractable: true });
+      const withKey = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k1' }] });
+      const withoutKey = JSON.stringify({ keys: [{ ...(await exportJWK(other.publicKey)), alg: 'ES256', kid: 'k2' }] });
+      let served = withKey;
+      const server = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(served));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      const remote = new AccessTokenVerifier({
+        keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks.json`), { cacheMaxAge: 50, cooldownDuration: 0 }),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        realm: 'events.example',
+        now: () => NOW * 1000,
+      });
+      const token = await new SignJWT(claimsFor(ALPHA)).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(pair.privateKey);
+      try {
+        // Act
+        const before = await remote.verify(`Bearer ${token}`, ALPHA);
+        served = withoutKey;
+        await new Promise((r) => setTimeout(r, 80));
+        const afterRemoval = await remote.verify(`Bearer ${token}`, ALPHA).catch((e: unknown) => e);
+        served = withKey;
+        await new Promise((r) => setTimeout(r, 80));
+        const afterReturn = await remote.verify(`Bearer ${token}`, ALPHA);
+        // Assess
+        expect(before).toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+        expect(afterRemoval).toMatchObject(INVALID_TOKEN);
+        expect(afterReturn).toEqual(before);
+      } finally {
+        server.close();
+      }
     });
 
     it('refuses a remembered token once it expires (exp plus the clock tolerance)', async () => {
@@ -229,6 +271,46 @@ describe('AccessTokenVerifier', () => {
       // Assess
       expect(stillValid.clientId).toBe('tpp-alpha');
       expect(expired).toMatchObject(INVALID_TOKEN);
+    });
+  });
+});
+
+describe('AccessTokenVerifier', () => {
+  describe('verify (at+jwt and lifetime options)', () => {
+    let pair: Awaited<ReturnType<typeof generateKeyPair>>;
+    let keys: ReturnType<typeof createLocalJWKSet>;
+    const make = (options: { requireAtJwt?: boolean; maxLifetimeSeconds?: number }) =>
+      new AccessTokenVerifier({ keys, issuer: ISSUER, audience: AUDIENCE, realm: 'events.example', now: () => NOW * 1000, ...options });
+    const token = (typ: string | undefined, extra: JWTPayload = {}) =>
+      new SignJWT(claimsFor(ALPHA, extra)).setProtectedHeader({ alg: 'ES256', kid: 'k', ...(typ === undefined ? {} : { typ }) }).sign(pair.privateKey);
+
+    beforeAll(async () => {
+      pair = await generateKeyPair('ES256', { extractable: true });
+      keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k' }] });
+    });
+
+    it('with requireAtJwt accepts typ at+jwt and application/at+jwt, and refuses JWT, secevent+jwt or no typ', async () => {
+      const strict = make({ requireAtJwt: true });
+      await expect(strict.verify(`Bearer ${await token('at+jwt')}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+      await expect(strict.verify(`Bearer ${await token('application/at+jwt')}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+      for (const typ of ['JWT', 'secevent+jwt', undefined]) {
+        await expect(strict.verify(`Bearer ${await token(typ)}`, ALPHA)).rejects.toMatchObject(INVALID_TOKEN);
+      }
+    });
+
+    it('without requireAtJwt accepts a token with no typ', async () => {
+      await expect(make({}).verify(`Bearer ${await token(undefined)}`, ALPHA)).resolves.toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
+    });
+
+    it('with maxLifetimeSeconds refuses a token whose exp - iat is longer, and accepts one exactly that long', async () => {
+      const bounded = make({ maxLifetimeSeconds: 600 });
+      await expect(bounded.verify(`Bearer ${await token('at+jwt', { iat: NOW - 10, exp: NOW + 590 })}`, ALPHA)).resolves.toMatchObject({ clientId: 'tpp-alpha' });
+      await expect(bounded.verify(`Bearer ${await token('at+jwt', { iat: NOW - 10, exp: NOW + 591 })}`, ALPHA)).rejects.toMatchObject(INVALID_TOKEN);
+      await expect(bounded.verify(`Bearer ${await token('at+jwt', { iat: NOW - 10, exp: NOW + 86_400 * 365 })}`, ALPHA)).rejects.toMatchObject(INVALID_TOKEN);
+    });
+
+    it('refuses a maxLifetimeSeconds that is not a positive whole number', () => {
+      for (const maxLifetimeSeconds of [0, -1, 1.5, Number.NaN]) expect(() => make({ maxLifetimeSeconds })).toThrow(TypeError);
     });
   });
 });
