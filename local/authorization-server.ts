@@ -72,7 +72,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions) {
       return oauthError(401, 'invalid_client', 'Client authentication failed');
     }
 
-    const allowed = options.allowedScopes?.[status.clientId] ?? options.defaultScopes ?? DEFAULT_POLL_SCOPES;
+    // Own properties only: a client registered as `constructor` or `__proto__` must not read Object.prototype.
+    const named = options.allowedScopes && Object.hasOwn(options.allowedScopes, status.clientId) ? options.allowedScopes[status.clientId] : undefined;
+    const allowed = named ?? options.defaultScopes ?? DEFAULT_POLL_SCOPES;
     const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
     const scopes = requested.length === 0 ? [...allowed] : [...new Set(requested)];
     if (!scopes.every((s) => allowed.includes(s))) {

@@ -5,6 +5,7 @@ import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, ty
 import type { RecordState } from '../../lambdas/store/schema.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger, required } from '../args.ts';
 import { TARGET_HELP, TARGET_OPTIONS, withTarget } from '../connection.ts';
+import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -223,7 +224,7 @@ export async function queueCommand(args: readonly string[], io: Io): Promise<voi
 export function clientIdOf(o: { 'client-id'?: string | undefined; client?: string | undefined }, command = COMMAND): string {
   if (o['client-id'] !== undefined && o.client !== undefined) throw new UsageError('give --client-id or --client, not both', command);
   const clientId = required(o['client-id'] ?? o.client, 'client-id', command);
-  if (/\s/.test(clientId)) throw new UsageError('--client-id cannot contain whitespace', command);
+  if (!isClientId(clientId)) throw new UsageError(`--client-id ${JSON.stringify(clientId)} is not valid: a client id is ${CLIENT_ID_RULE}`, command);
   return clientId;
 }
 

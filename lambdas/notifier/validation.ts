@@ -1,10 +1,9 @@
+import { CLIENT_ID_RULE, isClientId } from '../core/client-id.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import { isObject } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 import type { NotificationClaims } from '../store/notifier-items.ts';
 
-/** Printable ASCII without `#` (the key separator) or space. */
-const CLIENT_ID = /^[\x21\x22\x24-\x7e]{1,128}$/;
 const NOTIFICATION_ID = /^[A-Za-z0-9._~:-]{1,128}$/;
 
 export const MAX_EVENT_TYPES = 50;
@@ -19,16 +18,16 @@ const MAX_STRING_CLAIM = 256;
 
 export { isObject } from '../shared/helpers.ts';
 
-export const isProviderId = (value: unknown): value is string => typeof value === 'string' && CLIENT_ID.test(value);
+export const isProviderId = isClientId;
 
 /** The provider id comes from the authenticated identity, never from input: a bad one is a programming error. */
 export function assertProviderId(providerId: unknown): asserts providerId is string {
-  if (!isProviderId(providerId)) throw new ProgrammerError('providerId must be 1 to 128 printable ASCII characters without "#"');
+  if (!isProviderId(providerId)) throw new ProgrammerError(`providerId must be ${CLIENT_ID_RULE}`);
 }
 
 export function checkClientId(clientId: unknown): string {
-  if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) {
-    throw new InvalidRequest('clientId must be 1 to 128 printable ASCII characters without "#" or spaces');
+  if (!isClientId(clientId)) {
+    throw new InvalidRequest(`clientId must be ${CLIENT_ID_RULE}`);
   }
   return clientId;
 }

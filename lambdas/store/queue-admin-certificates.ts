@@ -2,6 +2,7 @@
  * Operators' view and rotation of a recipient's certificates (`setpoll recipients show|rotate`),
  * beside RecipientRegistry (which the poll path uses and which this module does not change).
  */
+import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
@@ -84,6 +85,7 @@ export class RecipientCertificates {
    * theirs) and unregisters `oldFingerprint`, which must be theirs. Either both happen or neither.
    */
   async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now()): Promise<void> {
+    if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     try {
       await this.#client.send(
         new TransactWriteCommand({

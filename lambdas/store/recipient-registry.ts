@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
 /** What the table says about one certificate fingerprint. */
@@ -55,6 +56,7 @@ export class RecipientRegistry {
   }
 
   async register(clientId: string, fingerprint: string, now = Date.now()): Promise<'registered' | 'unchanged'> {
+    if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     try {
       await this.#client.send(
         new TransactWriteCommand({

@@ -217,6 +217,9 @@ describe('setpoll recipients: operator tasks', () => {
         [['recipients', 'show', '--client-id', 'x', '--fingerprint', hex, ...config], 'recipients show takes no --cert or --fingerprint'],
         [['recipients', 'show', '--client-id', 'x', '--client', 'y', ...config], 'give --client-id or --client, not both'],
         [['recipients', 'revoke', '--client', 'x', '--fingerprint', hex, ...config], 'recipients revoke does not take --client-id'],
+        [['recipients', 'add', '--client-id', 'prov#N#x', '--fingerprint', hex, ...config], '--client-id "prov#N#x" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
+        [['recipients', 'rotate', '--client-id', 'x'.repeat(129), '--fingerprint', hex, ...config], `--client-id "${'x'.repeat(129)}" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces`],
+        [['recipients', 'add', '--client-id', 'tpp\u001balpha', '--fingerprint', hex, ...config], '--client-id "tpp\\u001balpha" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
         [['recipients', 'rename', ...config], 'unknown subcommand "rename": use add, remove, list, show, rotate, revoke or unrevoke'],
       ];
 

@@ -423,4 +423,20 @@ describe('the local token endpoint (local only)', () => {
     expect([wrongMethod.status, wrongMethod.headers.allow]).toEqual([405, 'POST']);
     expectDocumented('GET', '/oauth/jwks.json', keys);
   });
+
+  it('grants a client registered as constructor or toString its own scopes, never an answer from Object.prototype', async () => {
+    // Prepare
+    await stack.mintClient('constructor');
+    await stack.mintClient('toString');
+
+    // Act
+    const constructor = await token('constructor', { grant_type: 'client_credentials', client_id: 'constructor' });
+    const toString = await token('toString', { grant_type: 'client_credentials', scope: 'notifications:write' });
+    const impostor = await token('tpp-alpha', { grant_type: 'client_credentials', client_id: 'constructor' });
+
+    // Assess
+    expect([constructor.status, constructor.json<{ scope: string }>().scope]).toEqual([200, 'accounts fundsconfirmations payments']);
+    expect([toString.status, toString.json()]).toEqual([400, { error: 'invalid_scope', error_description: 'A requested scope is not allowed for this client' }]);
+    expect([impostor.status, impostor.json()]).toEqual([401, { error: 'invalid_client', error_description: 'Client authentication failed' }]);
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidClientId } from '../../lambdas/core/client-id.ts';
 import { RecipientCertificates, RotationRefused } from '../../lambdas/store/queue-admin-certificates.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
@@ -27,6 +28,23 @@ describe('RecipientCertificates', () => {
       await registry.register('tpp-alpha', OLD);
       await new RecipientCertificates({ client, tableName }).swap('tpp-alpha', NEW, OLD);
       expect([await registry.lookup(OLD), await registry.lookup(NEW)]).toEqual([{ revoked: false }, { clientId: 'tpp-alpha', revoked: false }]);
+    });
+  });
+
+  describe('client ids', () => {
+    it('refuses to register or rotate a certificate to an id that breaks the client-id rule, and writes nothing', async () => {
+      // Prepare
+      const { client, tableName, registry } = await createTestTable();
+      await registry.register('tpp-alpha', OLD);
+      // Act
+      const registered = await registry.register('prov#1#x', NEW).catch((e: unknown) => e);
+      const swapped = await new RecipientCertificates({ client, tableName }).swap('tpp alpha', NEW, OLD).catch((e: unknown) => e);
+      // Assess
+      expect(registered).toBeInstanceOf(InvalidClientId);
+      expect((registered as Error).message).toBe('Client id "prov#1#x" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces');
+      expect(swapped).toBeInstanceOf(InvalidClientId);
+      expect([await registry.lookup(NEW), await registry.lookup(OLD)]).toEqual([{ revoked: false }, { clientId: 'tpp-alpha', revoked: false }]);
+      expect(await registry.list('prov#1#x')).toEqual([]);
     });
   });
 });
