@@ -238,9 +238,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer: tokenIssuer,
       audience: server.origin,
       realm: settings.realm,
-      // The local authorization server issues RFC 9068 tokens for 300 s: accept nothing looser.
+      // The local authorization server issues RFC 9068 tokens for 300 s: accept none untyped or lasting over 600 s.
       requireAtJwt: true,
-      maxLifetimeSeconds: LOCAL_TOKEN_LIFETIME_SECONDS,
+      maxLifetimeSeconds: 2 * LOCAL_TOKEN_LIFETIME_SECONDS,
     });
 
     // The FanOutScheduler of the local stack: the continuation event Lambda would receive from an
