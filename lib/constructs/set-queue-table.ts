@@ -1,9 +1,10 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
+import { certPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
 
 /** How the SET queue table is encrypted at rest. */
 export enum SetQueueEncryption {
@@ -14,34 +15,49 @@ export enum SetQueueEncryption {
 }
 
 /**
- * The only DynamoDB actions the poll Lambda needs (see lambdas/store/dynamo-queue-store.ts).
- * No Scan: every access is by key or by `Query` on one recipient's partition, so a compromised
- * function cannot enumerate other recipients' queues cheaply. No DescribeTable / streams.
+ * What one role may do on the table: actions, each allowed only on items whose partition key
+ * matches one of the patterns (IAM `dynamodb:LeadingKeys`, StringLike). Fine-grained access control
+ * applies to the item actions inside BatchWriteItem and TransactWriteItems too: "Permissions for Put,
+ * Update, Delete, and Get actions are governed by the permissions used for the underlying PutItem,
+ * UpdateItem, DeleteItem, and GetItem operations" (DynamoDB developer guide, "Using IAM with DynamoDB
+ * transactions"; conditions: "Using IAM policy conditions for fine-grained access control").
  */
-export const QUEUE_TABLE_ACTIONS: readonly string[] = Object.freeze([
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:TransactWriteItems',
+export interface TableAccess {
+  readonly actions: readonly string[];
+  readonly partitions: readonly string[];
+}
+
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
+/**
+ * The poll Lambda (see lambdas/store/dynamo-queue-store.ts and recipient-registry.ts): it reads a
+ * certificate's registration and revocation and a recipient's queue, and writes only queue items
+ * (queued SETs, the lease record, delivery records). No Scan: every access is by key or by `Query`
+ * on one partition, so a compromised function cannot enumerate the table cheaply, nor register,
+ * unrevoke or move a certificate.
+ */
+export const QUEUE_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
+  { actions: READ_ACTIONS, partitions: [queuePk('*'), certPk('*')] },
+  { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:TransactWriteItems'], partitions: [queuePk('*')] },
 ]);
 
 /**
- * The DynamoDB actions of the management Lambda (lambdas/notifier, lambdas/store/notifier-*.ts):
- * destinations and notifications by key or by Query on the provider's own partition, batched
- * reads and writes for fan-out and status, transactions for atomic bulk changes. Still no Scan.
+ * The management Lambda (lambdas/notifier, lambdas/store/notifier-*.ts): it reads certificates
+ * (caller authentication), its providers' partitions (destinations, notifications, receipts:
+ * `P#…`) and recipients' queues (delivery state), and writes providers' partitions and queues
+ * (fan-out, withdrawal). Batched reads and writes for fan-out and status, transactions for atomic
+ * bulk changes. Still no Scan, and no write to certificates.
  */
-export const NOTIFIER_TABLE_ACTIONS: readonly string[] = Object.freeze([
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:TransactWriteItems',
+export const NOTIFIER_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
+  { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), certPk('*')] },
+  {
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
+    partitions: [providerPk('*'), queuePk('*')],
+  },
 ]);
+
+/** Every action a role of that access may use, in order (for tests and docs). */
+export const actionsOf = (access: readonly TableAccess[]): string[] => access.flatMap((a) => a.actions);
 
 /**
  * What a DynamoDB caller needs on a customer managed table key. Listed explicitly (the CDK's
@@ -123,27 +139,28 @@ export class SetQueueTable extends Construct {
     });
   }
 
-  /**
-   * Grants exactly QUEUE_TABLE_ACTIONS on the table ARN (no index ARNs: there are no indexes),
-   * and QUEUE_KEY_ACTIONS on the customer managed key if there is one.
-   */
-  public grantQueueAccess(grantee: iam.IGrantable): iam.Grant {
-    return this.#grant(grantee, QUEUE_TABLE_ACTIONS);
+  /** Grants QUEUE_TABLE_ACCESS on the table ARN, and QUEUE_KEY_ACTIONS on the customer managed key if there is one. */
+  public grantQueueAccess(grantee: iam.IGrantable): void {
+    this.#grant(grantee, QUEUE_TABLE_ACCESS);
   }
 
-  /**
-   * Grants exactly NOTIFIER_TABLE_ACTIONS on the table ARN, and QUEUE_KEY_ACTIONS on the customer
-   * managed key if there is one.
-   */
-  public grantNotifierAccess(grantee: iam.IGrantable): iam.Grant {
-    return this.#grant(grantee, NOTIFIER_TABLE_ACTIONS);
+  /** Grants NOTIFIER_TABLE_ACCESS on the table ARN, and QUEUE_KEY_ACTIONS on the customer managed key if there is one. */
+  public grantNotifierAccess(grantee: iam.IGrantable): void {
+    this.#grant(grantee, NOTIFIER_TABLE_ACCESS);
   }
 
-  #grant(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
-    const grant = this.table.grant(grantee, ...actions);
-    // table.grant() covers only the table; the key grant is separate and scoped to this key.
+  #grant(grantee: iam.IGrantable, access: readonly TableAccess[]): void {
+    // Only the table ARN: there are no indexes. `ForAllValues`: every partition key the request
+    // touches (a batch or a transaction names several) must match one of the patterns.
+    for (const { actions, partitions } of access) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...actions],
+        resourceArns: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+      });
+    }
+    // The key grant is separate and scoped to this key.
     this.encryptionKey?.grant(grantee, ...QUEUE_KEY_ACTIONS);
-    return grant;
   }
 }
-

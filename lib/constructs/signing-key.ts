@@ -1,5 +1,5 @@
-import { type RemovalPolicy, Token } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Lazy, type RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
@@ -55,12 +55,20 @@ export interface SigningKeyProps {
  *
  * No automatic rotation: KMS cannot rotate asymmetric keys. Rotate by deploying with a new
  * `keyArn` (or a new key) once recipients have fetched the new JWKS.
+ *
+ * Only the roles given grantSign may sign with a created key: its key policy denies kms:Sign to
+ * every other principal, the account's administrators included. KMS's default key policy lets
+ * IAM policies grant access ("Allows access to the AWS account and enables IAM policies"), so
+ * without the Deny any principal of the account with `kms:Sign` on `*` could make SETs recipients
+ * trust. An existing key (`keyArn`) keeps its own policy: give it the same statement.
  */
 export class SigningKey extends Construct {
   public readonly key: kms.IKey;
   public readonly algorithm: SigningAlgorithm;
   /** The key spec of a created key; undefined for an existing key. */
   public readonly keySpec?: kms.KeySpec;
+  /** ARNs of the roles allowed to sign (grantSign). */
+  readonly #signers: string[] = [];
 
   constructor(scope: Construct, id: string, props: SigningKeyProps = {}) {
     super(scope, id);
@@ -86,10 +94,25 @@ export class SigningKey extends Construct {
       // Deleting the key would leave queued SETs unverifiable and the JWKS empty.
       removalPolicy: props.removalPolicy ?? RETAINED,
     });
+    // aws:PrincipalArn of an assumed-role session is the role's ARN (IAM global condition keys).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheSetSignersSign',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.#signers }) } },
+      }),
+    );
+    this.node.addValidation({ validate: () => (this.#signers.length === 0 ? ['No role may sign with the SET signing key: call grantSign'] : []) });
   }
 
-  /** Exactly kms:Sign and kms:GetPublicKey, on this key only. */
+  /** Exactly kms:Sign and kms:GetPublicKey, on this key only; the grantee's role is added to the key policy's signers. */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
+    const role = grantee.grantPrincipal;
+    if (!(role instanceof iam.Role) && !iam.Role.isRole(role)) throw new Error('grantSign needs a role (the function\'s or a producer\'s)');
+    this.#signers.push(role.roleArn);
     return this.key.grant(grantee, ...SIGNING_KEY_ACTIONS);
   }
 }

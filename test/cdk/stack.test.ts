@@ -1,31 +1,36 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Stage } from 'aws-cdk-lib';
+import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../../lib/constructs/poll-api.ts';
 import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
+import { SigningKey } from '../../lib/constructs/signing-key.ts';
 import type { SetpollStackProps } from '../../lib/setpoll-stack.ts';
 import { ALARM_TOPIC_ARN, OB_POLL_PATH, SIGNING_KEY_ARN, TABLE_KEY_ARN, testStack } from './support.ts';
 
-const QUEUE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:TransactWriteItems',
+const leadingKeys = (...partitions: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions } });
+
+/** The poll role's table statements: reads of queues and certificates, writes of queue items only. */
+const QUEUE_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
+  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: tableArn, Condition: leadingKeys('Q#*', 'CERT#*') },
+  {
+    Effect: 'Allow',
+    Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:TransactWriteItems'],
+    Resource: tableArn,
+    Condition: leadingKeys('Q#*'),
+  },
 ];
 
-const NOTIFIER_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:TransactWriteItems',
+/** The management role's table statements: reads of providers, queues and certificates; writes of providers and queues. */
+const NOTIFIER_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
+  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Resource: tableArn, Condition: leadingKeys('P#*', 'Q#*', 'CERT#*') },
+  {
+    Effect: 'Allow',
+    Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
+    Resource: tableArn,
+    Condition: leadingKeys('P#*', 'Q#*'),
+  },
 ];
 
 const MANAGEMENT_ROUTE_KEYS = [
@@ -40,6 +45,7 @@ interface PolicyStatement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** A statement with its actions in alphabetical order, as cdk.json's @aws-cdk/aws-iam:minimizePolicies writes them. */
@@ -672,7 +678,59 @@ describe('SetpollStack', () => {
       // Act
       const dynamo = roleStatements(template, roleOf(pollFunction(template))).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       // Assess
-      expect(dynamo).toEqual([{ Effect: 'Allow', Action: [...QUEUE_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } }]);
+      expect(dynamo).toEqual(QUEUE_STATEMENTS({ 'Fn::GetAtt': [tableId, 'Arn'] }).map(sortedActions));
+    });
+
+    it('lets neither Lambda touch an item without a leading-key condition, nor the poll Lambda write anything but queue items', () => {
+      // Prepare
+      const dynamoOf = (fn: Found) => roleStatements(template, roleOf(fn)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      const writes = (s: PolicyStatement) => actionsOf(s).some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite|TransactWrite)/.test(a));
+      // Act
+      const poll = dynamoOf(pollFunction(template));
+      const management = dynamoOf(managementFunction(template));
+      // Assess
+      expect([...poll, ...management].filter((s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] === undefined)).toEqual([]);
+      expect(poll.filter(writes).flatMap((s) => s.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys'])).toEqual(['Q#*']);
+      expect(management.filter(writes).flatMap((s) => s.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys'])).not.toContain('CERT#*');
+      expect([...poll, ...management].flatMap(actionsOf).filter((a) => a === 'dynamodb:Scan' || a === 'dynamodb:*')).toEqual([]);
+    });
+
+    it('lets only the management role call kms:Sign with the created signing key: its key policy denies every other principal', () => {
+      // Prepare
+      const [{ logicalId: signingKeyId }] = keysOf(template, 'SIGN_VERIFY') as [Found];
+      const managementRole = roleOf(managementFunction(template));
+      // Act / Assess
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyUsage: 'SIGN_VERIFY',
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'OnlyTheSetSignersSign',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'kms:Sign',
+              Resource: '*',
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [managementRole, 'Arn'] }] } },
+            },
+          ]),
+        },
+      });
+      const key = template.toJSON().Resources[signingKeyId];
+      const allowsSign = (key.Properties.KeyPolicy.Statement as PolicyStatement[]).filter((st) => st.Effect === 'Allow' && actionsOf(st).some((a) => a === 'kms:Sign' || a === 'kms:*'));
+      // The account statement (kms:*) remains for key administration; the Deny above is what stops other principals signing.
+      expect(allowsSign.map((st) => (st as unknown as { Principal: unknown }).Principal)).toEqual([
+        { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+      ]);
+      expect(roleStatements(template, roleOf(pollFunction(template))).flatMap(actionsOf)).not.toContain('kms:Sign');
+    });
+
+    it('refuses to synthesise a created signing key that no role may sign with', () => {
+      // Prepare
+      const app = new App();
+      const stack = new Stack(app, 'Lonely');
+      new SigningKey(stack, 'Key');
+      // Act / Assess
+      expect(() => app.synth()).toThrow(/No role may sign with the SET signing key: call grantSign/);
     });
 
     it('grants no Scan and no wildcard action, in any variant', () => {
@@ -725,7 +783,7 @@ describe('SetpollStack', () => {
       const statements = roleStatements(template, roleOf(fn)).filter((s) => !actionsOf(s).every((a) => a.startsWith('logs:')));
       // Assess
       expect(statements).toEqual([
-        { Effect: 'Allow', Action: [...NOTIFIER_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+        ...NOTIFIER_STATEMENTS({ 'Fn::GetAtt': [tableId, 'Arn'] }).map(sortedActions),
         { Effect: 'Allow', Action: ['kms:GetPublicKey', 'kms:Sign'], Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
         // The on-failure destination of its asynchronous invocations (test/cdk/continuations.test.ts).
         { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: expect.anything() },
