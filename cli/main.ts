@@ -17,7 +17,8 @@ Tools for the setpoll SET transmitter (RFC 8936 poll delivery).
 
 Commands:
   publish        sign a SET and queue it for one or more recipients
-  recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client certificates
+  recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client certificates;
+                 authorize or deauthorize Data Providers to notify a recipient
   destinations   a Data Provider's notification destinations: add, list, get, update, remove, import
   notify         issue a notification to the provider's destinations; list, get, status,
                  withdraw or replace one

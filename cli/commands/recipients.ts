@@ -2,6 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { thumbprintOfPem } from '../../lambdas/core/certificate.ts';
+import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
+import type { Authorization } from '../../lambdas/store/authorization-store.ts';
+import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { COMMON_OPTIONS, parseOptions } from '../args.ts';
@@ -28,15 +31,25 @@ Subcommands:
                                                                   the old one in the same transaction
   revoke   (--cert FILE.pem | --fingerprint HEX) [--reason TEXT]  deny a certificate everywhere
   unrevoke (--cert FILE.pem | --fingerprint HEX)                  lift a revocation
+  authorize      --client-id ID --provider PROVIDER   let a Data Provider notify the recipient
+  deauthorize    --client-id ID --provider PROVIDER   stop it: no further SET from that provider
+                                                      is queued, and its undelivered ones leave
+                                                      the recipient's queue
+  authorizations --client-id ID                       the providers that may notify the recipient
 
 A certificate is identified by the SHA-256 fingerprint of its DER encoding (64 hex digits).
 A recipient may hold several certificates. Rotation: rotate without --remove-old, let the
 recipient switch, then remove the old one (or rotate --remove-old OLD when it has switched).
-A new certificate works at once. Removals and revocations apply once the poll handlers' identity
+A new certificate works at once (within 5 s if it was just refused). Removals and revocations apply once the poll handlers' identity
 cache expires (at most 30 s).
+
+A Data Provider can register a recipient as a destination, and its notifications reach that
+recipient, only while the recipient has authorized it (here, or by the recipient itself through
+the API). Authorizations apply at once.
 
 Options:
   --client-id ID   the recipient (--client ID works too)
+  --provider ID    the Data Provider (authorize, deauthorize)
   --json           machine-readable output
   -h, --help       show this help
 
@@ -51,6 +64,7 @@ const OPTIONS = {
   fingerprint: { type: 'string' },
   reason: { type: 'string' },
   'remove-old': { type: 'string' },
+  provider: { type: 'string' },
 } as const;
 
 type Options = ReturnType<typeof parse>;
@@ -59,12 +73,14 @@ const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
 interface Stores {
   readonly registry: RecipientRegistry;
   readonly certificates: RecipientCertificates;
+  readonly authorizations: DynamoAuthorizationStore;
 }
 
 interface Subcommand {
   readonly needsClientId: boolean;
   readonly needsCertificate: boolean;
-  run(stores: Stores, o: Options, io: Io, ids: { clientId: string; fingerprint: string; oldFingerprint?: string }): Promise<void>;
+  readonly needsProvider?: boolean;
+  run(stores: Stores, o: Options, io: Io, ids: { clientId: string; fingerprint: string; oldFingerprint?: string; providerId: string }): Promise<void>;
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
@@ -180,17 +196,55 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       else io.out(`Lifted any revocation of ${fingerprint}`);
     },
   },
+  authorize: {
+    needsClientId: true,
+    needsCertificate: false,
+    needsProvider: true,
+    async run({ authorizations }, o, io, { clientId, providerId }) {
+      const { outcome, authorization } = await authorizations.authorize(clientId, providerId, 'operator');
+      if (o.json) io.out(JSON.stringify({ ...authorizationJson(authorization), outcome }));
+      else io.out(outcome === 'created' ? `Authorized ${providerId} to notify ${clientId}` : `${providerId} was already authorized to notify ${clientId}`);
+    },
+  },
+  deauthorize: {
+    needsClientId: true,
+    needsCertificate: false,
+    needsProvider: true,
+    async run({ authorizations }, o, io, { clientId, providerId }) {
+      if (!(await authorizations.deauthorize(clientId, providerId))) throw new CliFailure(`${providerId} is not authorized to notify ${clientId}`);
+      if (o.json) io.out(JSON.stringify({ recipientId: clientId, providerId, outcome: 'removed' }));
+      else io.out(`${providerId} may no longer notify ${clientId}`);
+    },
+  },
+  authorizations: {
+    needsClientId: true,
+    needsCertificate: false,
+    async run({ authorizations }, o, io, { clientId }) {
+      const all: Authorization[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await authorizations.listProviders(clientId, { limit: 100, ...(cursor ? { cursor } : {}) });
+        all.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      if (o.json) io.out(JSON.stringify({ recipientId: clientId, authorizations: all.map(authorizationJson) }));
+      else if (all.length === 0) io.out(`No Data Provider may notify ${clientId}`);
+      else for (const line of table(['PROVIDER', 'BY', 'SINCE'], all.map((a) => [a.providerId, a.grantedBy, new Date(a.authorizedAt).toISOString()]))) io.out(line);
+    },
+  },
 };
+
+const SUBCOMMAND_LIST = 'add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations';
 
 export async function recipientsCommand(args: readonly string[], io: Io): Promise<void> {
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    if (name === undefined) throw new UsageError('a subcommand is required: add, remove, list, show, rotate, revoke or unrevoke', COMMAND);
+    if (name === undefined) throw new UsageError(`a subcommand is required: ${SUBCOMMAND_LIST}`, COMMAND);
     io.out(RECIPIENTS_HELP);
     return;
   }
   const sub = SUBCOMMANDS[name];
-  if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use add, remove, list, show, rotate, revoke or unrevoke`, COMMAND);
+  if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${SUBCOMMAND_LIST}`, COMMAND);
   const o = parse(rest);
   if (o.help) {
     io.out(RECIPIENTS_HELP);
@@ -203,6 +257,10 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
   }
   if (o.reason !== undefined && name !== 'revoke') throw new UsageError('--reason is only for recipients revoke', COMMAND);
   if (o['remove-old'] !== undefined && name !== 'rotate') throw new UsageError('--remove-old is only for recipients rotate', COMMAND);
+  if (o.provider !== undefined && !sub.needsProvider) throw new UsageError('--provider is only for recipients authorize and deauthorize', COMMAND);
+  if (sub.needsProvider && o.provider === undefined) throw new UsageError(`recipients ${name} needs --provider`, COMMAND);
+  const providerId = o.provider ?? '';
+  if (sub.needsProvider && !isClientId(providerId)) throw new UsageError(`--provider ${JSON.stringify(providerId)} is not valid: a client id is ${CLIENT_ID_RULE}`, COMMAND);
   const oldFingerprint = o['remove-old'] === undefined ? undefined : normalizeFingerprint(o['remove-old'], 'remove-old');
   const fingerprint = sub.needsCertificate ? await fingerprintOf(o.cert, o.fingerprint) : '';
   if (oldFingerprint !== undefined && oldFingerprint === fingerprint) throw new UsageError('--remove-old names the new certificate: give the fingerprint of the one it replaces', COMMAND);
@@ -211,8 +269,9 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
     const stores = {
       registry: new RecipientRegistry({ client: target.documentClient, tableName: target.tableName }),
       certificates: new RecipientCertificates({ client: target.documentClient, tableName: target.tableName }),
+      authorizations: new DynamoAuthorizationStore({ client: target.documentClient, tableName: target.tableName }),
     };
-    return sub.run(stores, o, io, { clientId, fingerprint, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
+    return sub.run(stores, o, io, { clientId, fingerprint, providerId, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
   });
 }
 
@@ -249,6 +308,10 @@ function certificateJson(d: CertificateDetail) {
     ...(d.reason === undefined ? {} : { reason: d.reason }),
     ...(d.owner === undefined ? {} : { owner: d.owner }),
   };
+}
+
+function authorizationJson(a: Authorization) {
+  return { recipientId: a.recipientId, providerId: a.providerId, grantedBy: a.grantedBy, authorizedAt: new Date(a.authorizedAt).toISOString() };
 }
 
 function stateText(d: CertificateDetail): string {

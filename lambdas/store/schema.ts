@@ -15,6 +15,7 @@
  *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (M), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
  *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
  *  | published key   | `KEYS`          | `K#<kid>`                 | kid, jwk (public JWK as JSON), kind (previous, producer), at, label?, until?, ttl? |
+ *  | authorization   | `AUTH#<recipientId>` | `P#<providerId>`     | recipientId, providerId, grantedBy (`operator` or `recipient`), at |
  *
  * Notifier items (see lambdas/notifier/): a Data Provider's destinations and notifications share
  * the partition `P#<providerId>`, so every read and write of one provider is keyed by its own id and
@@ -107,3 +108,8 @@ export const notificationSk = (notificationId: string): string => `${NOTIFICATIO
 /** The partition of one notification's receipts (one per destination its SET was queued to). */
 export const receiptPk = (providerId: string, notificationId: string): string => `P#${providerId}#N#${notificationId}`;
 export const receiptSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;
+
+/** The partition of one recipient's authorizations: which Data Providers may notify it. */
+export const authorizationPk = (recipientId: string): string => `AUTH#${recipientId}`;
+export const AUTHORIZED_PROVIDER_PREFIX = 'P#';
+export const authorizedProviderSk = (providerId: string): string => `${AUTHORIZED_PROVIDER_PREFIX}${providerId}`;

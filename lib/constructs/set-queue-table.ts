@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
-import { certPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
+import { authorizationPk, certPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
 
 /** How the SET queue table is encrypted at rest. */
 export enum SetQueueEncryption {
@@ -44,15 +44,15 @@ export const QUEUE_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
 /**
  * The management Lambda (lambdas/notifier, lambdas/store/notifier-*.ts): it reads certificates
  * (caller authentication), its providers' partitions (destinations, notifications, receipts:
- * `P#…`) and recipients' queues (delivery state), and writes providers' partitions and queues
- * (fan-out, withdrawal). Batched reads and writes for fan-out and status, transactions for atomic
+ * `P#…`), recipients' queues (delivery state) and authorizations (`AUTH#…`), and writes providers'
+ * partitions, queues (fan-out, withdrawal) and authorizations (a recipient's own consent). Batched reads and writes for fan-out and status, transactions for atomic
  * bulk changes. Still no Scan, and no write to certificates.
  */
 export const NOTIFIER_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
-  { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), certPk('*')] },
+  { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), authorizationPk('*'), certPk('*')] },
   {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
-    partitions: [providerPk('*'), queuePk('*')],
+    partitions: [providerPk('*'), queuePk('*'), authorizationPk('*')],
   },
 ]);
 

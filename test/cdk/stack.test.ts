@@ -22,14 +22,14 @@ const QUEUE_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
   },
 ];
 
-/** The management role's table statements: reads of providers, queues and certificates; writes of providers and queues. */
+/** The management role's table statements: reads of providers, queues, authorizations and certificates; writes of all but certificates. */
 const NOTIFIER_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
-  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Resource: tableArn, Condition: leadingKeys('P#*', 'Q#*', 'CERT#*') },
+  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Resource: tableArn, Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*', 'CERT#*') },
   {
     Effect: 'Allow',
     Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
     Resource: tableArn,
-    Condition: leadingKeys('P#*', 'Q#*'),
+    Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*'),
   },
 ];
 

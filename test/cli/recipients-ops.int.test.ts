@@ -203,6 +203,32 @@ describe('setpoll recipients: operator tasks', () => {
     });
   });
 
+  describe('authorize, deauthorize, authorizations', () => {
+    it('records which Data Providers may notify a recipient, lists them, and removes one', async () => {
+      // Act
+      const authorized = await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
+      const again = await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', '--json', ...config);
+      await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-a', ...config);
+      const listed = await inProcess('recipients', 'authorizations', '--client-id', 'rcp-auth', ...config);
+      const removed = await inProcess('recipients', 'deauthorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
+      const removedAgain = await inProcess('recipients', 'deauthorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
+      const listedJson = await inProcess('recipients', 'authorizations', '--client-id', 'rcp-auth', '--json', ...config);
+      const none = await inProcess('recipients', 'authorizations', '--client-id', 'rcp-nobody', ...config);
+
+      // Assess
+      expect(authorized).toEqual({ code: 0, stdout: 'Authorized prov-b to notify rcp-auth\n', stderr: '' });
+      expect(JSON.parse(again.stdout)).toEqual({ recipientId: 'rcp-auth', providerId: 'prov-b', grantedBy: 'operator', authorizedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), outcome: 'unchanged' });
+      expect(listed.stdout).toMatch(new RegExp(`^PROVIDER  BY        SINCE\nprov-a    operator  ${ISO}\nprov-b    operator  ${ISO}\n$`));
+      expect(removed).toEqual({ code: 0, stdout: 'prov-b may no longer notify rcp-auth\n', stderr: '' });
+      expect(removedAgain).toEqual({ code: 1, stdout: '', stderr: 'setpoll: prov-b is not authorized to notify rcp-auth\n' });
+      expect(JSON.parse(listedJson.stdout)).toEqual({
+        recipientId: 'rcp-auth',
+        authorizations: [{ recipientId: 'rcp-auth', providerId: 'prov-a', grantedBy: 'operator', authorizedAt: expect.stringMatching(new RegExp(`^${ISO}$`)) }],
+      });
+      expect(none).toEqual({ code: 0, stdout: 'No Data Provider may notify rcp-nobody\n', stderr: '' });
+    });
+  });
+
   describe('usage', () => {
     it('answers each usage error with exit code 2 and the exact message', async () => {
       // Prepare
@@ -220,7 +246,11 @@ describe('setpoll recipients: operator tasks', () => {
         [['recipients', 'add', '--client-id', 'prov#N#x', '--fingerprint', hex, ...config], '--client-id "prov#N#x" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
         [['recipients', 'rotate', '--client-id', 'x'.repeat(129), '--fingerprint', hex, ...config], `--client-id "${'x'.repeat(129)}" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces`],
         [['recipients', 'add', '--client-id', 'tpp\u001balpha', '--fingerprint', hex, ...config], '--client-id "tpp\\u001balpha" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
-        [['recipients', 'rename', ...config], 'unknown subcommand "rename": use add, remove, list, show, rotate, revoke or unrevoke'],
+        [['recipients', 'authorize', '--client-id', 'x', ...config], 'recipients authorize needs --provider'],
+        [['recipients', 'deauthorize', '--client-id', 'x', '--provider', 'p#1', ...config], '--provider "p#1" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
+        [['recipients', 'add', '--client-id', 'x', '--fingerprint', hex, '--provider', 'p', ...config], '--provider is only for recipients authorize and deauthorize'],
+        [['recipients', 'authorize', '--client-id', 'x', '--provider', 'p', '--fingerprint', hex, ...config], 'recipients authorize takes no --cert or --fingerprint'],
+        [['recipients', 'rename', ...config], 'unknown subcommand "rename": use add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations'],
       ];
 
       // Act
