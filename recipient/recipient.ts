@@ -25,6 +25,10 @@ export interface RecipientOptions {
   readonly scope?: string;
   readonly algorithms?: readonly string[];
   readonly clockToleranceSeconds?: number;
+  /** Accept SETs only from these Data Providers (the `data_provider` claim); SETVerifierOptions.providers. */
+  readonly providers?: readonly string[];
+  /** Whether SETs naming no Data Provider (the transmitter's own) are accepted. @default true */
+  readonly acceptDirect?: boolean;
   readonly eventTypes?: readonly string[];
   /** Content-Language of setErrs descriptions. @default 'en' */
   readonly language?: string;
@@ -69,6 +73,8 @@ export function createRecipient(options: RecipientOptions): Recipient {
     ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
     ...(options.clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds: options.clockToleranceSeconds }),
     ...(options.eventTypes === undefined ? {} : { eventTypes: options.eventTypes }),
+    ...(options.providers === undefined ? {} : { providers: options.providers }),
+    ...(options.acceptDirect === undefined ? {} : { acceptDirect: options.acceptDirect }),
   });
   return { clientId: options.clientId, transport, tokens, client, verifier, close: () => base.close() };
 }

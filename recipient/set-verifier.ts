@@ -12,6 +12,7 @@
  * | `aud` missing or not naming this recipient                       | `invalid_audience`     |
  * | unsecured JWS (`alg: none`)                                      | `authentication_failed`|
  * | an event type outside `eventTypes` (when given)                  | `access_denied`        |
+ * | a Data Provider outside `providers` (when given), or none with `acceptDirect: false` | `access_denied` |
  *
  * A key set that cannot be fetched is not the SET's fault: that is a KeySetUnavailable, and the
  * SET is neither acknowledged nor reported, so it comes back after its lease. So is an unknown kid
@@ -43,9 +44,18 @@ import {
 } from './errors.ts';
 import type { HttpTransport } from './transport.ts';
 
+/**
+ * The claim naming the Data Provider whose notification a SET carries (setpoll's Notifier puts it in
+ * every SET it signs for a provider, outside `events`). A SET without it was queued by the
+ * transmitter's own producers (publish, a direct PutItem).
+ */
+export const PROVIDER_CLAIM = 'data_provider';
+
 /** A SET that passed verification. */
 export interface VerifiedSet {
   readonly jti: string;
+  /** The Data Provider that sent it (the signed `data_provider` claim); absent for the transmitter's own SETs. */
+  readonly provider?: string;
   readonly claims: JWTPayload & { readonly jti: string; readonly iat: number; readonly events: Record<string, Record<string, unknown>> };
   readonly header: ProtectedHeaderParameters;
   /** The compact JWS as received: keep it when the SET is evidence. */
@@ -76,6 +86,10 @@ export interface SetVerifierOptions {
   readonly clockToleranceSeconds?: number;
   /** When given, a SET with an event type outside this list is refused with access_denied. */
   readonly eventTypes?: readonly string[];
+  /** When given, a SET from a Data Provider outside this list is refused with access_denied. */
+  readonly providers?: readonly string[];
+  /** Whether SETs naming no Data Provider (the transmitter's own) are accepted. @default true */
+  readonly acceptDirect?: boolean;
   readonly now?: () => number;
 }
 
@@ -92,6 +106,8 @@ export class SetVerifier implements SetVerification {
   readonly #algorithms: string[];
   readonly #tolerance: number;
   readonly #eventTypes: ReadonlySet<string> | undefined;
+  readonly #providers: ReadonlySet<string> | undefined;
+  readonly #acceptDirect: boolean;
   readonly #now: () => number;
 
   constructor(options: SetVerifierOptions) {
@@ -106,6 +122,8 @@ export class SetVerifier implements SetVerification {
     this.#tolerance = options.clockToleranceSeconds ?? 30;
     if (!Number.isFinite(this.#tolerance) || this.#tolerance < 0) throw new TypeError('clockToleranceSeconds must be a non-negative number');
     this.#eventTypes = options.eventTypes ? new Set(options.eventTypes) : undefined;
+    this.#providers = options.providers ? new Set(options.providers) : undefined;
+    this.#acceptDirect = options.acceptDirect ?? true;
     this.#now = options.now ?? Date.now;
     this.#getKey = options.keys instanceof URL ? remoteKeys(options.keys, options.transport) : localKeys(options.keys);
   }
@@ -150,7 +168,13 @@ export class SetVerifier implements SetVerification {
       const unexpected = Object.keys(events).find((type) => !this.#eventTypes!.has(type));
       if (unexpected !== undefined) throw new SetAccessDenied(`SET ${shown} carries the event type ${unexpected.slice(0, 120)}, which this recipient did not subscribe to`);
     }
-    return { jti, claims: claims as VerifiedSet['claims'], header, set };
+    const provider = claims[PROVIDER_CLAIM];
+    if (provider !== undefined && (typeof provider !== 'string' || provider === '')) throw new MalformedSet(`SET ${shown} has a ${PROVIDER_CLAIM} claim that is not a non-empty string`);
+    if (provider === undefined && !this.#acceptDirect) throw new SetAccessDenied(`SET ${shown} names no Data Provider, and this recipient accepts only providers' SETs`);
+    if (provider !== undefined && this.#providers && !this.#providers.has(provider)) {
+      throw new SetAccessDenied(`SET ${shown} is from the Data Provider ${JSON.stringify(provider.slice(0, 128))}, which this recipient does not accept`);
+    }
+    return { jti, ...(provider === undefined ? {} : { provider }), claims: claims as VerifiedSet['claims'], header, set };
   }
 }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { CONFIG_FILE_NAME, readLocalConfig, type LocalConfig } from '../../local/config.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
@@ -33,13 +34,21 @@ Options:
                      certificate's CN)
   -f, --follow       long-poll until interrupted (Ctrl-C); what was printed is acknowledged
                      before exiting
-  --json             one JSON object per SET and line: {"jti","claims"}
+  --json             one JSON object per SET and line: {"jti","provider","claims"} (provider null
+                     for the transmitter's own SETs)
   --max-events N     at most N SETs per poll (default: the transmitter's cap)
   --scope S          the scope asked of the token endpoint (default: the server's default)
   --issuer URL       the SETs' expected iss (default: the local stack's issuer; with --url, the
                      origin of --url)
   --audience AUD     the SETs' expected aud (default: the client id, as setpoll addresses them)
+  --provider ID      accept only SETs from this Data Provider (repeatable); others are reported
+                     back as access_denied. SETs of the transmitter's own producers (no provider)
+                     are accepted unless --providers-only
+  --providers-only   refuse SETs that name no Data Provider
   -h, --help         show this help
+
+Each SET is printed with the Data Provider that sent it (the signed data_provider claim), or
+"transmitter" for the transmitter's own SETs.
 
 Target (default: the local stack):
   --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
@@ -62,6 +71,8 @@ const OPTIONS = {
   'jwks-url': { type: 'string' },
   issuer: { type: 'string' },
   audience: { type: 'string' },
+  provider: { type: 'string', multiple: true },
+  'providers-only': { type: 'boolean' },
 } as const satisfies OptionsConfig;
 
 type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
@@ -82,8 +93,13 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
     return;
   }
   const maxEvents = positiveInteger(o['max-events'], 'max-events', COMMAND);
+  for (const p of o.provider ?? []) if (!isClientId(p)) throw new UsageError(`--provider ${JSON.stringify(p)} is not valid: a client id is ${CLIENT_ID_RULE}`, COMMAND);
   const target = await resolveTarget(o);
-  const recipient = createRecipient(target);
+  const recipient = createRecipient({
+    ...target,
+    ...(o.provider ? { providers: o.provider } : {}),
+    ...(o['providers-only'] ? { acceptDirect: false } : {}),
+  });
 
   let received = 0;
   let rejected = 0;
@@ -95,9 +111,9 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
     handle: (set) => {
       received++;
       if (o.json) {
-        io.out(JSON.stringify({ jti: set.jti, claims: set.claims }));
+        io.out(JSON.stringify({ jti: set.jti, provider: set.provider ?? null, claims: set.claims }));
       } else {
-        io.out(`SET ${set.jti}`);
+        io.out(`SET ${set.jti} from ${set.provider === undefined ? 'transmitter' : `provider ${set.provider}`}`);
         io.out(JSON.stringify(set.claims, null, 2));
       }
     },

@@ -64,7 +64,7 @@ describe('setpoll poll', () => {
       // Assess
       expect(run).toEqual({
         code: 0,
-        stdout: sets.map((s) => `SET ${s.jti}\n${JSON.stringify(decodeJwt(s.set), null, 2)}\n`).join(''),
+        stdout: sets.map((s) => `SET ${s.jti} from transmitter\n${JSON.stringify(decodeJwt(s.set), null, 2)}\n`).join(''),
         stderr: '2 SETs received and acknowledged, 0 rejected\n',
       });
       expect(decodeJwt(sets[0]!.set)).toMatchObject({ iss: stack.config.issuer, aud: 'tpp-alpha', events: EVENT });
@@ -81,7 +81,7 @@ describe('setpoll poll', () => {
       // Assess
       expect(run.code).toBe(0);
       expect(run.stderr).toBe('');
-      expect(run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, claims: decodeJwt(s.set) })));
+      expect(run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, provider: null, claims: decodeJwt(s.set) })));
       expect(await queued(stack, 'tpp-alpha')).toEqual([]);
     });
 
@@ -106,7 +106,7 @@ describe('setpoll poll', () => {
 
       // Assess
       expect(run.code).toBe(0);
-      expect(run.stdout).toBe(`${JSON.stringify({ jti: good!.jti, claims: decodeJwt(good!.set) })}\n`);
+      expect(run.stdout).toBe(`${JSON.stringify({ jti: good!.jti, provider: null, claims: decodeJwt(good!.set) })}\n`);
       expect(run.stderr).toBe(`rejected ${forged.jti}: invalid_key: No key of the transmitter matches SET "${forged.jti}" (kid "forger", alg "PS256")\n`);
       expect(await stack.store.readRecord('tpp-alpha', forged.jti)).toMatchObject({ state: 'errored', err: 'invalid_key', lang: 'en' });
     });
@@ -127,7 +127,7 @@ describe('setpoll poll', () => {
       );
 
       // Assess
-      expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
+      expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, provider: null, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
     });
 
     it('takes --client, --jwks-url, --issuer and --audience explicitly with --url, and reports SETs for another audience', async () => {
@@ -249,7 +249,7 @@ describe('setpoll poll', () => {
       await running;
 
       // Assess
-      expect(lines).toEqual([JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })]);
+      expect(lines).toEqual([JSON.stringify({ jti: set!.jti, provider: null, claims: decodeJwt(set!.set) })]);
       expect(await queued(stack, 'tpp-alpha')).toEqual([]);
     });
 
@@ -283,7 +283,7 @@ describe('setpoll poll', () => {
 
       // Assess
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-      expect(stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, claims: decodeJwt(s.set) })));
+      expect(stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(sets.map((s) => ({ jti: s.jti, provider: null, claims: decodeJwt(s.set) })));
       expect(await queued(stack, 'tpp-alpha')).toEqual([]);
     });
   });

@@ -216,6 +216,40 @@ describe('SetVerifier', () => {
       ]);
     });
 
+    it('shows the Data Provider a SET names, and accepts only the providers a recipient names when it names them: access_denied', async () => {
+      // Prepare
+      const named = (providers?: readonly string[], acceptDirect?: boolean) =>
+        new SetVerifier({
+          keys: new URL(stack.config.jwksUrl),
+          transport,
+          issuer: stack.config.issuer,
+          audience: 'tpp-alpha',
+          ...(providers ? { providers } : {}),
+          ...(acceptDirect === undefined ? {} : { acceptDirect }),
+        });
+      const fromX = claimsFor(stack, 'tpp-alpha', { data_provider: 'provider-x' });
+      const fromY = claimsFor(stack, 'tpp-alpha', { data_provider: 'provider-y' });
+      const direct = claimsFor(stack, 'tpp-alpha');
+      const bad = claimsFor(stack, 'tpp-alpha', { data_provider: 42 });
+      const [xSet, ySet, directSet, badSet] = await Promise.all([fromX, fromY, direct, bad].map((c) => sign(c, { key: stackKey(stack) })));
+
+      // Act
+      const anyProvider = await verifier.verify(fromX.jti, xSet!);
+      const onlyX = named(['provider-x']);
+      const acceptedX = await onlyX.verify(fromX.jti, xSet!);
+      const refusedY = await failure(fromY.jti, ySet!, onlyX);
+      const directByDefault = await onlyX.verify(direct.jti, directSet!);
+      const directRefused = await failure(direct.jti, directSet!, named(['provider-x'], false));
+      const malformed = await failure(bad.jti, badSet!);
+
+      // Assess
+      expect([anyProvider.provider, acceptedX.provider, directByDefault.provider]).toEqual(['provider-x', 'provider-x', undefined]);
+      expect(anyProvider.claims.data_provider).toBe('provider-x');
+      expect(refusedY).toEqual({ name: 'SetAccessDenied', code: 'access_denied', message: `SET "${fromY.jti}" is from the Data Provider "provider-y", which this recipient does not accept` });
+      expect(directRefused).toEqual({ name: 'SetAccessDenied', code: 'access_denied', message: `SET "${direct.jti}" names no Data Provider, and this recipient accepts only providers' SETs` });
+      expect(malformed).toEqual({ name: 'MalformedSet', code: 'invalid_request', message: `SET "${bad.jti}" has a data_provider claim that is not a non-empty string` });
+    });
+
     it('refuses an event type the recipient did not subscribe to, when it names its types: access_denied', async () => {
       // Prepare
       const strict = new SetVerifier({
