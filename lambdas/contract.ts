@@ -170,6 +170,8 @@ export const DEFAULT_POLL_SCOPES: readonly string[] = Object.freeze(['accounts',
 /** Management API: a mutation needs write; a read needs read or write. */
 export const NOTIFIER_WRITE_SCOPES: readonly string[] = Object.freeze(['notifications:write']);
 export const NOTIFIER_READ_SCOPES: readonly string[] = Object.freeze(['notifications:read', 'notifications:write']);
+/** A recipient's own routes (/recipient/...): the providers it authorizes and the notifications addressed to it. */
+export const NOTIFIER_RECIPIENT_SCOPES: readonly string[] = Object.freeze(['notifications:recipient']);
 /** What a Data Provider's client asks its authorization server for. */
 export const NOTIFIER_SCOPES: readonly string[] = Object.freeze(['notifications:write', 'notifications:read']);
 

@@ -17,6 +17,8 @@ export interface AuthorizationServerOptions {
   /** Scopes a registered client may request when `allowedScopes` does not name it. @default the OB polling scopes */
   readonly defaultScopes?: readonly string[];
   readonly allowedScopes?: Readonly<Record<string, readonly string[]>>;
+  /** Scopes a client `allowedScopes` does not name may ask for explicitly, on top of `defaultScopes`. @default none */
+  readonly optionalScopes?: readonly string[];
   /** @default 300 */
   readonly tokenLifetimeSeconds?: number;
   readonly now?: () => number;
@@ -74,9 +76,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions) {
 
     // Own properties only: a client registered as `constructor` or `__proto__` must not read Object.prototype.
     const named = options.allowedScopes && Object.hasOwn(options.allowedScopes, status.clientId) ? options.allowedScopes[status.clientId] : undefined;
-    const allowed = named ?? options.defaultScopes ?? DEFAULT_POLL_SCOPES;
+    const granted = named ?? options.defaultScopes ?? DEFAULT_POLL_SCOPES;
+    const allowed = named ?? [...granted, ...(options.optionalScopes ?? [])];
     const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
-    const scopes = requested.length === 0 ? [...allowed] : [...new Set(requested)];
+    const scopes = requested.length === 0 ? [...granted] : [...new Set(requested)];
     if (!scopes.every((s) => allowed.includes(s))) {
       return oauthError(400, 'invalid_scope', 'A requested scope is not allowed for this client');
     }

@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
-import { NOTIFIER_SCOPES } from '../lambdas/contract.ts';
+import { NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
@@ -18,6 +18,7 @@ import { createPublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
 import { PublishedKeys } from '../lambdas/keys/published-keys.ts';
 import type { DestinationService } from '../lambdas/notifier/destinations.ts';
 import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
+import type { AuthorizationService } from '../lambdas/notifier/authorizations.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
@@ -93,6 +94,7 @@ export interface LocalStack {
   /** The Notifier services behind the management API, on the same table and client. */
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
+  readonly authorizations: AuthorizationService;
   readonly documentClient: DynamoDBDocumentClient;
   readonly signingKeyFile: string;
   /** The current public SET verification key (the first of the JWKS). */
@@ -114,6 +116,8 @@ export const TOKEN_PATH = '/oauth/token';
 export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
 /** The management API's top-level collections; each is served as `ANY /x` and `ANY /x/{proxy+}`. */
 export const MANAGEMENT_COLLECTIONS = ['/destinations', '/notifications'] as const;
+/** A recipient's own management routes (`/recipient/authorizations...`), served as `ANY /recipient/{proxy+}`. */
+export const RECIPIENT_ROUTE = 'ANY /recipient/{proxy+}';
 /** Retries of a failed fan-out continuation, like Lambda's retries of an async invocation. */
 /** Lifetime of the local authorization server's tokens, and the longest the local resource server accepts. */
 const LOCAL_TOKEN_LIFETIME_SECONDS = 300;
@@ -188,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       managementRoutes[`ANY ${collection}`] = manage;
       managementRoutes[`ANY ${collection}/{proxy+}`] = manage;
     }
+    managementRoutes[RECIPIENT_ROUTE] = manage;
 
     // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
     const pollRoutes: Record<string, LambdaHandler> = {};
@@ -274,7 +279,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       while (continuations.size > 0) await Promise.allSettled([...continuations]);
     });
 
-    const { store, registry, authenticator, destinations, notifications } = composeServices({
+    const { store, registry, authenticator, destinations, notifications, authorizations } = composeServices({
       client: documentClient,
       tableName,
       settings,
@@ -289,6 +294,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
+    // The demo recipients accept notifications from the demo provider, so the README's demo works.
+    for (const recipientId of recipientIds) for (const providerId of providerIds) await authorizations.authorize(recipientId, providerId, 'operator');
 
     const authorizationServer = createAuthorizationServer({
       key: asKey,
@@ -296,6 +303,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience: server.origin,
       registry,
       allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
+      // A recipient may ask for its own /recipient/ routes' scope explicitly.
+      optionalScopes: NOTIFIER_RECIPIENT_SCOPES,
       tokenLifetimeSeconds: LOCAL_TOKEN_LIFETIME_SECONDS,
     });
     token = authorizationServer.token;
@@ -304,6 +313,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     management = createManagementHandler({
       destinations,
       notifications,
+      authorizations,
       authenticator,
       tokens,
       publicKeys: () => publishedKeys.keys(),
@@ -347,6 +357,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       store,
       destinations,
       notifications,
+      authorizations,
       documentClient,
       signingKeyFile,
       publicJwk: verificationJwk,

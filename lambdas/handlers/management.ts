@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { JWK } from 'jose';
 import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { LambdaSelfScheduler } from '../aws/lambda-self-scheduler.ts';
-import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
+import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { DEFAULT_SETTINGS } from '../core/settings.ts';
@@ -26,7 +26,8 @@ import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm } from '../producer/signer.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
-import { managementRoutes } from './management/routes.ts';
+import { managementRoutes, type Access } from './management/routes.ts';
+import type { AuthorizationService } from '../notifier/authorizations.ts';
 import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
 import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
@@ -43,9 +44,13 @@ export type { FanOutContinuationEvent } from './management/continuation.ts';
 /** The documented cap on operations (destinations) or notifications per bulk request. */
 export { MAX_BULK_ITEMS } from '../notifier/destinations.ts';
 
+const SCOPES: Record<Exclude<Access, 'public'>, readonly string[]> = { read: NOTIFIER_READ_SCOPES, write: NOTIFIER_WRITE_SCOPES, recipient: NOTIFIER_RECIPIENT_SCOPES };
+
 export interface ManagementHandlerDeps {
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
+  /** A recipient's consent to Data Providers (the /recipient/ routes). */
+  readonly authorizations: AuthorizationService;
   readonly authenticator: ClientAuthenticator;
   /** Verifies the access token; the handler passes the endpoint's scopes to every call. */
   readonly tokens: AccessTokenVerifier;
@@ -74,7 +79,7 @@ export type ManagementHandler = (
  * to, so every read and write is keyed by an authenticated id, never by input.
  */
 export function createManagementHandler(deps: ManagementHandlerDeps): ManagementHandler {
-  const { destinations, notifications, authenticator, tokens, publicKeys, logger } = deps;
+  const { destinations, notifications, authorizations, authenticator, tokens, publicKeys, logger } = deps;
   const maxRequestBytes = deps.maxRequestBytes ?? DEFAULT_SETTINGS.maxRequestBytes;
   const metrics = deps.metrics ?? defaultMetrics(logger, MANAGEMENT_SERVICE);
   /** Notifications created (not safe retries) by a request; flushed with the invocation. */
@@ -82,7 +87,7 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     if (created > 0) metrics?.addMetric(MANAGEMENT_METRICS.notificationsIssued, MetricUnit.Count, created);
   };
 
-  const router = new Router(managementRoutes({ destinations, notifications, publicKeys, countIssued }));
+  const router = new Router(managementRoutes({ destinations, notifications, authorizations, publicKeys, countIssued }));
 
   const manage = async (event: APIGatewayProxyEventV2, context: Context & InteractionState): Promise<APIGatewayProxyStructuredResultV2> => {
     logger.resetKeys();
@@ -97,7 +102,7 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     tokens.warmUp();
     const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
     logger.appendKeys({ providerId: client.clientId });
-    await tokens.verify(event.headers?.authorization, client, endpoint.access === 'write' ? NOTIFIER_WRITE_SCOPES : NOTIFIER_READ_SCOPES);
+    await tokens.verify(event.headers?.authorization, client, SCOPES[endpoint.access]);
     const query = queryParams(event, endpoint.query ?? []);
     const body = endpoint.body ? parseJsonBody(event, maxRequestBytes) : undefined;
     // The interaction id travels on into a fan-out continuation this request schedules.
@@ -135,7 +140,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const kms = withDeadline(new KMSClient({}));
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
   const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
-  const { destinations, notifications, authenticator, tokens, settings, logger } = servicesFromEnv(
+  const { destinations, notifications, authorizations, authenticator, tokens, settings, logger } = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },
     { create: createNotifierServices, signer, issuer, scheduler },
@@ -145,6 +150,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   return {
     destinations,
     notifications,
+    authorizations,
     authenticator,
     tokens,
     publicKeys: () => keySet.keys(),

@@ -5,6 +5,8 @@ import { DynamoNotificationStore } from '../store/dynamo-notification-store.ts';
 import { DynamoReceiptStore } from '../store/dynamo-receipt-store.ts';
 import { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
+import { DynamoAuthorizationStore } from '../store/dynamo-authorization-store.ts';
+import { AuthorizationService } from './authorizations.ts';
 import { DestinationService } from './destinations.ts';
 import { NotificationService, type FanOutScheduler } from './notifications.ts';
 
@@ -12,6 +14,7 @@ import { NotificationService, type FanOutScheduler } from './notifications.ts';
 export interface NotifierServices {
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
+  readonly authorizations: AuthorizationService;
 }
 
 export interface NotifierParts {
@@ -51,7 +54,8 @@ export function createNotifierServices(parts: NotifierParts): NotifierServices {
     ...(fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs }),
     ...(now ? { now } : {}),
   });
-  return { destinations, notifications };
+  const authorizations = new AuthorizationService({ store: new DynamoAuthorizationStore({ client, tableName }) });
+  return { destinations, notifications, authorizations };
 }
 
 export type NotifierFactory = typeof createNotifierServices;

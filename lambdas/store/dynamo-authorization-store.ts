@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
-import { queryPage } from '../notifier/query.ts';
+import { queryPage } from './notifier-query.ts';
 import type { Authorization, AuthorizationPage, AuthorizationStore, GrantedBy } from './authorization-store.ts';
 import { decodeCursor, encodeCursor } from './notifier-cursor.ts';
 import { AUTHORIZED_PROVIDER_PREFIX, authorizationPk, authorizedProviderSk } from './schema.ts';

@@ -29,6 +29,7 @@ export const MANAGEMENT_ROUTES: readonly { readonly method: apigwv2.HttpMethod; 
   { method: apigwv2.HttpMethod.ANY, path: '/destinations/{proxy+}' },
   { method: apigwv2.HttpMethod.ANY, path: '/notifications' },
   { method: apigwv2.HttpMethod.ANY, path: '/notifications/{proxy+}' },
+  { method: apigwv2.HttpMethod.ANY, path: '/recipient/{proxy+}' },
   { method: apigwv2.HttpMethod.GET, path: JWKS_PATH },
 ]);
 

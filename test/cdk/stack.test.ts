@@ -38,6 +38,7 @@ const MANAGEMENT_ROUTE_KEYS = [
   'ANY /destinations/{proxy+}',
   'ANY /notifications',
   'ANY /notifications/{proxy+}',
+  'ANY /recipient/{proxy+}',
   'GET /jwks.json',
 ];
 
@@ -211,7 +212,7 @@ describe('SetpollStack', () => {
           .map((p) => (p.Properties.SourceArn['Fn::Join'][1] as unknown[]).at(-1));
       // Assess
       for (const p of permissions) expect(p.Properties.Principal).toBe('apigateway.amazonaws.com');
-      expect(permissions).toHaveLength(7);
+      expect(permissions).toHaveLength(8);
       expect(sources(poll)).toEqual(['/*/*/events', '/*/*/events']);
       expect(sources(management).sort()).toEqual([
         '/*/*/destinations',
@@ -219,6 +220,7 @@ describe('SetpollStack', () => {
         '/*/*/jwks.json',
         '/*/*/notifications',
         '/*/*/notifications/{proxy+}',
+        '/*/*/recipient/{proxy+}',
       ]);
     });
   });
@@ -552,6 +554,8 @@ describe('SetpollStack', () => {
             SETPOLL_TOKEN_JWKS_URL: 'https://as.bank.example/.well-known/jwks.json',
             SETPOLL_TOKEN_ISSUER: 'https://as.bank.example',
             SETPOLL_TOKEN_AUDIENCE: 'https://events.bank.example',
+            SETPOLL_TOKEN_REQUIRE_AT_JWT: 'false',
+            SETPOLL_TOKEN_MAX_LIFETIME_SECONDS: '0',
             SETPOLL_TOKEN_SCOPES: 'accounts fundsconfirmations payments',
             POWERTOOLS_SERVICE_NAME: 'setpoll',
             POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -617,6 +621,8 @@ describe('SetpollStack', () => {
         SETPOLL_TOKEN_JWKS_URL: 'https://as.bank.example/.well-known/jwks.json',
         SETPOLL_TOKEN_ISSUER: 'https://as.bank.example',
         SETPOLL_TOKEN_AUDIENCE: 'https://events.bank.example',
+        SETPOLL_TOKEN_REQUIRE_AT_JWT: 'false',
+        SETPOLL_TOKEN_MAX_LIFETIME_SECONDS: '0',
         POWERTOOLS_SERVICE_NAME: 'setpoll-management',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
@@ -858,7 +864,7 @@ describe('SetpollStack', () => {
       ['a domain name that is not a host name', { domainName: 'https://events.bank.example' }, /domainName must be a lower-case DNS host name/],
       ['an unsupported signing algorithm', { signingAlg: 'HS256' as never }, /signingAlg must be one of PS256, RS256, ES256 \(got "HS256"\)/],
       ['a signing key alias instead of a key ARN', { signingKeyArn: 'arn:aws:kms:eu-west-2:123456789012:alias/setpoll' }, /signingKeyArn must be a KMS key ARN/],
-      ['a poll path the management API serves', { pollPath: '/notifications/events' }, /pollPath must not be \/destinations, \/notifications, \/jwks.json/],
+      ['a poll path the management API serves', { pollPath: '/notifications/events' }, /pollPath must not be \/destinations, \/notifications, \/recipient, \/jwks.json/],
       ['a management Lambda with too little memory', { managementMemorySize: 64 }, /managementMemorySize must be an integer >= 128/],
     ])('rejects %s', (_name, props, message) => {
       // Prepare / Act / Assess

@@ -47,7 +47,7 @@ const THROTTLED = Object.freeze({
 export function startHarness(): Harness {
   const tableName = 'contract-no-table';
   const signer: SetSigner = { alg: 'PS256', kid: 'contract', sign: async () => 'never.signed.here' };
-  const { destinations, notifications } = createNotifierServices({
+  const { destinations, notifications, authorizations } = createNotifierServices({
     client: THROTTLED,
     tableName,
     queue: new DynamoQueueStore({ client: THROTTLED, tableName }),
@@ -60,6 +60,7 @@ export function startHarness(): Harness {
   const handler: ManagementHandler = createManagementHandler({
     destinations,
     notifications,
+    authorizations,
     authenticator,
     tokens,
     publicKeys: async () => [],

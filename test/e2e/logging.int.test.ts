@@ -127,6 +127,7 @@ describe('logs', () => {
     const sent: { input: { Payload?: Uint8Array } }[] = [];
     const scheduler = new LambdaSelfScheduler({ lambda: { send: async (command: unknown) => void sent.push(command as never) } as never, functionName: 'setpoll-mgmt' });
     const handler = createManagementHandler({
+      authorizations: stack.authorizations,
       destinations: stack.destinations,
       notifications: stack.notifications,
       authenticator: {} as never,

@@ -769,6 +769,7 @@ describe('the fan-out continuation event (the async self-invocation)', () => {
       fanOutBudgetMs: 0,
     });
     const handler = createManagementHandler({
+      authorizations: stack.authorizations,
       destinations: stack.destinations,
       notifications,
       authenticator: new ClientAuthenticator({ registry: stack.registry, realm: 'setpoll' }),

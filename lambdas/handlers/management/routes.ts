@@ -6,14 +6,16 @@ import { etag, ifMatchVersion, pageParams } from '../../http/request-parts.ts';
 import type { Route } from '../../http/router.ts';
 import type { BulkOperation, Destination, DestinationService, RegisterDestinationInput, UpdateDestinationInput } from '../../notifier/destinations.ts';
 import type { Notification, NotificationInput, NotificationService } from '../../notifier/notifications.ts';
+import type { AuthorizationService } from '../../notifier/authorizations.ts';
 import { rejectUnknownMembers } from '../../notifier/validation.ts';
 import { isObject } from '../../shared/helpers.ts';
 
-export type Access = 'public' | 'read' | 'write';
+/** `recipient`: the caller is a recipient acting on its own records (scope notifications:recipient). */
+export type Access = 'public' | 'read' | 'write' | 'recipient';
 
 export interface Call {
   readonly event: APIGatewayProxyEventV2;
-  /** The authenticated Data Provider: the client its mTLS certificate is registered to. */
+  /** The authenticated client its mTLS certificate is registered to: the Data Provider (the recipient on /recipient/ routes). */
   readonly providerId: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
@@ -45,6 +47,8 @@ const notificationResponse = (status: number, notification: Notification, header
 export interface RouteDeps {
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
+  /** A recipient's consent to Data Providers (the /recipient/ routes). */
+  readonly authorizations: AuthorizationService;
   /** The public SET verification keys, served at GET /jwks.json. */
   readonly publicKeys: () => Promise<readonly JWK[]>;
   /** Counts notifications created (not safe retries) by a request. */
@@ -53,7 +57,7 @@ export interface RouteDeps {
 
 /** The management API's routes: each names its access, its query and body, and the service call. */
 export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
-  const { destinations, notifications, publicKeys, countIssued } = deps;
+  const { destinations, notifications, authorizations, publicKeys, countIssued } = deps;
   return [
     {
       method: 'GET',
@@ -186,6 +190,33 @@ export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
         access: 'read',
         query: PAGE,
         run: async ({ providerId, params, query }) => jsonResponse(200, await notifications.status(providerId, params.notificationId!, pageParams(query))),
+      },
+    },
+    {
+      method: 'GET',
+      path: '/recipient/authorizations',
+      value: { access: 'recipient', query: PAGE, run: async ({ providerId: recipientId, query }) => jsonResponse(200, await authorizations.list(recipientId, pageParams(query))) },
+    },
+    {
+      method: 'PUT',
+      path: '/recipient/authorizations/{providerId}',
+      value: {
+        access: 'recipient',
+        run: async ({ providerId: recipientId, params }) => {
+          const { created, authorization } = await authorizations.authorize(recipientId, params.providerId!, 'recipient');
+          return jsonResponse(created ? 201 : 200, authorization);
+        },
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/recipient/authorizations/{providerId}',
+      value: {
+        access: 'recipient',
+        run: async ({ providerId: recipientId, params }) => {
+          const { withdrawn } = await authorizations.deauthorize(recipientId, params.providerId!);
+          return jsonResponse(200, { providerId: params.providerId!, withdrawn });
+        },
       },
     },
   ];
