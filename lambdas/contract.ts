@@ -180,6 +180,12 @@ export const TOKEN_CLIENT_CLAIMS = Object.freeze(['client_id', 'azp', 'sub'] as 
 export type ClientClaim = (typeof TOKEN_CLIENT_CLAIMS)[number];
 export const DEFAULT_TOKEN_CLIENT_CLAIM: ClientClaim = 'client_id';
 
+/**
+ * The signed claim naming the Data Provider of a SET the Notifier signs (outside `events`); SETs of
+ * the deployment's own producers carry none. The recipient library reads it (recipient/set-verifier.ts).
+ */
+export const SET_PROVIDER_CLAIM = 'data_provider';
+
 /** JWS algorithms setpoll signs SETs with; the OB profile signs with PS256. */
 export const SET_ALGORITHMS = Object.freeze(['PS256', 'RS256', 'ES256'] as const);
 export type SetAlgorithm = (typeof SET_ALGORITHMS)[number];

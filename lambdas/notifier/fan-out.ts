@@ -1,3 +1,4 @@
+import { SET_PROVIDER_CLAIM } from '../contract.ts';
 import { performance } from 'node:perf_hooks';
 import type { SetSigner } from '../producer/signer.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
@@ -151,7 +152,9 @@ export class FanOutEngine {
 
   /** Signs this revision's SET for one destination, queues it (idempotent on the jti), records the receipt. */
   async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<void> {
-    const set = await this.#signer.sign(setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims));
+    // Who sent it, inside the signature: every provider's SETs share the deployment's iss and key.
+    const claims = { ...setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
+    const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
     await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt });
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });

@@ -535,7 +535,7 @@ describe('notifications', () => {
       algorithms: ['PS256'],
     });
     expect(protectedHeader.kid).toBe(stack.publicJwk.kid);
-    expect(payload).toMatchObject({ jti, events: input.events, sub_id: input.sub_id, txn: 'txn-1' });
+    expect(payload).toMatchObject({ jti, data_provider: 'provider-demo', events: input.events, sub_id: input.sub_id, txn: 'txn-1' });
 
     expect(delivered).toEqual([expect.objectContaining({ clientId: 'tpp-alpha', state: 'delivered' })]);
     expect(acknowledged).toEqual([expect.objectContaining({ clientId: 'tpp-alpha', state: 'acknowledged' })]);

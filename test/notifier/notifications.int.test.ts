@@ -101,6 +101,7 @@ describe('NotificationService', () => {
           iat: T0 / 1000,
           jti: notification.jti,
           aud: clientId,
+          data_provider: 'prov-a',
           events: SESSION_EVENT,
           sub_id: { format: 'opaque', id: 'user-1' },
           txn: 'txn-1',
