@@ -32,9 +32,7 @@ Subcommands:
   revoke   (--cert FILE.pem | --fingerprint HEX) [--reason TEXT]  deny a certificate everywhere
   unrevoke (--cert FILE.pem | --fingerprint HEX)                  lift a revocation
   authorize      --client-id ID --provider PROVIDER   let a Data Provider notify the recipient
-  deauthorize    --client-id ID --provider PROVIDER   stop it: no further SET from that provider
-                                                      is queued, and its undelivered ones leave
-                                                      the recipient's queue
+  deauthorize    --client-id ID --provider PROVIDER   remove that authorization
   authorizations --client-id ID                       the providers that may notify the recipient
 
 A certificate is identified by the SHA-256 fingerprint of its DER encoding (64 hex digits).
@@ -43,9 +41,8 @@ recipient switch, then remove the old one (or rotate --remove-old OLD when it ha
 A new certificate works at once (within 5 s if it was just refused). Removals and revocations apply once the poll handlers' identity
 cache expires (at most 30 s).
 
-A Data Provider can register a recipient as a destination, and its notifications reach that
-recipient, only while the recipient has authorized it (here, or by the recipient itself through
-the API). Authorizations apply at once.
+Authorizations record which Data Providers a recipient accepts notifications from (made here,
+or by the recipient itself through the API).
 
 Options:
   --client-id ID   the recipient (--client ID works too)

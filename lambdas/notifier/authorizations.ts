@@ -45,10 +45,7 @@ export class AuthorizationService {
     return { created: outcome === 'created', authorization: view(authorization) };
   }
 
-  /**
-   * Removes the authorization: the fan-out checks it before queueing each SET, so no further SET of
-   * that provider reaches the recipient; then the provider's undelivered SETs leave the queue.
-   */
+  /** Removes the authorization, then (when a withdrawal is given) the provider's undelivered SETs leave the queue. */
   async deauthorize(recipientId: string, providerId: string): Promise<{ withdrawn: number }> {
     checkProviderId(providerId);
     const removed = await this.#store.deauthorize(recipientId, providerId);

@@ -1,9 +1,8 @@
 /**
  * Which Data Providers may notify which recipients (the port; DynamoAuthorizationStore is the
- * adapter). A provider may register a destination for, and fan out to, only a recipient that has
- * authorized it. The operator creates and removes records with `setpoll recipients authorize` /
+ * adapter). The operator creates and removes records with `setpoll recipients authorize` /
  * `deauthorize`; a recipient does so for itself through the management API (scope
- * `notifications:recipient`).
+ * `notifications:recipient`). Destination registration and fan-out are to consult it (issue #11).
  */
 
 /** Who made the record: the deployment's operator (CLI) or the recipient itself (API). */
