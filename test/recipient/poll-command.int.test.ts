@@ -168,7 +168,7 @@ describe('setpoll poll', () => {
         const wrong = await cli('poll', '--client', 'tpp-beta', '--jwks-url', `${new URL(stack.config.tokenUrl).origin}/oauth/jwks.json`, ...config);
 
         // Assess
-        expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
+        expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, provider: null, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
         expect(wrong.stderr).toMatch(new RegExp(`^rejected ${other!.jti}: invalid_key: `));
       } finally {
         await new Promise((closed) => keys.close(closed));
