@@ -1,6 +1,7 @@
 import { CLIENT_ID_RULE, isClientId } from '../core/client-id.ts';
 import { InvalidRequest, NotFound } from '../core/errors.ts';
 import type { Authorization, AuthorizationStore, GrantedBy } from '../store/authorization-store.ts';
+import { InvalidCursor } from '../store/store-errors.ts';
 import { checkLimit } from './validation.ts';
 
 /** An authorization as the API shows it. */
@@ -35,7 +36,11 @@ export class AuthorizationService {
   }
 
   async list(recipientId: string, page: { limit?: number; cursor?: string }): Promise<{ items: AuthorizationView[]; nextCursor?: string }> {
-    const found = await this.#store.listProviders(recipientId, { limit: checkLimit(page.limit), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) });
+    const found = await this.#store
+      .listProviders(recipientId, { limit: checkLimit(page.limit), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) })
+      .catch((error: unknown) => {
+        throw error instanceof InvalidCursor ? new InvalidRequest(error.message, { cause: error }) : error;
+      });
     return { items: found.items.map(view), ...(found.nextCursor ? { nextCursor: found.nextCursor } : {}) };
   }
 

@@ -52,7 +52,7 @@ describe('DynamoAuthorizationStore', () => {
     expect(first.items.map((a) => a.providerId)).toEqual(['p-1', 'p-2']);
     expect(first.nextCursor).toEqual(expect.any(String));
     expect(second).toEqual({ items: [{ recipientId: 'rcp-d', providerId: 'p-3', grantedBy: 'operator', authorizedAt: 5000 }] });
-    expect(foreign).toMatchObject({ statusCode: 400, message: 'The cursor is not valid for this listing' });
+    expect(foreign).toMatchObject({ name: 'InvalidCursor', message: 'The cursor is not valid for this listing' });
   });
 
   it('refuses ids that break the client-id rule, and writes nothing', async () => {
