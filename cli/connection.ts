@@ -1,31 +1,13 @@
 /**
- * Where a command acts: the local stack (DynamoDB Local, found through local.json) or a deployed
- * table (the default AWS credential chain). The one place that builds DynamoDB clients for the CLI.
+ * DynamoDB for the commands that act on the table: the local stack's DynamoDB Local or a deployed
+ * table (the default AWS credential chain), as target.ts resolves it. The one place that builds
+ * DynamoDB clients for the CLI.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { resolve } from 'node:path';
 import { NETWORK_ERROR_CODES } from '../lambdas/shared/helpers.ts';
 import { createDocumentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
-import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalConfig } from '../local/config.ts';
-import type { OptionsConfig } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
-
-export const TARGET_OPTIONS = {
-  config: { type: 'string' },
-  table: { type: 'string' },
-  region: { type: 'string' },
-} as const satisfies OptionsConfig;
-
-export interface TargetArgs {
-  readonly config?: string | undefined;
-  readonly table?: string | undefined;
-  readonly region?: string | undefined;
-}
-
-export const TARGET_HELP = `Target (default: the local stack):
-  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --table NAME       act on a deployed table instead, with the default AWS credential chain
-  --region REGION    the deployed table's region (default: AWS_REGION / the profile's region)`;
+import { resolveTableTarget, type LocalStack, type TableArgs } from './target.ts';
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -34,47 +16,35 @@ export interface Target {
   /** For messages: "table X in DynamoDB Local at ..." */
   readonly description: string;
   /** Present for the local stack. */
-  readonly local?: { readonly config: LocalConfig; readonly configFile: string };
+  readonly local?: LocalStack;
   close(): void;
 }
 
-/** The state folder `npm start` uses; the CLI looks for local.json there by default. */
-export const defaultStateDir = (env: NodeJS.ProcessEnv = process.env): string => resolve(env.SETPOLL_STATE_DIR || DEFAULT_STATE_DIR);
-
-export async function openTarget(args: TargetArgs, command: string): Promise<Target> {
-  if (args.table !== undefined) {
-    if (args.config !== undefined) throw new UsageError('--config and --table cannot be used together', command);
-    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) throw new UsageError(`--table ${JSON.stringify(args.table)} is not a DynamoDB table name`, command);
-    const documentClient = createDocumentClient(args.region ? { region: args.region } : {});
+export async function openTarget(args: TableArgs, command: string): Promise<Target> {
+  const target = await resolveTableTarget(args, command);
+  if (target.kind === 'aws') {
+    const documentClient = createDocumentClient(target.region ? { region: target.region } : {});
     return {
       kind: 'aws',
-      tableName: args.table,
+      tableName: target.tableName,
       documentClient,
-      description: `table ${args.table}${args.region ? ` in ${args.region}` : ''}`,
+      description: `table ${target.tableName}${target.region ? ` in ${target.region}` : ''}`,
       close: () => documentClient.destroy(),
     };
   }
-  if (args.region !== undefined) throw new UsageError('--region needs --table', command);
-  const configFile = resolve(args.config ?? resolve(defaultStateDir(), CONFIG_FILE_NAME));
-  let config: LocalConfig;
-  try {
-    config = await readLocalConfig(configFile);
-  } catch (error) {
-    throw new CliFailure((error as Error).message);
-  }
-  const documentClient = createDocumentClient(dynamoDbLocalConfig(config.dynamodb.endpoint));
+  const documentClient = createDocumentClient(dynamoDbLocalConfig(target.endpoint));
   return {
     kind: 'local',
-    tableName: config.dynamodb.tableName,
+    tableName: target.tableName,
     documentClient,
-    description: `table ${config.dynamodb.tableName} in DynamoDB Local at ${config.dynamodb.endpoint}`,
-    local: { config, configFile },
+    description: `table ${target.tableName} in DynamoDB Local at ${target.endpoint}`,
+    local: target.local,
     close: () => documentClient.destroy(),
   };
 }
 
 /** Opens the target, runs `work`, turns DynamoDB and network errors into readable failures, closes. */
-export async function withTarget<T>(args: TargetArgs, command: string, work: (target: Target) => Promise<T>): Promise<T> {
+export async function withTarget<T>(args: TableArgs, command: string, work: (target: Target) => Promise<T>): Promise<T> {
   const target = await openTarget(args, command);
   try {
     return await work(target);

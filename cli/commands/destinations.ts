@@ -1,10 +1,11 @@
 /** `setpoll destinations ...`: a Data Provider's notification destinations, over the management API. */
 import { COMMON_OPTIONS, entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
-import { API_HELP, API_OPTIONS, withManagementApi, type ManagementApi } from '../api-client.ts';
+import { API_HELP, withManagementApi, type ManagementApi } from '../api-client.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { readTextFile } from '../events.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
+import { API_OPTIONS } from '../target.ts';
 
 const COMMAND = 'destinations';
 

@@ -8,7 +8,8 @@ import { DynamoKeySetStore } from '../../lambdas/store/dynamo-key-set-store.ts';
 import { KeyAlreadyPublished } from '../../lambdas/store/key-set-store.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
-import { TARGET_HELP, TARGET_OPTIONS, withTarget, type Target } from '../connection.ts';
+import { withTarget, type Target } from '../connection.ts';
+import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -42,11 +43,11 @@ Options:
   --json           machine-readable output
   -h, --help       show this help
 
-${TARGET_HELP}`;
+${TABLE_HELP}`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  ...TARGET_OPTIONS,
+  ...TABLE_OPTIONS,
   all: { type: 'boolean' },
   jwk: { type: 'string' },
   label: { type: 'string' },

@@ -1,10 +1,11 @@
 /** `setpoll notify ...`: issue a notification to a Data Provider's destinations, and manage it. */
 import { COMMON_OPTIONS, entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
-import { API_HELP, API_OPTIONS, withManagementApi, type ApiResponse } from '../api-client.ts';
+import { API_HELP, withManagementApi, type ApiResponse } from '../api-client.ts';
 import { UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
+import { API_OPTIONS } from '../target.ts';
 
 const COMMAND = 'notify';
 

@@ -3,19 +3,14 @@
  * token, verifies each SET (signature, typ, iss, aud, iat), prints the valid ones' claims and
  * acknowledges them; invalid ones are reported back in setErrs and printed to stderr.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
-import { CONFIG_FILE_NAME, readLocalConfig, type LocalConfig } from '../../local/config.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
 import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';
-import { API_OPTIONS, commonName, httpsUrl, readPem } from '../api-client.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
-import { defaultStateDir } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
 
 const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
@@ -156,76 +151,22 @@ async function resolveTarget(o: Options): Promise<Target> {
   const audience = o.audience;
   if (audience !== undefined && audience.trim() === '') throw new UsageError('--audience cannot be empty', COMMAND);
   if (o.issuer !== undefined && o.issuer.trim() === '') throw new UsageError('--issuer cannot be empty', COMMAND);
-  if (o.url === undefined) {
-    for (const name of ['cert', 'key', 'ca', 'token-url'] as const) {
-      if (o[name] !== undefined) throw new UsageError(`--${name} goes with --url (a deployment); the local stack's come from local.json`, COMMAND);
-    }
-    return localTarget(o);
-  }
-  if (o.config !== undefined) throw new UsageError('--config and --url cannot be used together', COMMAND);
-  const pollUrl = httpsUrl(o.url, 'url', COMMAND);
-  for (const name of ['cert', 'key', 'token-url'] as const) {
-    if (o[name] === undefined || o[name].trim() === '') throw new UsageError(`--url needs --${name}`, COMMAND);
-  }
-  const tokenUrl = httpsUrl(o['token-url']!, 'token-url', COMMAND);
-  const jwksUrl = o['jwks-url'] === undefined ? new URL('/jwks.json', pollUrl.origin) : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND);
-  const [cert, key, ca] = await Promise.all([
-    readPem(o.cert!, 'the client certificate'),
-    readPem(o.key!, 'the client key'),
-    o.ca === undefined ? undefined : readPem(o.ca, 'the CA certificate'),
-  ]);
-  const clientId = o.client ?? commonName(cert, o.cert!);
-  return {
-    pollUrl,
-    tokenUrl,
-    keys: jwksUrl,
-    clientId,
-    identity: { cert, key, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) },
+  const target = await resolveApiTarget(o, COMMAND, 'recipient');
+  const jwksUrl = o['jwks-url'] === undefined ? undefined : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND);
+  const common = {
+    tokenUrl: target.tokenUrl,
+    clientId: target.clientId,
+    identity: target.identity,
+    // setpoll addresses each SET to its recipient's client id (Publisher, Notifier).
+    audience: audience ?? target.clientId,
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+  };
+  if (target.kind === 'deployment') {
+    const pollUrl = target.url;
     // setpoll's default SET issuer is https://<domainName>: the origin the poll endpoint is served on.
-    issuer: o.issuer ?? pollUrl.origin,
-    audience: audience ?? clientId,
-    ...(o.scope === undefined ? {} : { scope: o.scope }),
-  };
+    return { ...common, pollUrl, keys: jwksUrl ?? new URL('/jwks.json', pollUrl.origin), issuer: o.issuer ?? pollUrl.origin };
+  }
+  const { config, configFile } = target.local;
+  if (typeof config.jwksUrl !== 'string') throw new CliFailure(`${configFile} has no jwksUrl: restart the local stack (npm start)`);
+  return { ...common, pollUrl: new URL(config.pollUrl), keys: jwksUrl ?? new URL(config.jwksUrl), issuer: o.issuer ?? config.issuer, local: { configFile } };
 }
-
-async function localTarget(o: Options): Promise<Target> {
-  const configFile = resolve(o.config ?? resolve(defaultStateDir(), CONFIG_FILE_NAME));
-  if (!existsSync(configFile)) {
-    throw new CliFailure(
-      `No local stack configuration at ${configFile}: start the local stack with \`npm start\` (or pass --config FILE, or --url URL --cert FILE --key FILE --token-url URL for a deployment)`,
-    );
-  }
-  let config: LocalConfig;
-  try {
-    config = await readLocalConfig(configFile);
-  } catch (error) {
-    throw new CliFailure((error as Error).message);
-  }
-  if (config.clients.length === 0) throw new CliFailure(`${configFile} lists no recipients`);
-  const client = o.client === undefined ? config.clients[0]! : config.clients.find((c) => c.clientId === o.client);
-  if (!client) {
-    throw new UsageError(`--client ${JSON.stringify(o.client)} is not a recipient of the local stack: use ${config.clients.map((c) => c.clientId).join(', ')}`, COMMAND);
-  }
-  if (typeof config.tokenUrl !== 'string' || typeof config.jwksUrl !== 'string' || typeof config.caCertFile !== 'string') {
-    throw new CliFailure(`${configFile} has no tokenUrl, jwksUrl or caCertFile: restart the local stack (npm start)`);
-  }
-  const [cert, key, ca] = await Promise.all([
-    readPem(client.certFile, `the certificate of ${client.clientId}`),
-    readPem(client.keyFile, `the key of ${client.clientId}`),
-    readPem(config.caCertFile, 'the local CA certificate'),
-  ]);
-  return {
-    pollUrl: new URL(config.pollUrl),
-    tokenUrl: new URL(config.tokenUrl),
-    keys: o['jwks-url'] === undefined ? new URL(config.jwksUrl) : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND),
-    clientId: client.clientId,
-    // Only the dev CA: the local stack's certificates come from it.
-    identity: { cert, key, ca },
-    issuer: o.issuer ?? config.issuer,
-    // The local stack addresses each SET to its recipient's client id (Publisher, Notifier).
-    audience: o.audience ?? client.clientId,
-    ...(o.scope === undefined ? {} : { scope: o.scope }),
-    local: { configFile },
-  };
-}
-

@@ -8,7 +8,8 @@ import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
-import { TARGET_HELP, TARGET_OPTIONS, withTarget, type Target } from '../connection.ts';
+import { withTarget, type Target } from '../connection.ts';
+import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
@@ -48,11 +49,11 @@ Options:
   --json               print {"jti","queued","duplicate"} as JSON
   -h, --help           show this help
 
-${TARGET_HELP}`;
+${TABLE_HELP}`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  ...TARGET_OPTIONS,
+  ...TABLE_OPTIONS,
   recipient: { type: 'string', short: 'r', multiple: true },
   jti: { type: 'string' },
   events: { type: 'string' },

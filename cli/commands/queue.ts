@@ -4,7 +4,8 @@ import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, type ReplayItem } from '../../lambdas/store/queue-admin.ts';
 import type { RecordState } from '../../lambdas/store/schema.ts';
 import { COMMON_OPTIONS, parseOptions, positiveInteger, required } from '../args.ts';
-import { TARGET_HELP, TARGET_OPTIONS, withTarget } from '../connection.ts';
+import { withTarget } from '../connection.ts';
+import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
@@ -47,11 +48,11 @@ Cost: backlog, and drain at every check, read the recipient's whole queue: Dynam
 reading every SET (about 0.5 read unit per 4 KB, ~125 read units per 1,000 SETs of 1 KB, one
 query page per MB). backlog prints what it consumed. Raise --interval for big queues.
 
-${TARGET_HELP}`;
+${TABLE_HELP}`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  ...TARGET_OPTIONS,
+  ...TABLE_OPTIONS,
   'client-id': { type: 'string' },
   client: { type: 'string' },
   state: { type: 'string' },

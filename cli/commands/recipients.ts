@@ -8,7 +8,8 @@ import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorizati
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { COMMON_OPTIONS, parseOptions } from '../args.ts';
-import { TARGET_HELP, TARGET_OPTIONS, withTarget } from '../connection.ts';
+import { withTarget } from '../connection.ts';
+import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -50,11 +51,11 @@ Options:
   --json           machine-readable output
   -h, --help       show this help
 
-${TARGET_HELP}`;
+${TABLE_HELP}`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  ...TARGET_OPTIONS,
+  ...TABLE_OPTIONS,
   'client-id': { type: 'string' },
   client: { type: 'string' },
   cert: { type: 'string' },
