@@ -31,8 +31,8 @@ export interface ApiRequest {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   /** Sent as JSON. */
   readonly body?: unknown;
-  /** An entity tag as the API returns it in ETag, e.g. `"3"`. */
-  readonly ifMatch?: string;
+  /** An entity tag as the API returns it in ETag, e.g. `"3"`; none: the change is unconditional. */
+  readonly ifMatch?: string | undefined;
 }
 
 export interface ApiResponse {

@@ -1,8 +1,10 @@
 /** The command line was wrong: exit code 2, with a pointer to --help. */
 export class UsageError extends Error {
   readonly exitCode = 2;
-  constructor(message: string, readonly command?: string) {
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
     super(message);
+    this.command = command;
     this.name = 'UsageError';
   }
 }

@@ -91,14 +91,14 @@ export class TokenRequestFailed extends RecipientError {
   override readonly retryable: boolean;
   /** Retry-After, in milliseconds from when the answer arrived; only set when retryable. */
   readonly retryAfterMs?: number;
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly error?: string,
-    readonly errorDescription?: string,
-    retryAfterMs?: number,
-  ) {
+  readonly status: number;
+  readonly error: string | undefined;
+  readonly errorDescription: string | undefined;
+  constructor(message: string, status: number, error?: string, errorDescription?: string, retryAfterMs?: number) {
     super(message);
+    this.status = status;
+    this.error = error;
+    this.errorDescription = errorDescription;
     // A 4xx is configuration (unknown client, scope): retrying cannot fix it.
     this.retryable = status === 429 || status >= 500;
     // Retry-After only means "come back then" on an answer worth retrying.
@@ -174,10 +174,9 @@ export class KeySetUnavailable extends RecipientError {
 /** The application's handler threw (anything but a SetVerificationError): the Poller stops. */
 export class HandlerFailed extends RecipientError {
   readonly code = 'handler_failed';
-  constructor(
-    readonly jti: string,
-    cause: unknown,
-  ) {
+  readonly jti: string;
+  constructor(jti: string, cause: unknown) {
     super(`The handler failed on SET ${jti}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.jti = jti;
   }
 }

@@ -110,8 +110,10 @@ export class ClientCredentialsTokenSource implements TokenSource {
 
 /** A fixed token, e.g. one the application already holds. It cannot be refreshed. */
 export class StaticTokenSource implements TokenSource {
-  constructor(readonly accessToken: string) {
+  readonly accessToken: string;
+  constructor(accessToken: string) {
     if (!accessToken) throw new TypeError('accessToken is required');
+    this.accessToken = accessToken;
   }
 
   async token(): Promise<string> {

@@ -77,8 +77,8 @@ export interface PollFigures {
 
 /** Ids that make an EMF line findable in Logs Insights: EMF metadata, not dimensions (free). */
 export interface PollMetadata {
-  readonly interactionId?: string;
-  readonly awsRequestId?: string;
+  readonly interactionId?: string | undefined;
+  readonly awsRequestId?: string | undefined;
   readonly clientId: string;
 }
 

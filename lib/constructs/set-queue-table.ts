@@ -6,13 +6,14 @@ import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
 import { authorizationPk, certPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
 
-/** How the SET queue table is encrypted at rest. */
-export enum SetQueueEncryption {
+/** How the SET queue table is encrypted at rest (an object and a type, not an enum: erasable syntax only). */
+export const SetQueueEncryption = Object.freeze({
   /** The AWS managed key `aws/dynamodb`: no key to operate, CloudTrail-visible KMS use. */
-  AWS_MANAGED = 'aws-managed',
+  AWS_MANAGED: 'aws-managed',
   /** A customer managed KMS key: key policy control and crypto-shredding by disabling the key. */
-  CUSTOMER_MANAGED = 'customer-managed',
-}
+  CUSTOMER_MANAGED: 'customer-managed',
+} as const);
+export type SetQueueEncryption = (typeof SetQueueEncryption)[keyof typeof SetQueueEncryption];
 
 /**
  * What one role may do on the table: actions, each allowed only on items whose partition key
