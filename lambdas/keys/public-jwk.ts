@@ -25,12 +25,14 @@ export async function validatePublicJwk(input: unknown): Promise<JWK & { kid: st
   let pub: JWK;
   if (alg === 'ES256') {
     if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new TypeError('An ES256 key must be an EC key on P-256');
+    if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') throw new TypeError('An EC key needs its x and y coordinates');
     pub = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
   } else {
     if (jwk.kty !== 'RSA') throw new TypeError(`A ${alg} key must be an RSA key`);
     if (typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length * 8 < MIN_RSA_BITS) {
       throw new TypeError(`An RSA key must have at least ${MIN_RSA_BITS} bits`);
     }
+    if (typeof jwk.e !== 'string') throw new TypeError('An RSA key needs its public exponent e');
     pub = { kty: 'RSA', n: jwk.n, e: jwk.e };
   }
   try {
