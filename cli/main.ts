@@ -1,11 +1,4 @@
 /** The setpoll command line: dispatch, help, and exit codes (0 success, 1 failure, 2 usage). */
-import { destinationsCommand } from './commands/destinations.ts';
-import { keysCommand } from './commands/keys.ts';
-import { notifyCommand } from './commands/notify.ts';
-import { pollCommand } from './commands/poll.ts';
-import { publishCommand } from './commands/publish.ts';
-import { queueCommand } from './commands/queue.ts';
-import { recipientsCommand } from './commands/recipients.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { intendedMember } from '../lambdas/core/member-names.ts';
 import { CliFailure, UsageError } from './errors.ts';
@@ -36,23 +29,26 @@ Run 'setpoll help <command>' or 'setpoll <command> --help' for a command's optio
 'setpoll --version' for the version. With --json, errors are printed as JSON too.
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
-const COMMANDS: Record<string, (args: readonly string[], io: Io) => Promise<void>> = {
-  publish: publishCommand,
-  recipients: recipientsCommand,
-  destinations: destinationsCommand,
-  notify: notifyCommand,
-  poll: pollCommand,
-  queue: queueCommand,
-  keys: keysCommand,
+type Command = (args: readonly string[], io: Io) => Promise<void>;
+// Each command's module (and the SDK clients it brings) loads only when that command runs, so
+// `setpoll --version` or `setpoll poll` does not pay for every other command's imports.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  publish: async () => (await import('./commands/publish.ts')).publishCommand,
+  recipients: async () => (await import('./commands/recipients.ts')).recipientsCommand,
+  destinations: async () => (await import('./commands/destinations.ts')).destinationsCommand,
+  notify: async () => (await import('./commands/notify.ts')).notifyCommand,
+  poll: async () => (await import('./commands/poll.ts')).pollCommand,
+  queue: async () => (await import('./commands/queue.ts')).queueCommand,
+  keys: async () => (await import('./commands/keys.ts')).keysCommand,
 };
 const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue or keys';
 
 export const VERSION: string = packageJson.version;
 
 /** `setpoll help poll`: the command's own help, as `setpoll poll --help` prints it. */
-function commandNamed(name: string): (args: readonly string[], io: Io) => Promise<void> {
-  const run = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (run) return run;
+async function commandNamed(name: string): Promise<Command> {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load) return load();
   const meant = intendedMember(name, Object.keys(COMMANDS));
   throw new UsageError(`unknown command ${JSON.stringify(name)}${meant ? ` (did you mean ${meant}?)` : ''}: use ${COMMAND_LIST}`);
 }
@@ -82,11 +78,11 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
     if (command === '--help' || command === '-h' || command === 'help') {
       const topic = rest.find((a) => !a.startsWith('-'));
       if (topic === undefined) io.out(HELP);
-      else await commandNamed(topic)(['--help'], io);
+      else await (await commandNamed(topic))(['--help'], io);
       return 0;
     }
     if (command === undefined) throw new UsageError(`a command is required: ${COMMAND_LIST}`);
-    await commandNamed(command)(rest, io);
+    await (await commandNamed(command))(rest, io);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) return report(io, json, { kind: 'usage', message: error.message, command: error.command, exitCode: error.exitCode });
