@@ -6,13 +6,15 @@
  * Over 350 lines on purpose: it is one emulation (TLS, route keys, event shape, timeouts, response
  * writing) whose parts only make sense together, and whose every branch mirrors an API Gateway rule.
  */
-import { X509Certificate, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { INTERACTION_ID_HEADER } from '../lambdas/http/interaction-id.ts';
+import { MalformedRequestTarget, describeCertificate, requestTarget, toApiGatewayEvent } from './payload-v2.ts';
+export { MalformedRequestTarget, describeCertificate, encodeBody, requestTarget, toApiGatewayEvent, type RawRequest } from './payload-v2.ts';
 import type {
   APIGatewayEventClientCertificate,
   APIGatewayProxyEventV2,
@@ -98,8 +100,6 @@ const REGION = 'us-east-1';
 /** Bytes of an oversized body read and thrown away so the 413 reaches the client; past it the socket is cut. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export async function startHttpsServer(options: HttpsServerOptions): Promise<RunningHttpsServer> {
   const host = options.host ?? '127.0.0.1';
   const domainName = options.domainName ?? 'localhost';
@@ -154,7 +154,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       const subject = describedPeer(req.socket as TLSSocket)?.subjectDN;
       report({
         method: (req.method ?? 'GET').toUpperCase(),
-        path: splitUrl(req.url ?? '/').path,
+        path: decodedPathOrRaw(req.url ?? '/'),
         status: res.writableFinished ? res.statusCode : undefined,
         ms: Math.round(performance.now() - started),
         clientId: subject ? /(?:^|,)CN=([^,]*)/.exec(subject)?.[1] : undefined,
@@ -174,7 +174,15 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = splitUrl(req.url ?? '/').path;
+    let path: string;
+    try {
+      // API Gateway matches routes on the decoded path, the one it hands over as rawPath.
+      path = requestTarget(req.url ?? '/').rawPath;
+    } catch (error) {
+      if (!(error instanceof MalformedRequestTarget)) throw error;
+      writeJson(res, 400, { err: 'invalid_request', description: error.message });
+      return;
+    }
     const route = matchRoute(routes, method, path);
     if (!route) {
       writeJson(res, 404, { err: 'not_found', description: 'No resource at this path' });
@@ -191,6 +199,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       sourceIp: normalizeIp(socket.remoteAddress ?? ''),
       port: (server.address() as AddressInfo | null)?.port ?? 443,
       routeKey: route.routeKey,
+      ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
       domainName,
       requestId,
       time: received,
@@ -245,144 +254,37 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
 const SERVER_ERROR = { err: 'server_error', description: 'Internal server error' } as const;
 
 /** A greedy route key: `ANY /destinations/{proxy+}` matches every path below `/destinations/`. */
-const GREEDY_ROUTE = /^(\S+) (\/(?:[^{}]*\/)?)\{[A-Za-z0-9_]+\+\}$/;
+const GREEDY_ROUTE = /^(\S+) (\/(?:[^{}]*\/)?)\{([A-Za-z0-9_]+)\+\}$/;
+
+export interface MatchedRoute {
+  readonly routeKey: string;
+  readonly handler: LambdaHandler;
+  /** A greedy route's variable, as API Gateway hands it over (`{proxy: 'a/b'}` for `/destinations/a/b`). */
+  readonly pathParameters?: Readonly<Record<string, string>>;
+}
 
 /**
  * Finds the route for a request as API Gateway does, most specific first: `METHOD path`, then
  * `ANY path`, then the greedy route (`METHOD /prefix/{proxy+}`, then `ANY /prefix/{proxy+}`) with
- * the longest prefix, then `$default`.
+ * the longest prefix, then `$default`. `path` is the decoded path API Gateway routes on.
  */
-export function matchRoute(routes: RouteTable, method: string, path: string): { routeKey: string; handler: LambdaHandler } | undefined {
+export function matchRoute(routes: RouteTable, method: string, path: string): MatchedRoute | undefined {
   for (const routeKey of [`${method} ${path}`, `ANY ${path}`]) {
     const handler = routes[routeKey];
     if (handler) return { routeKey, handler };
   }
-  let best: { routeKey: string; handler: LambdaHandler; rank: number } | undefined;
+  let best: (MatchedRoute & { rank: number }) | undefined;
   for (const [routeKey, handler] of Object.entries(routes)) {
     const greedy = GREEDY_ROUTE.exec(routeKey);
     if (!greedy) continue;
-    const [, routeMethod, prefix] = greedy as unknown as [string, string, string];
+    const [, routeMethod, prefix, variable] = greedy as unknown as [string, string, string, string];
     if ((routeMethod !== method && routeMethod !== 'ANY') || !path.startsWith(prefix) || path.length === prefix.length) continue;
     const rank = prefix.length * 2 + (routeMethod === method ? 1 : 0);
-    if (!best || rank > best.rank) best = { routeKey, handler, rank };
+    if (!best || rank > best.rank) best = { routeKey, handler, pathParameters: { [variable]: path.slice(prefix.length) }, rank };
   }
-  if (best) return { routeKey: best.routeKey, handler: best.handler };
+  if (best) return { routeKey: best.routeKey, handler: best.handler, ...(best.pathParameters ? { pathParameters: best.pathParameters } : {}) };
   const fallback = routes.$default;
   return fallback ? { routeKey: '$default', handler: fallback } : undefined;
-}
-
-/** What the converter needs from an HTTP request; plain data so it can be tested on its own. */
-export interface RawRequest {
-  readonly method: string;
-  /** The request target as received: path and query. */
-  readonly url: string;
-  /** Node's `rawHeaders`: names and values alternating, duplicates and original case kept. */
-  readonly rawHeaders: readonly string[];
-  readonly body: Buffer;
-  /** Node's `httpVersion`, e.g. '1.1'. */
-  readonly httpVersion: string;
-  readonly sourceIp: string;
-  readonly port: number;
-  readonly routeKey: string;
-  readonly domainName: string;
-  readonly requestId: string;
-  readonly time: Date;
-  /** DER of the verified client certificate. */
-  readonly peerCertificate?: Buffer;
-  /** The certificate already described (the server reuses one per connection); wins over `peerCertificate`. */
-  readonly clientCert?: APIGatewayEventClientCertificate;
-}
-
-/**
- * Builds the HTTP API payload format 2.0 event from a request, following API Gateway's rules:
- * header names lowercased and duplicates joined with commas; `Cookie` headers split into
- * `cookies` and left out of `headers`; query parameters decoded and joined with commas; the body
- * as UTF-8 text when it is valid UTF-8, else base64 with `isBase64Encoded`; the mTLS certificate
- * in `requestContext.authentication.clientCert`.
- */
-export function toApiGatewayEvent(request: RawRequest): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  const cookies: string[] = [];
-  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!.toLowerCase();
-    const value = request.rawHeaders[i + 1]!;
-    if (name === 'cookie') {
-      cookies.push(...value.split(';').map((c) => c.trim()).filter((c) => c.length > 0));
-      continue;
-    }
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
-  }
-  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${request.sourceIp}` : request.sourceIp;
-  headers['x-forwarded-port'] = String(request.port);
-  headers['x-forwarded-proto'] = 'https';
-  headers['x-amzn-trace-id'] ??= traceId(request.time);
-
-  const { path, query } = splitUrl(request.url);
-  const queryStringParameters: Record<string, string> = {};
-  if (query) {
-    for (const [key, value] of new URLSearchParams(query)) {
-      queryStringParameters[key] = key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
-    }
-  }
-
-  const body = encodeBody(request.body);
-  const clientCert = request.clientCert ?? (request.peerCertificate ? describeCertificate(request.peerCertificate) : undefined);
-  const domainPrefix = request.domainName.split('.')[0] ?? request.domainName;
-
-  return {
-    version: '2.0',
-    routeKey: request.routeKey,
-    rawPath: path,
-    rawQueryString: query,
-    ...(cookies.length > 0 ? { cookies } : {}),
-    headers,
-    ...(query ? { queryStringParameters } : {}),
-    requestContext: {
-      accountId: ACCOUNT_ID,
-      apiId: API_ID,
-      ...(clientCert ? { authentication: { clientCert } } : {}),
-      domainName: request.domainName,
-      domainPrefix,
-      http: {
-        method: request.method,
-        path,
-        protocol: `HTTP/${request.httpVersion}`,
-        sourceIp: request.sourceIp,
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: request.requestId,
-      routeKey: request.routeKey,
-      stage: '$default',
-      time: clfTime(request.time),
-      timeEpoch: request.time.getTime(),
-    },
-    ...(body === undefined ? {} : { body: body.text }),
-    isBase64Encoded: body?.base64 ?? false,
-  };
-}
-
-/** UTF-8 text when the bytes are valid UTF-8, else base64; undefined for an empty body. */
-export function encodeBody(bytes: Buffer): { text: string; base64: boolean } | undefined {
-  if (bytes.length === 0) return undefined;
-  try {
-    return { text: utf8.decode(bytes), base64: false };
-  } catch {
-    return { text: bytes.toString('base64'), base64: true };
-  }
-}
-
-/** The `clientCert` member API Gateway fills in for an mTLS request. */
-export function describeCertificate(der: Buffer): APIGatewayEventClientCertificate {
-  const cert = new X509Certificate(der);
-  const serialHex = cert.serialNumber.toLowerCase();
-  const serial = (serialHex.length % 2 ? `0${serialHex}` : serialHex).match(/../g)?.join(':') ?? serialHex;
-  return {
-    clientCertPem: `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----`,
-    subjectDN: distinguishedName(cert.subject),
-    issuerDN: distinguishedName(cert.issuer),
-    serialNumber: serial,
-    validity: { notBefore: cert.validFrom, notAfter: cert.validTo },
-  };
 }
 
 /** A Lambda-like invocation context. */
@@ -474,26 +376,17 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too_larg
   });
 }
 
-function splitUrl(url: string): { path: string; query: string } {
-  const at = url.indexOf('?');
-  return at < 0 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) };
+/** The path an access log line names: decoded as routed, or as sent when it does not decode. */
+function decodedPathOrRaw(url: string): string {
+  try {
+    return requestTarget(url).rawPath;
+  } catch {
+    return url.split('?')[0]!;
+  }
 }
 
-/** OpenSSL's one-attribute-per-line form (most significant first) as an RFC 4514 string. */
-function distinguishedName(subject: string): string {
-  return subject.split('\n').filter(Boolean).reverse().join(',');
-}
 
-/** `12/Mar/2020:19:03:58 +0000`, the format of `requestContext.time`. */
-function clfTime(date: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${p(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000`;
-}
 
-function traceId(date: Date): string {
-  return `Root=1-${Math.floor(date.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-}
 
 /** An API Gateway-like request id, e.g. `JKJaXmPLvHcESHA=`. */
 function apiGatewayRequestId(): string {

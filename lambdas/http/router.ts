@@ -1,9 +1,11 @@
 import { ProgrammerError } from '../shared/programmer-error.ts';
-import { InvalidRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { MethodNotAllowed, NotFound } from '../core/errors.ts';
 
 /**
  * A route: a method and a path template of literal segments and `{name}` parameters, each
- * parameter one non-empty path segment (percent-decoded, so `%2F` is a `/` inside a parameter).
+ * parameter one non-empty path segment, taken as it is: API Gateway hands over `rawPath` already
+ * percent-decoded (local/payload-v2.ts, requestTarget), so decoding it again would turn a `%25`
+ * the client sent for `%` into something else. Ids that appear in paths therefore hold no `/`.
  */
 export interface Route<T> {
   readonly method: string;
@@ -13,7 +15,7 @@ export interface Route<T> {
 
 export interface RouteMatch<T> {
   readonly route: Route<T>;
-  /** Decoded path parameters by name. */
+  /** Path parameters by name, as they appear in the (already decoded) path. */
   readonly params: Readonly<Record<string, string>>;
 }
 
@@ -65,7 +67,7 @@ export class Router<T> {
   }
 }
 
-/** Raw (still percent-encoded) segments of a path; a malformed escape is the caller's error. */
+/** The segments of a path as API Gateway hands it over (decoded). */
 function splitPath(rawPath: string): string[] {
   if (!rawPath.startsWith('/')) throw new NotFound('No resource at this path');
   return rawPath.slice(1).split('/');
@@ -82,15 +84,7 @@ function matchSegments(template: readonly Segment[], raw: readonly string[]): Re
       continue;
     }
     if (given === '') return undefined;
-    params[expected.param] = decodeSegment(given);
+    params[expected.param] = given;
   }
   return params;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new InvalidRequest('The path holds a malformed percent-encoding');
-  }
 }

@@ -1,4 +1,4 @@
-import { CLIENT_ID_RULE, isClientId } from '../core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId, isDotSegment } from '../core/client-id.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import { isObject } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
@@ -33,8 +33,9 @@ export function checkClientId(clientId: unknown): string {
 }
 
 export function checkNotificationId(id: unknown): string {
-  if (typeof id !== 'string' || !NOTIFICATION_ID.test(id)) {
-    throw new InvalidRequest('notificationId must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ : -');
+  // Not "." or "..": the id appears in a path (/notifications/{notificationId}), where URL clients resolve those away.
+  if (typeof id !== 'string' || !NOTIFICATION_ID.test(id) || isDotSegment(id)) {
+    throw new InvalidRequest('notificationId must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ : -, and not "." or ".."');
   }
   return id;
 }

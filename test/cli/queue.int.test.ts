@@ -480,7 +480,7 @@ describe('setpoll queue', () => {
         [['queue'], 'a subcommand is required: backlog, records, drain, purge or replay'],
         [['queue', 'flush'], 'unknown subcommand "flush": use backlog, records, drain, purge or replay'],
         [['queue', 'backlog', ...config], '--client-id is required'],
-        [['queue', 'backlog', '--client-id', 'a b', ...config], '--client-id "a b" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces'],
+        [['queue', 'backlog', '--client-id', 'a b', ...config], '--client-id "a b" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
         [['queue', 'backlog', '--client-id', 'a', '--client', 'b', ...config], 'give --client-id or --client, not both'],
         [['queue', 'backlog', '--client-id', 'a', '--yes', ...config], 'queue backlog does not take --yes'],
         [['queue', 'drain', '--client-id', 'a', '--jti', 'j', ...config], 'queue drain does not take --jti'],

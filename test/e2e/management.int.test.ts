@@ -129,11 +129,13 @@ describe('errors', () => {
       manage('GET', '/notifications?cursor=not-a-cursor'),
       manage('PUT', '/destinations/tpp-alpha', { eventTypes: null }, { 'if-match': 'W/"1"' }),
       manage('DELETE', '/destinations/tpp-alpha', undefined, { 'if-match': '1' }),
-      manage('GET', '/destinations/%E0%A4%A'),
     ]);
+    // A path that does not percent-decode never reaches the function: the gateway (here the local server) refuses it.
+    const undecodable = await manage('GET', '/destinations/%E0%A4%A');
 
     // Assess
     for (const res of responses) expectError(res, 400, 'invalid_request');
+    expect([undecodable.status, undecodable.json()]).toEqual([400, { err: 'invalid_request', description: 'The path holds a malformed percent-encoding' }]);
   });
 
   it('401 invalid_token with a challenge when the token is missing or not valid', async () => {
@@ -365,15 +367,39 @@ describe('destinations', () => {
     expect(res.json<Destination>().version).toBe(2);
   });
 
-  it('addresses a client id holding a "/" by its percent-encoding', async () => {
+  it('addresses a client id by its percent-encoding, which the path arrives without (as in AWS)', async () => {
     // Act
-    const created = await manage('POST', '/destinations', { clientId: 'org/tpp:1' });
+    const created = await manage('POST', '/destinations', { clientId: 'org:tpp~1' });
     const read = await manage('GET', created.headers.location!);
+    const encoded = await manage('GET', '/destinations/org%3Atpp%7E1');
 
     // Assess
-    expect(created.headers.location).toBe('/destinations/org%2Ftpp%3A1');
-    expect(read.status).toBe(200);
-    expect(read.json<Destination>().clientId).toBe('org/tpp:1');
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toBe('/destinations/org%3Atpp~1');
+    expect([read.status, read.json<Destination>().clientId]).toEqual([200, 'org:tpp~1']);
+    expect([encoded.status, encoded.json<Destination>().clientId]).toEqual([200, 'org:tpp~1']);
+  });
+
+  it('refuses client ids holding "/", "?", "%", "#" or a dot segment, which no path could address', async () => {
+    // Act
+    const responses = await Promise.all(['org/tpp', 'org?tpp', 'org%2Ftpp', 'org#tpp', '..'].map((clientId) => manage('POST', '/destinations', { clientId })));
+
+    // Assess
+    for (const res of responses) expectError(res, 400, 'invalid_request');
+    expect((await stack.destinations.list(PROVIDER, { limit: 100 })).items.map((d) => d.clientId)).not.toContain('org/tpp');
+  });
+
+  it('routes an encoded "/" or "?" in an id as API Gateway does: decoded before routing', async () => {
+    // Prepare
+    await manage('POST', '/destinations', { clientId: 'tpp-path' });
+
+    // Act: AWS decodes "%2F" to a segment separator and cuts the path at a decoded "?"
+    const slash = await manage('GET', '/destinations/tpp-path%2Fx');
+    const question = await manage('GET', '/destinations/tpp-path%3Fx');
+
+    // Assess
+    expectError(slash, 404, 'not_found');
+    expect([question.status, question.json<Destination>().clientId]).toEqual([200, 'tpp-path']);
   });
 
   it('lists a page at a time, in client id order', async () => {

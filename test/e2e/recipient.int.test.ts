@@ -61,6 +61,6 @@ describe('/recipient/authorizations', () => {
       expect(res.json()).toEqual({ err: 'insufficient_scope', description: 'The access token lacks a scope this endpoint requires' });
       expect(res.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="notifications:recipient"');
     }
-    expect([badId.status, badId.json()]).toEqual([400, { err: 'invalid_request', description: 'providerId must be 1 to 128 printable ASCII characters without "#" or spaces' }]);
+    expect([badId.status, badId.json()]).toEqual([400, { err: 'invalid_request', description: 'providerId must be 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."' }]);
   });
 });

@@ -41,7 +41,7 @@ describe('RecipientCertificates', () => {
       const swapped = await new RecipientCertificates({ client, tableName }).swap('tpp alpha', NEW, OLD).catch((e: unknown) => e);
       // Assess
       expect(registered).toBeInstanceOf(InvalidClientId);
-      expect((registered as Error).message).toBe('Client id "prov#1#x" is not valid: a client id is 1 to 128 printable ASCII characters without "#" or spaces');
+      expect((registered as Error).message).toBe('Client id "prov#1#x" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."');
       expect(swapped).toBeInstanceOf(InvalidClientId);
       expect([await registry.lookup(NEW), await registry.lookup(OLD)]).toEqual([{ revoked: false }, { clientId: 'tpp-alpha', revoked: false }]);
       expect(await registry.list('prov#1#x')).toEqual([]);
