@@ -9,7 +9,7 @@ import { ClientCredentialsTokenSource } from '../recipient/token-source.ts';
 import { NetworkError, TokenRequestFailed } from '../recipient/errors.ts';
 import { mtlsTransport, type HttpRequest, type MtlsTransport } from '../recipient/transport.ts';
 import { CliFailure } from './errors.ts';
-import { resolveApiTarget, type ApiArgs, type ApiTarget } from './target.ts';
+import { API_ENV_HELP, resolveApiTarget, type ApiArgs, type ApiTarget } from './target.ts';
 
 /** What the CLI asks the authorization server for: it both reads and changes. */
 export const MANAGEMENT_SCOPE = 'notifications:write notifications:read';
@@ -22,7 +22,8 @@ export const API_HELP = `Target (default: the local stack, as its first provider
   --cert FILE        the provider's client certificate (PEM)
   --key FILE         its private key (PEM)
   --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
-  --ca FILE          also trust this CA (PEM) for the API and the token endpoint`;
+  --ca FILE          also trust this CA (PEM) for the API and the token endpoint
+${API_ENV_HELP}`;
 
 export interface ApiRequest {
   readonly method: HttpRequest['method'];

@@ -7,7 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NETWORK_ERROR_CODES } from '../lambdas/shared/helpers.ts';
 import { createDocumentClient, dynamoDbLocalConfig } from '../lambdas/store/document-client.ts';
 import { CliFailure, UsageError } from './errors.ts';
-import { resolveTableTarget, type LocalStack, type TableArgs } from './target.ts';
+import { resolveTableTarget, type AwsClientOptions, type LocalStack, type TableArgs } from './target.ts';
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -17,18 +17,24 @@ export interface Target {
   readonly description: string;
   /** Present for the local stack. */
   readonly local?: LocalStack;
+  /** Present for a deployed table: how its other AWS clients (KMS) are configured. */
+  readonly aws?: AwsClientOptions;
   close(): void;
 }
 
 export async function openTarget(args: TableArgs, command: string): Promise<Target> {
   const target = await resolveTableTarget(args, command);
   if (target.kind === 'aws') {
-    const documentClient = createDocumentClient(target.region ? { region: target.region } : {});
+    const { kind: _kind, tableName, ...aws } = target;
+    // `profile` is the client's own AWS_PROFILE: the SDK's default credential chain and region
+    // resolution read that profile of the shared config files (DynamoDBClientConfig.profile).
+    const documentClient = createDocumentClient(aws);
     return {
       kind: 'aws',
-      tableName: target.tableName,
+      tableName,
       documentClient,
-      description: `table ${target.tableName}${target.region ? ` in ${target.region}` : ''}`,
+      aws,
+      description: `table ${tableName}${aws.region ? ` in ${aws.region}` : ''}${aws.profile ? ` (profile ${aws.profile})` : ''}`,
       close: () => documentClient.destroy(),
     };
   }
@@ -75,7 +81,7 @@ export function explainFailure(error: unknown, target: Target): Error {
   if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message) && target.kind === 'aws') {
     return new CliFailure(`No usable AWS credentials: configure the default credential chain (AWS_PROFILE, environment variables, SSO, ...): ${e.message}`, { cause: e });
   }
-  if (/region is missing/i.test(e.message)) return new CliFailure('No AWS region: pass --region or set AWS_REGION', { cause: e });
+  if (/region is missing/i.test(e.message)) return new CliFailure('No AWS region: pass --region, or set SETPOLL_REGION or AWS_REGION', { cause: e });
   if (e.name === 'AccessDeniedException' || e.name === 'UnrecognizedClientException') {
     return new CliFailure(`AWS refused the request on ${target.description}: ${e.message}`, { cause: e });
   }

@@ -20,10 +20,11 @@ Commands:
   keys           the published verification keys: list, register, retire, remove, rotate
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
-publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] acts on a deployed
-table with the default AWS credential chain. destinations, notify and poll call the API over
-mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
---token-url URL [--ca FILE] call a deployment.
+publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] [--profile NAME]
+acts on a deployed table with the default AWS credential chain. destinations, notify and poll call
+the API over mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
+--token-url URL [--ca FILE] call a deployment. SETPOLL_TABLE, SETPOLL_REGION, SETPOLL_URL,
+SETPOLL_CERT, SETPOLL_KEY, SETPOLL_TOKEN_URL and SETPOLL_CA stand for those flags.
 
 Run 'setpoll help <command>' or 'setpoll <command> --help' for a command's options,
 'setpoll --version' for the version. With --json, errors are printed as JSON too.

@@ -5,6 +5,7 @@ import type { JWK } from 'jose';
 import { KmsSigner } from '../lambdas/producer/kms-signer.ts';
 import { assertAlgorithm } from '../lambdas/producer/signer.ts';
 import { CliFailure, UsageError } from './errors.ts';
+import type { AwsClientOptions } from './target.ts';
 
 /** Reads a private JWK from a file; a missing or unusable file is a readable failure. */
 export async function readPrivateJwk(file: string): Promise<JWK> {
@@ -41,13 +42,13 @@ export async function readStackOutputs(file: string): Promise<Record<string, str
 }
 
 /** A KMS signer for `keyArn` and the client it uses; close() releases the client. */
-export async function kmsSigner(options: { keyArn: string; alg: string; region?: string | undefined; command: string }): Promise<{ signer: KmsSigner; close(): void }> {
+export async function kmsSigner(options: { keyArn: string; alg: string; aws: AwsClientOptions | undefined; command: string }): Promise<{ signer: KmsSigner; close(): void }> {
   try {
     assertAlgorithm(options.alg);
   } catch (error) {
     throw new UsageError((error as Error).message, options.command);
   }
-  const kms = new KMSClient(options.region ? { region: options.region } : {});
+  const kms = new KMSClient({ ...options.aws });
   try {
     return { signer: await KmsSigner.create({ kms, keyId: options.keyArn, alg: options.alg }), close: () => kms.destroy() };
   } catch (error) {

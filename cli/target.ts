@@ -3,9 +3,13 @@
  *
  * - The local stack (default): `.setpoll/local.json` as `npm start` wrote it (`--config FILE`, or
  *   `$SETPOLL_STATE_DIR/local.json`).
- * - A deployed table, for the commands that act on DynamoDB: `--table NAME [--region REGION]`.
+ * - A deployed table, for the commands that act on DynamoDB: `--table NAME [--region REGION]
+ *   [--profile NAME]`.
  * - A deployment's API, for the commands that call it over mutual TLS: `--url URL --cert FILE
  *   --key FILE --token-url URL [--ca FILE]`, as a recipient (poll) or a Data Provider.
+ *
+ * Each of those flags may come from the environment instead (TARGET_ENV); a flag wins over its
+ * variable, and `--config` (the local stack) wins over every target variable.
  *
  * It decides and reads the key material; it opens nothing. Clients are built by connection.ts
  * (DynamoDB) and api-client.ts (HTTPS, with the recipient library's transport and token source).
@@ -19,6 +23,26 @@ import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalClientC
 import type { MtlsIdentity } from '../recipient/transport.ts';
 import type { OptionsConfig } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
+
+/**
+ * The environment variables that stand for target flags, as AWS_PROFILE and AWS_REGION do for the
+ * AWS CLI. AWS_REGION and AWS_PROFILE themselves are left to the SDK's own resolution.
+ */
+export const TARGET_ENV = Object.freeze({
+  table: 'SETPOLL_TABLE',
+  region: 'SETPOLL_REGION',
+  url: 'SETPOLL_URL',
+  cert: 'SETPOLL_CERT',
+  key: 'SETPOLL_KEY',
+  'token-url': 'SETPOLL_TOKEN_URL',
+  ca: 'SETPOLL_CA',
+} as const);
+
+/** A variable's value; unset and empty are the same (`SETPOLL_TABLE= setpoll ...` targets the local stack). */
+function fromEnv(env: NodeJS.ProcessEnv, name: keyof typeof TARGET_ENV): string | undefined {
+  const value = env[TARGET_ENV[name]]?.trim();
+  return value ? value : undefined;
+}
 
 /** The state folder `npm start` uses; the CLI looks for local.json there by default. */
 export const defaultStateDir = (env: NodeJS.ProcessEnv = process.env): string => resolve(env.SETPOLL_STATE_DIR || DEFAULT_STATE_DIR);
@@ -48,30 +72,50 @@ export const TABLE_OPTIONS = {
   config: { type: 'string' },
   table: { type: 'string' },
   region: { type: 'string' },
+  profile: { type: 'string' },
 } as const satisfies OptionsConfig;
 
 export interface TableArgs {
   readonly config?: string | undefined;
   readonly table?: string | undefined;
   readonly region?: string | undefined;
+  readonly profile?: string | undefined;
 }
 
 export const TABLE_HELP = `Target (default: the local stack):
   --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --table NAME       act on a deployed table instead, with the default AWS credential chain
-  --region REGION    the deployed table's region (default: AWS_REGION / the profile's region)`;
+  --table NAME       act on a deployed table instead (default: $SETPOLL_TABLE), with the AWS SDK's
+                     default credential chain
+  --region REGION    the deployed table's region (default: $SETPOLL_REGION, AWS_REGION, the profile's)
+  --profile NAME     the AWS profile for credentials and region (default: AWS_PROFILE)`;
+
+/** How the AWS SDK clients of a deployed target are configured: given members only. */
+export interface AwsClientOptions {
+  readonly region?: string;
+  /** The shared config files' profile, as AWS_PROFILE names it but for this client only. */
+  readonly profile?: string;
+}
 
 export type TableTarget =
-  | { readonly kind: 'aws'; readonly tableName: string; readonly region?: string }
+  | ({ readonly kind: 'aws'; readonly tableName: string } & AwsClientOptions)
   | { readonly kind: 'local'; readonly tableName: string; readonly endpoint: string; readonly local: LocalStack };
 
-export async function resolveTableTarget(args: TableArgs, command: string): Promise<TableTarget> {
-  if (args.table !== undefined) {
-    if (args.config !== undefined) throw new UsageError('--config and --table cannot be used together', command);
-    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) throw new UsageError(`--table ${JSON.stringify(args.table)} is not a DynamoDB table name`, command);
-    return { kind: 'aws', tableName: args.table, ...(args.region ? { region: args.region } : {}) };
+export async function resolveTableTarget(args: TableArgs, command: string, env: NodeJS.ProcessEnv = process.env): Promise<TableTarget> {
+  if (args.table !== undefined && args.config !== undefined) throw new UsageError('--config and --table cannot be used together', command);
+  // --config names the local stack: it wins over SETPOLL_TABLE as any flag wins over its variable.
+  const table = args.table ?? (args.config === undefined ? fromEnv(env, 'table') : undefined);
+  if (table !== undefined) {
+    const source = args.table === undefined ? TARGET_ENV.table : '--table';
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new UsageError(`${source} ${JSON.stringify(table)} is not a DynamoDB table name`, command);
+    for (const name of ['region', 'profile'] as const) {
+      if (args[name] !== undefined && args[name].trim() === '') throw new UsageError(`--${name} cannot be empty`, command);
+    }
+    const region = args.region ?? fromEnv(env, 'region');
+    return { kind: 'aws', tableName: table, ...(region ? { region } : {}), ...(args.profile ? { profile: args.profile } : {}) };
   }
-  if (args.region !== undefined) throw new UsageError('--region needs --table', command);
+  for (const name of ['region', 'profile'] as const) {
+    if (args[name] !== undefined) throw new UsageError(`--${name} needs --table (or ${TARGET_ENV.table}): the local stack has neither`, command);
+  }
   const local = await readLocalStack(args.config, '--table/--region for a deployed table');
   return { kind: 'local', tableName: local.config.dynamodb.tableName, endpoint: local.config.dynamodb.endpoint, local };
 }
@@ -98,6 +142,10 @@ export interface ApiArgs {
   readonly 'token-url'?: string | undefined;
 }
 
+/** The last lines of the API commands' target help. */
+export const API_ENV_HELP = `  Each of --url, --cert, --key, --token-url and --ca defaults to ${TARGET_ENV.url}, ${TARGET_ENV.cert},
+  ${TARGET_ENV.key}, ${TARGET_ENV['token-url']} and ${TARGET_ENV.ca}; a flag wins over its variable, --config over all.`;
+
 /** Who the command acts as: a recipient polls (local.json's `clients`), a Data Provider manages (`providers`). */
 export type ApiRole = 'recipient' | 'provider';
 
@@ -118,26 +166,38 @@ const LOCAL_CLIENTS = {
   provider: { member: 'providers', noun: 'provider', none: (file: string) => `${file} lists no providers: restart the local stack (npm start) to register provider-demo` },
 } as const;
 
-/** The local stack unless `--url` is given. */
-export async function resolveApiTarget(args: ApiArgs, command: string, role: ApiRole): Promise<ApiTarget> {
-  if (args.url === undefined) {
+/**
+ * The local stack unless `--url` (or SETPOLL_URL) is given. Each of --url, --cert, --key,
+ * --token-url and --ca falls back to its variable, unless --config names the local stack.
+ */
+export async function resolveApiTarget(args: ApiArgs, command: string, role: ApiRole, env: NodeJS.ProcessEnv = process.env): Promise<ApiTarget> {
+  if (args.url !== undefined && args.config !== undefined) throw new UsageError('--config and --url cannot be used together', command);
+  if (args.url === undefined && (args.config !== undefined || fromEnv(env, 'url') === undefined)) {
     for (const name of ['cert', 'key', 'ca', 'token-url'] as const) {
       if (args[name] !== undefined) throw new UsageError(`--${name} goes with --url (a deployment); the local stack's come from local.json`, command);
     }
     return localApiTarget(args, command, role);
   }
-  if (args.config !== undefined) throw new UsageError('--config and --url cannot be used together', command);
-  const url = httpsUrl(args.url, 'url', command);
-  for (const name of ['cert', 'key', 'token-url'] as const) {
-    if (args[name] === undefined || args[name].trim() === '') throw new UsageError(`--url needs --${name}`, command);
+  const given = (name: 'url' | 'cert' | 'key' | 'token-url' | 'ca'): { value: string; source: string } | undefined => {
+    if (args[name] !== undefined) return { value: args[name], source: `--${name}` };
+    const value = fromEnv(env, name);
+    return value === undefined ? undefined : { value, source: TARGET_ENV[name] };
+  };
+  const urlArg = given('url')!;
+  const url = httpsUrl(urlArg.value, urlArg.source, command);
+  const needed = { cert: given('cert'), key: given('key'), 'token-url': given('token-url') };
+  for (const [name, value] of Object.entries(needed)) {
+    if (value === undefined || value.value.trim() === '') throw new UsageError(`${urlArg.source} needs --${name} (or ${TARGET_ENV[name as keyof typeof needed]})`, command);
   }
-  const tokenUrl = httpsUrl(args['token-url']!, 'token-url', command);
+  const tokenUrl = httpsUrl(needed['token-url']!.value, needed['token-url']!.source, command);
+  const caFile = given('ca')?.value;
+  const certFile = needed.cert!.value;
   const [cert, key, ca] = await Promise.all([
-    readPem(args.cert!, 'the client certificate'),
-    readPem(args.key!, 'the client key'),
-    args.ca === undefined ? undefined : readPem(args.ca, 'the CA certificate'),
+    readPem(certFile, 'the client certificate'),
+    readPem(needed.key!.value, 'the client key'),
+    caFile === undefined ? undefined : readPem(caFile, 'the CA certificate'),
   ]);
-  const clientId = args.client ?? commonName(cert, args.cert!);
+  const clientId = args.client ?? commonName(cert, certFile);
   // A private CA is trusted besides the public roots, not instead of them.
   return { kind: 'deployment', url, tokenUrl, clientId, identity: { cert, key, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) } };
 }
@@ -165,15 +225,17 @@ async function localApiTarget(args: ApiArgs, command: string, role: ApiRole): Pr
   return { kind: 'local', local, tokenUrl: new URL(config.tokenUrl), clientId: client.clientId, identity: { cert, key, ca } };
 }
 
+/** `name` is the option (`jwks-url`, shown as --jwks-url) or where the value came from (SETPOLL_URL). */
 export function httpsUrl(value: string, name: string, command: string): URL {
+  const source = /^[A-Z]/.test(name) || name.startsWith('--') ? name : `--${name}`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`--${name} must be an absolute https URL, got ${JSON.stringify(value)}`, command);
+    throw new UsageError(`${source} must be an absolute https URL, got ${JSON.stringify(value)}`, command);
   }
   // The token and the certificate-bound requests must never travel in the clear.
-  if (url.protocol !== 'https:') throw new UsageError(`--${name} must use https, got ${JSON.stringify(value)}`, command);
+  if (url.protocol !== 'https:') throw new UsageError(`${source} must use https, got ${JSON.stringify(value)}`, command);
   return url;
 }
 

@@ -123,6 +123,9 @@ export const TOOL_ENV = Object.freeze({
   publicJwksPort: 'SETPOLL_PUBLIC_JWKS_PORT',
 });
 
+/** The poll endpoint's path unless configured (the OB profile deploys `/open-banking/v4.0/events`). */
+export const DEFAULT_POLL_PATH = '/events';
+
 /**
  * How long a replaced signing key stays in the JWKS by default: at least the longest a SET it signed
  * can stay queued, i.e. the producers' longest SET TTL (setpoll's default TTL: 7 days).

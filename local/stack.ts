@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
-import { NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES } from '../lambdas/contract.ts';
+import { DEFAULT_POLL_PATH, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
@@ -108,7 +108,7 @@ export interface LocalStack {
 }
 
 export const DEFAULT_TABLE_NAME = 'setpoll-local';
-export const DEFAULT_POLL_PATH = '/events';
+export { DEFAULT_POLL_PATH };
 /** The OB Aggregated Polling profile's path of the poll endpoint (served locally beside `/events`). */
 export const OB_POLL_PATH = '/open-banking/v4.0/events';
 export const JWKS_PATH = '/jwks.json';

@@ -130,7 +130,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       }
       const keyArn = o['kms-key-arn'];
       if (keyArn === undefined) throw new UsageError('rotate with --table needs --kms-key-arn: the key that signs now (the SigningKeyArn output)', COMMAND);
-      const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', region: o.region, command: COMMAND });
+      const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', aws: target.aws, command: COMMAND });
       try {
         const previous = await refuseInvalid(() => admin.retainPreviousKey(signer.publicJwk, keep));
         io.out(`Key ${previous.kid} (${keyArn}) stays published until ${new Date(previous.until! * 1000).toISOString()}`);

@@ -3,6 +3,7 @@
  * token, verifies each SET (signature, typ, iss, aud, iat), prints the valid ones' claims and
  * acknowledges them; invalid ones are reported back in setErrs and printed to stderr.
  */
+import { DEFAULT_POLL_PATH } from '../../lambdas/contract.ts';
 import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
@@ -10,7 +11,7 @@ import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '..
 import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
-import { API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
+import { API_ENV_HELP, API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
 
 const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
@@ -47,11 +48,13 @@ Each SET is printed with the Data Provider that sent it (the signed data_provide
 
 Target (default: the local stack):
   --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events; with:
+  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events (an
+                     origin alone polls /events); with:
   --cert FILE        the recipient's client certificate (PEM)
   --key FILE         its private key (PEM)
   --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
   --ca FILE          also trust this CA (PEM) for the servers
+${API_ENV_HELP}
 
 Keys:
   --jwks-url URL     the transmitter's SET signing keys, when they are published apart from the
@@ -162,7 +165,8 @@ async function resolveTarget(o: Options): Promise<Target> {
     ...(o.scope === undefined ? {} : { scope: o.scope }),
   };
   if (target.kind === 'deployment') {
-    const pollUrl = target.url;
+    // A bare origin (SETPOLL_URL shared with destinations and notify) polls the default path.
+    const pollUrl = target.url.pathname === '/' ? new URL(DEFAULT_POLL_PATH, target.url) : target.url;
     // setpoll's default SET issuer is https://<domainName>: the origin the poll endpoint is served on.
     return { ...common, pollUrl, keys: jwksUrl ?? new URL('/jwks.json', pollUrl.origin), issuer: o.issuer ?? pollUrl.origin };
   }

@@ -145,7 +145,7 @@ async function signing(target: Target, o: Options): Promise<Signing> {
       COMMAND,
     );
   }
-  const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', region: o.region, command: COMMAND });
+  const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', aws: target.aws, command: COMMAND });
   return { signer, issuer, close };
 }
 

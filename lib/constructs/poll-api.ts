@@ -10,9 +10,11 @@ import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag.ts';
 import { RETAINED } from './removal.ts';
 import { ConfigError } from './validation.ts';
+import { DEFAULT_POLL_PATH } from '../../lambdas/contract.ts';
 
-/** Default poll path; the OB profile deploys it as `/open-banking/v4.0/events`. */
-export const DEFAULT_POLL_PATH = '/events';
+/** Default poll path (the contract's); the OB profile deploys it as `/open-banking/v4.0/events`. */
+export { DEFAULT_POLL_PATH };
+
 /** Default S3 key of the mTLS truststore (PEM bundle of the CA certificates trusted for clients). */
 export const DEFAULT_TRUSTSTORE_KEY = 'truststore.pem';
 

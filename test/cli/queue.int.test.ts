@@ -4,7 +4,7 @@
  * Every test uses recipients of its own, so tests cannot see each other's SETs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
@@ -457,6 +457,69 @@ describe('setpoll queue', () => {
       expect(missing).toEqual({ code: 1, stdout: '', stderr: 'setpoll: The table no-such-table in eu-west-2 does not exist\n' });
     });
 
+    it('takes the deployed table from SETPOLL_TABLE and SETPOLL_REGION, a flag winning over its variable and --config over both', async () => {
+      // Prepare
+      await publish('tg-env');
+      const aws = { AWS_ENDPOINT_URL_DYNAMODB: table.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const backlog = ['queue', 'backlog', '--client-id', 'tg-env'];
+      const absent = join(scratch, 'absent', 'local.json');
+
+      // Act
+      const fromEnv = await setpoll([...backlog, '--json'], { ...aws, SETPOLL_TABLE: table.tableName, SETPOLL_REGION: 'eu-west-2' });
+      const tableFlag = await setpoll([...backlog, '--table', table.tableName, '--json'], { ...aws, SETPOLL_TABLE: 'no-such-table', SETPOLL_REGION: 'eu-west-2' });
+      const regionEnv = await setpoll(backlog, { ...aws, SETPOLL_TABLE: 'no-such-table', SETPOLL_REGION: 'eu-west-2' });
+      const regionFlag = await setpoll([...backlog, '--region', 'eu-west-1'], { ...aws, SETPOLL_TABLE: 'no-such-table', SETPOLL_REGION: 'eu-west-2' });
+      const awsRegion = await setpoll(backlog, { ...aws, SETPOLL_TABLE: 'no-such-table', AWS_REGION: 'eu-central-1' });
+      const configFlag = await setpoll([...backlog, '--config', absent], { ...aws, SETPOLL_TABLE: table.tableName });
+      const badName = await setpoll(backlog, { ...aws, SETPOLL_TABLE: 'x' });
+
+      // Assess
+      expect(fromEnv.code).toBe(0);
+      expect(JSON.parse(fromEnv.stdout)).toMatchObject({ clientId: 'tg-env', queued: 1, ready: 1 });
+      expect(tableFlag.code).toBe(0);
+      expect(JSON.parse(tableFlag.stdout)).toMatchObject({ clientId: 'tg-env', queued: 1 });
+      expect(regionEnv).toEqual({ code: 1, stdout: '', stderr: 'setpoll: The table no-such-table in eu-west-2 does not exist\n' });
+      expect(regionFlag).toEqual({ code: 1, stdout: '', stderr: 'setpoll: The table no-such-table in eu-west-1 does not exist\n' });
+      // AWS_REGION is the SDK's own: the table is reached in it, and no region is named.
+      expect(awsRegion).toEqual({ code: 1, stdout: '', stderr: 'setpoll: The table no-such-table does not exist\n' });
+      expect(configFlag.code).toBe(1);
+      expect(configFlag.stderr).toBe(`setpoll: No local stack configuration at ${absent}: start the local stack with \`npm start\` (or pass --config FILE, or --table/--region for a deployed table)\n`);
+      expect(badName).toEqual({ code: 2, stdout: '', stderr: `setpoll: SETPOLL_TABLE "x" is not a DynamoDB table name\nRun 'setpoll queue --help' for usage.\n` });
+    });
+
+    it('reads credentials and region from the --profile (or AWS_PROFILE) of the shared config file', async () => {
+      // Prepare: no credentials and no region in the environment; only the profile has them. (The
+      // endpoint override stays in the environment: the SDK reads a profile's endpoint_url from
+      // AWS_PROFILE only, not from a client's profile.)
+      await publish('tg-profile');
+      const configFile = join(scratch, 'aws-config');
+      writeFileSync(configFile, '[profile setpoll-test]\nregion = eu-west-3\naws_access_key_id = local\naws_secret_access_key = local\n');
+      const aws = {
+        AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+        AWS_CONFIG_FILE: configFile,
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        SETPOLL_TABLE: table.tableName,
+      };
+      const backlog = ['queue', 'backlog', '--client-id', 'tg-profile', '--json'];
+
+      // Act
+      const profileFlag = await setpoll([...backlog, '--profile', 'setpoll-test'], aws);
+      const profileEnv = await setpoll(backlog, { ...aws, AWS_PROFILE: 'setpoll-test' });
+      const missing = await setpoll(['queue', 'backlog', '--client-id', 'tg-profile', '--table', 'no-such-table', '--profile', 'setpoll-test'], aws);
+      const noProfile = await setpoll(backlog, aws);
+
+      // Assess
+      expect(profileFlag.code).toBe(0);
+      expect(JSON.parse(profileFlag.stdout)).toMatchObject({ clientId: 'tg-profile', queued: 1, ready: 1 });
+      expect(profileEnv.code).toBe(0);
+      expect(JSON.parse(profileEnv.stdout)).toMatchObject({ clientId: 'tg-profile', queued: 1 });
+      expect(missing).toEqual({ code: 1, stdout: '', stderr: 'setpoll: The table no-such-table (profile setpoll-test) does not exist\n' });
+      expect(noProfile.code).toBe(1);
+      expect(noProfile.stdout).toBe('');
+      expect(noProfile.stderr).toMatch(/^\{"error":\{"kind":"failure","message":"No AWS region: pass --region, or set SETPOLL_REGION or AWS_REGION"/);
+    });
+
     it('exits 1 when there is no local stack configuration', async () => {
       // Prepare
       const absent = join(scratch, 'absent', 'local.json');
@@ -491,7 +554,8 @@ describe('setpoll queue', () => {
         [['queue', 'replay', '--client-id', 'a', '--jti', 'x'.repeat(129), ...config], `--jti must be 1 to 128 characters, got "${'x'.repeat(129)}"`],
         [['queue', 'purge', '--client-id', 'a', ...config], 'queue purge deletes every queued SET of a: add --yes to confirm, or --dry-run to count them'],
         [['queue', 'backlog', '--client-id', 'a', '--bogus', ...config], "Unknown option '--bogus'"],
-        [['queue', 'backlog', '--client-id', 'a', '--region', 'eu-west-2', ...config], '--region needs --table'],
+        [['queue', 'backlog', '--client-id', 'a', '--region', 'eu-west-2', ...config], '--region needs --table (or SETPOLL_TABLE): the local stack has neither'],
+        [['queue', 'backlog', '--client-id', 'a', '--profile', 'prod', ...config], '--profile needs --table (or SETPOLL_TABLE): the local stack has neither'],
         [['queue', 'backlog', '--client-id', 'a', '--table', 'x'], '--table "x" is not a DynamoDB table name'],
       ];
 

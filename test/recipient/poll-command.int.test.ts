@@ -7,7 +7,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { POLL_HELP, pollCommand } from '../../cli/commands/poll.ts';
 import { main } from '../../cli/main.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
@@ -128,6 +128,41 @@ describe('setpoll poll', () => {
 
       // Assess
       expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ jti: set!.jti, provider: null, claims: decodeJwt(set!.set) })}\n`, stderr: '' });
+    });
+
+    it('takes the deployment from SETPOLL_URL (an origin polls /events), SETPOLL_CERT, SETPOLL_KEY, SETPOLL_TOKEN_URL and SETPOLL_CA; a flag wins over its variable, --config over all', async () => {
+      // Prepare
+      const alpha = stack.config.clients.find((c) => c.clientId === 'tpp-alpha')!;
+      const beta = stack.config.clients.find((c) => c.clientId === 'tpp-beta')!;
+      const [forBeta] = await publish('tpp-beta', 1);
+      const [forAlpha, local] = await publish('tpp-alpha', 2);
+      const line = (set: { jti: string; set: string } | undefined) => `${JSON.stringify({ jti: set!.jti, provider: null, claims: decodeJwt(set!.set) })}\n`;
+      const env = {
+        SETPOLL_URL: new URL(stack.config.pollUrl).origin,
+        SETPOLL_CERT: beta.certFile,
+        SETPOLL_KEY: beta.keyFile,
+        SETPOLL_TOKEN_URL: stack.config.tokenUrl,
+        SETPOLL_CA: stack.config.caCertFile,
+      };
+      for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+
+      try {
+        // Act
+        const fromEnv = await cli('poll', '--json');
+        const flags = await cli('poll', '--json', '--max-events', '1', '--cert', alpha.certFile, '--key', alpha.keyFile);
+        const configFlag = await cli('poll', '--json', ...config);
+        vi.stubEnv('SETPOLL_TOKEN_URL', '');
+        const incomplete = await cli('poll');
+
+        // Assess
+        expect(fromEnv).toEqual({ code: 0, stdout: line(forBeta), stderr: '' });
+        // --cert and --key name tpp-alpha (its CN); its first SET is acknowledged, then the queue empties.
+        expect(flags).toEqual({ code: 0, stdout: line(forAlpha) + line(local), stderr: '' });
+        expect(configFlag).toEqual({ code: 0, stdout: '', stderr: '' });
+        expect(incomplete).toEqual({ code: 2, stdout: '', stderr: "setpoll: SETPOLL_URL needs --token-url (or SETPOLL_TOKEN_URL)\nRun 'setpoll poll --help' for usage.\n" });
+      } finally {
+        vi.unstubAllEnvs();
+      }
     });
 
     it('takes --client, --jwks-url, --issuer and --audience explicitly with --url, and reports SETs for another audience', async () => {
