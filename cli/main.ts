@@ -18,6 +18,8 @@ Commands:
   poll           poll as a recipient: print and acknowledge verified SETs, report invalid ones
   queue          a recipient's queue: backlog, records, drain, purge or replay
   keys           the published verification keys: list, register, retire, remove, rotate
+  doctor         check a deployment (or the local stack) step by step: DNS, TLS, mTLS, token,
+                 key sets and an acknowledge-only poll
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
 publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] [--profile NAME]
@@ -41,8 +43,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   poll: async () => (await import('./commands/poll.ts')).pollCommand,
   queue: async () => (await import('./commands/queue.ts')).queueCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,
+  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
 };
-const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue or keys';
+const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue, keys or doctor';
 
 export const VERSION: string = packageJson.version;
 
