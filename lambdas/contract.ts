@@ -32,6 +32,8 @@ export const ENV = Object.freeze({
   /** The longest `exp - iat` of an accepted access token; 0: no limit. */
   tokenMaxLifetimeSeconds: 'SETPOLL_TOKEN_MAX_LIFETIME_SECONDS',
   issuer: 'SETPOLL_ISSUER',
+  /** The poll endpoint's URL: SSF streams deliver through it; its presence turns the SSF routes on. */
+  pollUrl: 'SETPOLL_POLL_URL',
   signingKeyId: 'SETPOLL_SIGNING_KEY_ID',
   signingAlg: 'SETPOLL_SIGNING_ALG',
   /** Powertools reads it too; the handlers name their logger and metrics service after it. */
@@ -96,6 +98,7 @@ export const POLL_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
 export const MANAGEMENT_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
   ...SHARED_ENV,
   ENV.issuer,
+  ENV.pollUrl,
   ENV.signingKeyId,
   ENV.signingAlg,
   ENV.functionName,
@@ -133,6 +136,8 @@ export const DEFAULT_POLL_PATH = '/events';
 export const DEFAULT_PREVIOUS_KEY_SECONDS = 7 * 24 * 3600;
 /** How long a handler reuses its read of the published keys: the JWKS endpoint is public. */
 export const PUBLISHED_KEYS_CACHE_MS = 60_000;
+/** Where the SET verification keys are served on the mTLS domain (the SSF metadata's default `jwks_uri`). */
+export const JWKS_PATH = '/jwks.json';
 
 /** API Gateway HTTP API's hard integration timeout. */
 export const HTTP_API_INTEGRATION_TIMEOUT_SECONDS = 30;
@@ -170,6 +175,16 @@ export const SETTING_DEFAULTS = Object.freeze({
 
 /** The OB Aggregated Polling profile's scopes: a recipient's token needs one of them. */
 export const DEFAULT_POLL_SCOPES: readonly string[] = Object.freeze(['accounts', 'fundsconfirmations', 'payments']);
+/** SSF 1.0 §7 scopes: stream changes; stream reads; polling a stream (the poll endpoint also takes ssf.manage). */
+export const SSF_MANAGE_SCOPE = 'ssf.manage';
+export const SSF_READ_SCOPE = 'ssf.read';
+export const SSF_POLL_SCOPE = 'ssf.manage.poll';
+export const SSF_WRITE_SCOPES: readonly string[] = Object.freeze([SSF_MANAGE_SCOPE]);
+export const SSF_READ_SCOPES: readonly string[] = Object.freeze([SSF_READ_SCOPE, SSF_MANAGE_SCOPE]);
+/** What an SSF receiver's client asks its authorization server for. */
+export const SSF_RECEIVER_SCOPES: readonly string[] = Object.freeze([SSF_MANAGE_SCOPE, SSF_READ_SCOPE]);
+/** What the poll endpoint accepts unless configured otherwise: OB recipients and SSF receivers alike. */
+export const DEFAULT_ACCEPTED_POLL_SCOPES: readonly string[] = Object.freeze([...DEFAULT_POLL_SCOPES, SSF_MANAGE_SCOPE, SSF_POLL_SCOPE]);
 /** Management API: a mutation needs write; a read needs read or write. */
 export const NOTIFIER_WRITE_SCOPES: readonly string[] = Object.freeze(['notifications:write']);
 export const NOTIFIER_READ_SCOPES: readonly string[] = Object.freeze(['notifications:read', 'notifications:write']);

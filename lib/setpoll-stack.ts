@@ -12,7 +12,7 @@ import { FanOutContinuations } from './constructs/fan-out-continuations.ts';
 import { OperatorPolicies } from './constructs/operator-policies.ts';
 import { ManagementFunction } from './constructs/management-function.ts';
 import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
-import { PollApi } from './constructs/poll-api.ts';
+import { DEFAULT_POLL_PATH, PollApi } from './constructs/poll-api.ts';
 import { PollDashboard } from './constructs/poll-dashboard.ts';
 import { PollFunction } from './constructs/poll-function.ts';
 import { ProducerAccess } from './constructs/producer-access.ts';
@@ -103,7 +103,7 @@ export interface SetpollStackProps extends StackProps {
   readonly tokenIssuer: string;
   /** Expected access token audience. */
   readonly tokenAudience: string;
-  /** @default ['accounts', 'fundsconfirmations', 'payments'] */
+  /** @default ['accounts', 'fundsconfirmations', 'payments', 'ssf.manage', 'ssf.manage.poll'] */
   readonly tokenScopes?: readonly string[];
   /**
    * JWS algorithm of the SETs the management API signs; selects the KMS key spec (RSA_2048 for
@@ -232,6 +232,7 @@ export class SetpollStack extends Stack {
       signingKey: this.signingKey,
       realm: props.domainName,
       issuer: props.setIssuer ?? `https://${props.domainName}`,
+      pollUrl: `https://${props.domainName}${props.pollPath ?? DEFAULT_POLL_PATH}`,
       tokenJwksUrl: props.tokenJwksUrl,
       tokenIssuer: props.tokenIssuer,
       tokenAudience: props.tokenAudience,

@@ -9,13 +9,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
-import { DEFAULT_POLL_PATH, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES } from '../lambdas/contract.ts';
+import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, DEFAULT_POLL_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
 import { createPublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
 import { PublishedKeys } from '../lambdas/keys/published-keys.ts';
+import { createSsfHandler } from '../lambdas/handlers/ssf.ts';
+import { createSsfServices } from '../lambdas/ssf/services.ts';
+import type { StreamQueueStore } from '../lambdas/ssf/stream-queue-store.ts';
+import type { StreamService } from '../lambdas/ssf/stream-service.ts';
+import { SSF_PREFIX, WELL_KNOWN_SSF } from '../lambdas/ssf/vocabulary.ts';
 import type { DestinationService } from '../lambdas/notifier/destinations.ts';
 import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
 import type { AuthorizationService } from '../lambdas/notifier/authorizations.ts';
@@ -90,7 +95,12 @@ export interface LocalStack {
   /** Publishes SETs signed with the local key into the local table. */
   readonly publisher: Publisher;
   readonly registry: RecipientRegistry;
+  /** The queues without the SSF stream filter (what the poll reads). */
   readonly store: DynamoQueueStore;
+  /** The stream-aware queue every producer path (the publisher, the Notifier) enqueues through. */
+  readonly streamQueue: StreamQueueStore;
+  /** Receivers' SSF streams (also the operators' way in: changeStatus with announce). */
+  readonly streams: StreamService;
   /** The Notifier services behind the management API, on the same table and client. */
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
@@ -118,6 +128,8 @@ export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
 export const MANAGEMENT_COLLECTIONS = ['/destinations', '/notifications'] as const;
 /** A recipient's own management routes (`/recipient/authorizations...`), served as `ANY /recipient/{proxy+}`. */
 export const RECIPIENT_ROUTE = 'ANY /recipient/{proxy+}';
+/** The SSF routes, served by the management handler as in AWS. */
+export const SSF_ROUTES = [`ANY ${WELL_KNOWN_SSF}`, `ANY ${SSF_PREFIX}/{proxy+}`] as const;
 /** Retries of a failed fan-out continuation, like Lambda's retries of an async invocation. */
 /** Lifetime of the local authorization server's tokens, and the longest the local resource server accepts. */
 const LOCAL_TOKEN_LIFETIME_SECONDS = 300;
@@ -193,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       managementRoutes[`ANY ${collection}/{proxy+}`] = manage;
     }
     managementRoutes[RECIPIENT_ROUTE] = manage;
+    for (const route of SSF_ROUTES) managementRoutes[route] = manage;
 
     // As deployed: POST is the poll route, ANY on the same path lets the handler answer 405.
     const pollRoutes: Record<string, LambdaHandler> = {};
@@ -242,6 +255,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
       issuer: tokenIssuer,
       audience: server.origin,
+      // The poll endpoint serves OB recipients and SSF receivers' streams alike.
+      scopes: DEFAULT_ACCEPTED_POLL_SCOPES,
       realm: settings.realm,
       // The local authorization server issues RFC 9068 tokens for 300 s: accept none untyped or lasting over 600 s.
       requireAtJwt: true,
@@ -279,11 +294,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       while (continuations.size > 0) await Promise.allSettled([...continuations]);
     });
 
-    const { store, registry, authenticator, destinations, notifications, authorizations } = composeServices({
+    const pollUrl = `${server.origin}${pollPath}`;
+    const { store, registry, authenticator, destinations, notifications, authorizations, streamQueue, streams } = composeServices({
       client: documentClient,
       tableName,
       settings,
       tokens,
+      ssf: { create: createSsfServices, signer, issuer, pollUrl },
       notifier: {
         create: createNotifierServices,
         signer,
@@ -302,6 +319,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer: tokenIssuer,
       audience: server.origin,
       registry,
+      // Recipients may also manage and poll their SSF streams.
+      defaultScopes: [...DEFAULT_POLL_SCOPES, ...SSF_RECEIVER_SCOPES, SSF_POLL_SCOPE],
       allowedScopes: Object.fromEntries(providerIds.map((id) => [id, NOTIFIER_SCOPES])),
       // A recipient may ask for its own /recipient/ routes' scope explicitly.
       optionalScopes: NOTIFIER_RECIPIENT_SCOPES,
@@ -319,11 +338,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publicKeys: () => publishedKeys.keys(),
       logger,
       maxRequestBytes: settings.maxRequestBytes,
+      ssf: createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${server.origin}${JWKS_PATH}`, logger, maxRequestBytes: settings.maxRequestBytes }),
     });
 
-    const publisher = new Publisher({ store, signer, issuer });
+    const publisher = new Publisher({ store: streamQueue, signer, issuer });
     const config: LocalConfig = {
-      pollUrl: `${server.origin}${pollPath}`,
+      pollUrl,
       jwksUrl: `${server.origin}${JWKS_PATH}`,
       publicJwksUrl: `${publicServer.origin}${JWKS_PATH}`,
       tokenUrl: `${server.origin}${TOKEN_PATH}`,
@@ -355,6 +375,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publisher,
       registry,
       store,
+      streamQueue,
+      streams,
       destinations,
       notifications,
       authorizations,

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PollRequest } from './poll-request.ts';
 import type { PollSettings } from './settings.ts';
-import { LeaseConflict, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
+import { LeaseConflict, type DeliveryGate, type Lease, type QueueStore, type QueuedSet } from '../store/queue-store.ts';
 import { jtiCreatedAt } from '../store/set-age.ts';
 import { pauseBeforeRetry, settleAll } from '../shared/helpers.ts';
 
@@ -137,7 +137,7 @@ export class PollService {
         lease = head.lease;
         const created = head.page.items[0] ? jtiCreatedAt(head.page.items[0].jti) : undefined;
         if (created !== undefined) stats.oldestAgeMs = Math.max(0, now - created);
-        selection = await this.#select(clientId, lease, head.page.items, head.page.next, excluded, limit, now);
+        selection = await this.#select(clientId, lease, head.page.items, head.page.next, excluded, limit, now, head.gate);
       } catch (error) {
         // Let the acks finish (or fail) before answering, so a retry sees their effect.
         await acking?.catch(() => undefined);
@@ -220,6 +220,7 @@ export class PollService {
     excluded: ReadonlySet<string>,
     limit: number,
     now: number,
+    gate?: DeliveryGate,
   ): Promise<Selection> {
     const { maxDeliveryAttempts, maxResponseBytes, maxInFlight } = this.#settings;
     const nowSeconds = Math.floor(now / 1000);
@@ -234,12 +235,19 @@ export class PollService {
     let redelivered = 0;
     let redeliveredAfterAcks = 0;
     let moreAvailable = false;
+    let held = false;
     let items = firstItems;
     let next = firstNext;
 
     for (let page = 1; ; page++) {
       for (const item of items) {
         if (excluded.has(item.jti)) continue;
+        // A paused or disabled SSF stream holds its SETs from here on (jti order), and they are not
+        // "available". The gate is re-read every long-poll round, so a re-enable is seen within a second.
+        if (gate && (gate.after === undefined || item.jti > gate.after)) {
+          held = true;
+          break;
+        }
         if (item.ttl <= nowSeconds) {
           expired.push(item);
           continue;
@@ -259,7 +267,7 @@ export class PollService {
         if (lease.withAcks.has(item.jti)) redeliveredAfterAcks++;
         bytes += size;
       }
-      if (moreAvailable || next === undefined) break;
+      if (moreAvailable || held || next === undefined) break;
       if (page >= MAX_PAGES) {
         // The rest of the queue is unread: say so rather than claim it is empty.
         moreAvailable = true;

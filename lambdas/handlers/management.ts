@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { JWK } from 'jose';
 import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { LambdaSelfScheduler } from '../aws/lambda-self-scheduler.ts';
-import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
+import { DEFAULT_SET_ALGORITHM, ENV, JWKS_PATH, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { DEFAULT_SETTINGS } from '../core/settings.ts';
@@ -29,6 +29,8 @@ import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent 
 import { managementRoutes, type Access } from './management/routes.ts';
 import type { AuthorizationService } from '../notifier/authorizations.ts';
 import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
+import { createSsfServices } from '../ssf/services.ts';
+import { createSsfHandler, isSsfPath, type SsfHandler } from './ssf.ts';
 import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
 /**
@@ -64,6 +66,8 @@ export interface ManagementHandlerDeps {
   readonly metrics?: Metrics;
   /** Request body cap; larger bodies get 413. @default 1 MiB (SETPOLL_MAX_REQUEST_BYTES) */
   readonly maxRequestBytes?: number;
+  /** The SSF transmitter's routes (discovery, streams), served by this same function. @default none */
+  readonly ssf?: SsfHandler;
 }
 
 export type ManagementHandler = (
@@ -125,9 +129,13 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     .handler(manage) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
   const continueFanOut = createContinuationHandler({ notifications, logger, metrics });
+  const { ssf } = deps;
   // Every AWS call of the invocation ends in time to answer 503 (lambdas/runtime/deadline.ts).
   return (event, context) =>
-    runWithDeadline(deadlineOf(context), () => (isFanOutEvent(event) ? continueFanOut(event, context) : http(event, context)));
+    runWithDeadline(deadlineOf(context), () => {
+      if (isFanOutEvent(event)) return continueFanOut(event, context);
+      return ssf && isSsfPath(event.rawPath ?? '') ? ssf(event, context) : http(event, context);
+    });
 }
 
 /** Wires the handler from the Lambda environment (SETPOLL_* variables and AWS_LAMBDA_FUNCTION_NAME). */
@@ -140,13 +148,20 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const kms = withDeadline(new KMSClient({}));
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
   const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
-  const { destinations, notifications, authorizations, authenticator, tokens, settings, logger } = servicesFromEnv(
+  // SSF is on when the poll URL (every stream's endpoint_url) is known; then every enqueue passes the stream filter.
+  const pollUrl = env[ENV.pollUrl];
+  const { destinations, notifications, authorizations, streams, authenticator, tokens, settings, logger } = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },
     { create: createNotifierServices, signer, issuer, scheduler },
+    pollUrl ? { create: createSsfServices, signer, issuer, pollUrl } : undefined,
   );
   const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger });
   const keySet = publishedKeysFromEnv(env, async () => [(await signer.load()).publicJwk]);
+  const ssf =
+    streams && pollUrl
+      ? createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${new URL(pollUrl).origin}${JWKS_PATH}`, logger, maxRequestBytes: settings.maxRequestBytes })
+      : undefined;
   return {
     destinations,
     notifications,
@@ -157,6 +172,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     logger,
     metrics,
     maxRequestBytes: settings.maxRequestBytes,
+    ...(ssf ? { ssf } : {}),
   };
 }
 

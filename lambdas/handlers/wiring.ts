@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createRemoteJWKSet } from 'jose';
-import { composeServices, type NotifierInputs, type Services } from '../composition.ts';
+import { composeServices, type NotifierInputs, type Services, type SsfInputs } from '../composition.ts';
 import type { NotifierServices } from '../notifier/services.ts';
-import { DEFAULT_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, ENV, POLL_SERVICE, TOKEN_CLIENT_CLAIMS, type ClientClaim } from '../contract.ts';
+import type { SsfServices } from '../ssf/services.ts';
+import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_TOKEN_CLIENT_CLAIM, ENV, POLL_SERVICE, TOKEN_CLIENT_CLAIMS, type ClientClaim } from '../contract.ts';
 import { AccessTokenVerifier } from '../core/access-token.ts';
 import { ProgrammerError } from '../core/errors.ts';
 import { DEFAULT_SETTINGS, settingsFromEnv, type SettingKey } from '../core/settings.ts';
@@ -29,9 +30,9 @@ export interface EnvReads {
  * A Lambda function's services from its environment: the variables the contract names, then the
  * composition root. The logger is the function's own (Powertools reads its level from the runtime).
  */
-export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier: NotifierInputs): LambdaServices & NotifierServices;
+export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier: NotifierInputs, ssf?: SsfInputs): LambdaServices & NotifierServices & Partial<SsfServices>;
 export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads): LambdaServices;
-export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier?: NotifierInputs): LambdaServices & Partial<NotifierServices> {
+export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifier?: NotifierInputs, ssf?: SsfInputs): LambdaServices & Partial<NotifierServices> & Partial<SsfServices> {
   const tableName = requiredEnv(env, ENV.tableName);
   const settings = settingsFromEnv(env, DEFAULT_SETTINGS, reads.settings);
   const logger = new Logger({ serviceName: env[ENV.serviceName] ?? POLL_SERVICE });
@@ -44,6 +45,7 @@ export function servicesFromEnv(env: NodeJS.ProcessEnv, reads: EnvReads, notifie
     tokens,
     onCapacity: (operation, capacity) => logger.debug('ConsumedCapacity', { operation, capacity }),
     ...(notifier ? { notifier } : {}),
+    ...(ssf ? { ssf } : {}),
   });
   return { ...services, logger };
 }
@@ -70,7 +72,7 @@ export function tokenVerifierFromEnv(env: NodeJS.ProcessEnv, realm: string, read
     keys: createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 }),
     issuer,
     audience,
-    scopes: scopes.length > 0 ? scopes : DEFAULT_POLL_SCOPES,
+    scopes: scopes.length > 0 ? scopes : DEFAULT_ACCEPTED_POLL_SCOPES,
     clientClaim,
     realm,
     requireAtJwt: requireAtJwt === 'true',

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { QueueStore } from '../store/queue-store.ts';
+import type { EnqueueOutcome, QueueStore } from '../store/queue-store.ts';
 import type { SetSigner } from './signer.ts';
 import { setClaims } from '../shared/helpers.ts';
 import { uuidv7 } from './uuidv7.ts';
@@ -27,8 +27,11 @@ export interface PublishInput {
 export interface PublishResult {
   readonly jti: string;
   readonly set: string;
-  /** Per recipient: 'queued', or 'duplicate' when a SET with this jti was already queued (and is kept). */
-  readonly outcomes: ReadonlyMap<string, 'queued' | 'duplicate'>;
+  /**
+   * Per recipient: 'queued'; 'duplicate' when a SET with this jti was already queued (and is kept);
+   * 'filtered' when the recipient's SSF stream does not take this event type (or is disabled).
+   */
+  readonly outcomes: ReadonlyMap<string, EnqueueOutcome>;
 }
 
 export interface PublisherOptions {
@@ -78,7 +81,7 @@ export class Publisher {
     const ttl = iat + ttlSeconds;
 
     // The same signed SET is put to each queue, conditional on its jti: publishing a jti again is a no-op.
-    const outcomes = new Map<string, 'queued' | 'duplicate'>();
+    const outcomes = new Map<string, EnqueueOutcome>();
     await Promise.all(
       recipients.map(async (recipient) => {
         outcomes.set(recipient, await this.#store.enqueue(recipient, { jti, set, ttl }));

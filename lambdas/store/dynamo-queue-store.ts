@@ -9,6 +9,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  GATE_SK,
   LEASE_SK,
   QUEUE_END_SK,
   SET_PREFIX,
@@ -21,6 +22,7 @@ import {
 import {
   LeaseConflict,
   QueueStore,
+  type DeliveryGate,
   type DeliveryRecord,
   type ErrorReport,
   type Lease,
@@ -108,10 +110,13 @@ export class DynamoQueueStore extends QueueStore {
     );
     this.#onCapacity?.('readHead', out.ConsumedCapacity);
     const raw = out.Items ?? [];
-    const hasLease = raw[0]?.sk === LEASE_SK;
-    const items = (hasLease ? raw.slice(1) : raw).map(toQueuedSet);
+    let at = 0;
+    const leaseItem = raw[at]?.sk === LEASE_SK ? raw[at++] : undefined;
+    const gateItem = raw[at]?.sk === GATE_SK ? raw[at++] : undefined;
+    const items = raw.slice(at).map(toQueuedSet);
     const page = out.LastEvaluatedKey ? { items, next: out.LastEvaluatedKey } : { items };
-    return { lease: toLease(hasLease ? raw[0] : undefined), page };
+    const gate = toGate(gateItem);
+    return { lease: toLease(leaseItem), page, ...(gate ? { gate } : {}) };
   }
 
   async readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent = false): Promise<QueuePage> {
@@ -383,6 +388,13 @@ function toLease(item: Record<string, unknown> | undefined): Lease {
     }
   }
   return { version: Number(item?.v ?? 0), entries, withAcks };
+}
+
+/** A gate item whose status is not 'disabled' holds SETs as a pause does: unreadable means closed. */
+function toGate(item: Record<string, unknown> | undefined): DeliveryGate | undefined {
+  if (!item) return undefined;
+  const status = item.status === 'disabled' ? 'disabled' : 'paused';
+  return typeof item.after === 'string' ? { status, after: item.after } : { status };
 }
 
 function toQueuedSet(raw: Record<string, unknown>): QueuedSet {

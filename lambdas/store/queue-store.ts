@@ -30,11 +30,25 @@ export interface QueuePage {
   readonly next?: Record<string, unknown>;
 }
 
+/**
+ * An SSF stream that is not enabled holds its SETs: none is delivered, except (for a pause the
+ * transmitter announced) those whose jti sorts at or before `after`, the announcement itself.
+ */
+export interface DeliveryGate {
+  readonly status: 'paused' | 'disabled';
+  readonly after?: string;
+}
+
 /** A recipient's lease record and the first page of its queue, read together. */
 export interface QueueHead {
   readonly lease: Lease;
   readonly page: QueuePage;
+  /** Present while the recipient's SSF stream is paused or disabled. */
+  readonly gate?: DeliveryGate;
 }
+
+/** 'filtered': a stream-aware store did not queue the SET (its type is not delivered to that stream). */
+export type EnqueueOutcome = 'queued' | 'duplicate' | 'filtered';
 
 export interface ErrorReport {
   readonly err: string;
@@ -76,7 +90,7 @@ export class LeaseConflict extends Error {
  */
 export abstract class QueueStore {
   /** Idempotent put: 'duplicate' when a SET with this jti is already queued. */
-  abstract enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'>;
+  abstract enqueue(clientId: string, set: NewSet): Promise<EnqueueOutcome>;
   abstract readLease(clientId: string, consistent: boolean): Promise<Lease>;
   /**
    * The lease record and up to `limit` queued SETs in jti order, in one read whose view of the lease

@@ -7,6 +7,8 @@
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
  *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts), err?, description?, lang?, errAt? (the last setErrs report, erroredSets `redeliver`) |
  *  | lease record    | `Q#<clientId>`  | `S!LEASE`                 | v (version), l (list of [jti, leaseUntilMs])    |
+ *  | delivery gate   | `Q#<clientId>`  | `S!STATUS`                | status (paused/disabled), after? (jti): only while an SSF stream is not enabled |
+ *  | SSF stream      | `Q#<clientId>`  | `SSF#STREAM`              | streamId, eventsRequested, eventsDelivered, status, version, … (lambdas/store/dynamo-stream-store.ts) |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
  *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |
@@ -46,6 +48,14 @@ export const RECORD_PREFIX = 'R#';
 export const LEASE_SK = 'S!LEASE';
 /** Just past every `S#…` sort key: the upper bound of a head read (`S!LEASE` … `S$`). */
 export const QUEUE_END_SK = 'S$';
+/**
+ * An SSF stream's delivery gate: sorts after `S!LEASE` and before every `S#<jti>`, so the poll's one
+ * head Query reads it with the lease record at no extra round trip; it exists only while a stream is
+ * paused or disabled, so recipients without one pay nothing for it.
+ */
+export const GATE_SK = 'S!STATUS';
+/** An SSF stream's configuration: outside the head Query's range (`S!LEASE` … `S$`). */
+export const STREAM_SK = 'SSF#STREAM';
 export const CERT_SK = 'CERT';
 /** The partition of the operator-published keys (previous signing keys, producers' keys). */
 export const KEYS_PK = 'KEYS';

@@ -36,6 +36,11 @@ export interface ManagementFunctionProps {
   readonly realm: string;
   /** `iss` of the SETs, e.g. `https://events.bank.example`. */
   readonly issuer: string;
+  /**
+   * The poll endpoint's URL: SSF streams deliver through it (their `delivery.endpoint_url`).
+   * @default - no SSF routes
+   */
+  readonly pollUrl?: string;
   /** JWKS of the authorization server that issues the access tokens (https). */
   readonly tokenJwksUrl: string;
   /** Expected `iss` of access tokens. */
@@ -131,6 +136,7 @@ export class ManagementFunction extends Construct {
         [ENV.tableName]: props.queue.table.tableName,
         [ENV.realm]: props.realm,
         [ENV.issuer]: props.issuer,
+        ...(props.pollUrl ? { [ENV.pollUrl]: props.pollUrl } : {}),
         [ENV.signingKeyId]: props.signingKey.key.keyArn,
         [ENV.signingAlg]: props.signingKey.algorithm,
         [ENV.tokenJwksUrl]: props.tokenJwksUrl,

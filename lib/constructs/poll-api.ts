@@ -33,6 +33,9 @@ export const MANAGEMENT_ROUTES: readonly { readonly method: apigwv2.HttpMethod; 
   { method: apigwv2.HttpMethod.ANY, path: '/notifications/{proxy+}' },
   { method: apigwv2.HttpMethod.ANY, path: '/recipient/{proxy+}' },
   { method: apigwv2.HttpMethod.GET, path: JWKS_PATH },
+  // SSF 1.0: transmitter metadata (no token) and the receivers' stream management.
+  { method: apigwv2.HttpMethod.GET, path: '/.well-known/ssf-configuration' },
+  { method: apigwv2.HttpMethod.ANY, path: '/ssf/{proxy+}' },
 ]);
 
 /**

@@ -7,7 +7,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_POLL_SCOPES,
+  DEFAULT_ACCEPTED_POLL_SCOPES,
   DEFAULT_TOKEN_CLIENT_CLAIM,
   ENV,
   HTTP_API_INTEGRATION_TIMEOUT_SECONDS,
@@ -27,7 +27,7 @@ export const POLL_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/poll.t
 
 /** Limits and defaults shared with the Lambda code (lambdas/contract.ts). */
 export { HTTP_API_INTEGRATION_TIMEOUT_SECONDS, MAX_LONG_POLL_SECONDS } from '../../lambdas/contract.ts';
-export const DEFAULT_TOKEN_SCOPES: readonly string[] = DEFAULT_POLL_SCOPES;
+export const DEFAULT_TOKEN_SCOPES: readonly string[] = DEFAULT_ACCEPTED_POLL_SCOPES;
 
 /**
  * Reserved concurrency of the poll function. An idle long poll holds one execution for the whole
@@ -61,7 +61,7 @@ export interface PollFunctionProps {
   readonly tokenMaxLifetimeSeconds?: number;
   /**
    * Accepted scopes: a token must carry at least one.
-   * @default ['accounts', 'fundsconfirmations', 'payments']
+   * @default ['accounts', 'fundsconfirmations', 'payments', 'ssf.manage', 'ssf.manage.poll']
    */
   readonly tokenScopes?: readonly string[];
   /**

@@ -99,6 +99,8 @@ describe('SetpollStack', () => {
         'Nag/Api/HttpApi/ANY--notifications AwsSolutions-APIG4',
         'Nag/Api/HttpApi/ANY--notifications--{proxy+} AwsSolutions-APIG4',
         'Nag/Api/HttpApi/ANY--recipient--{proxy+} AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/ANY--ssf--{proxy+} AwsSolutions-APIG4',
+        'Nag/Api/HttpApi/GET--.well-known--ssf-configuration AwsSolutions-APIG4',
         'Nag/Api/HttpApi/GET--jwks.json AwsSolutions-APIG4',
         'Nag/Api/HttpApi/POST--events AwsSolutions-APIG4',
         'Nag/FanOutContinuations/FailureQueue AwsSolutions-SQS3',
@@ -124,7 +126,7 @@ describe('SetpollStack', () => {
           .flatMap((m) => Object.values(m.data as Record<string, string>)),
       );
       // Assess
-      expect(stack.api.managementRoutes).toHaveLength(6);
+      expect(stack.api.managementRoutes).toHaveLength(8);
       for (const r of reasons) expect(r).toEqual(reasons[0]);
       expect(reasons[0]![0]).toMatch(/mutual TLS .* bound to the client certificate/s);
     });

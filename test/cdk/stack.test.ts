@@ -39,6 +39,8 @@ const MANAGEMENT_ROUTE_KEYS = [
   'ANY /notifications',
   'ANY /notifications/{proxy+}',
   'ANY /recipient/{proxy+}',
+  'ANY /ssf/{proxy+}',
+  'GET /.well-known/ssf-configuration',
   'GET /jwks.json',
 ];
 
@@ -212,15 +214,17 @@ describe('SetpollStack', () => {
           .map((p) => (p.Properties.SourceArn['Fn::Join'][1] as unknown[]).at(-1));
       // Assess
       for (const p of permissions) expect(p.Properties.Principal).toBe('apigateway.amazonaws.com');
-      expect(permissions).toHaveLength(8);
+      expect(permissions).toHaveLength(10);
       expect(sources(poll)).toEqual(['/*/*/events', '/*/*/events']);
       expect(sources(management).sort()).toEqual([
+        '/*/*/.well-known/ssf-configuration',
         '/*/*/destinations',
         '/*/*/destinations/{proxy+}',
         '/*/*/jwks.json',
         '/*/*/notifications',
         '/*/*/notifications/{proxy+}',
         '/*/*/recipient/{proxy+}',
+        '/*/*/ssf/{proxy+}',
       ]);
     });
   });
@@ -556,7 +560,7 @@ describe('SetpollStack', () => {
             SETPOLL_TOKEN_AUDIENCE: 'https://events.bank.example',
             SETPOLL_TOKEN_REQUIRE_AT_JWT: 'false',
             SETPOLL_TOKEN_MAX_LIFETIME_SECONDS: '0',
-            SETPOLL_TOKEN_SCOPES: 'accounts fundsconfirmations payments',
+            SETPOLL_TOKEN_SCOPES: 'accounts fundsconfirmations payments ssf.manage ssf.manage.poll',
             POWERTOOLS_SERVICE_NAME: 'setpoll',
             POWERTOOLS_LOG_LEVEL: 'INFO',
             NODE_OPTIONS: '--enable-source-maps',
@@ -616,6 +620,7 @@ describe('SetpollStack', () => {
         SETPOLL_TABLE_NAME: { Ref: tableId },
         SETPOLL_REALM: 'events.bank.example',
         SETPOLL_ISSUER: 'https://events.bank.example',
+        SETPOLL_POLL_URL: 'https://events.bank.example/events',
         SETPOLL_SIGNING_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
         SETPOLL_SIGNING_ALG: 'PS256',
         SETPOLL_TOKEN_JWKS_URL: 'https://as.bank.example/.well-known/jwks.json',

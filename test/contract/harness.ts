@@ -11,6 +11,8 @@ import type { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
 import type { ClientAuthenticator } from '../../lambdas/core/client-authenticator.ts';
 import { createManagementHandler, type ManagementHandler } from '../../lambdas/handlers/management.ts';
 import { createNotifierServices } from '../../lambdas/notifier/services.ts';
+import { createSsfHandler } from '../../lambdas/handlers/ssf.ts';
+import { createSsfServices } from '../../lambdas/ssf/services.ts';
 import type { SetSigner } from '../../lambdas/producer/signer.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { lambdaContext, requestTarget } from '../../local/https-server.ts';
@@ -57,6 +59,9 @@ export function startHarness(): Harness {
   // The caller checks are the poll path's, proven elsewhere; here every caller is one provider.
   const authenticator = { authenticate: async () => ({ clientId: HARNESS_PROVIDER, thumbprint: { hex: '00', x5tS256: 'AA' } }) } as unknown as ClientAuthenticator;
   const tokens = { warmUp: () => undefined, verify: async () => ({ clientId: HARNESS_PROVIDER, scopes: ['notifications:write'] }) } as unknown as AccessTokenVerifier;
+  const logger = new Logger({ serviceName: 'setpoll-contract', logLevel: 'SILENT' });
+  const issuer = 'https://contract.invalid';
+  const { streams } = createSsfServices({ client: THROTTLED, tableName, store: new DynamoQueueStore({ client: THROTTLED, tableName }), signer, issuer, pollUrl: `${issuer}/events` });
   const handler: ManagementHandler = createManagementHandler({
     destinations,
     notifications,
@@ -64,7 +69,8 @@ export function startHarness(): Harness {
     authenticator,
     tokens,
     publicKeys: async () => [],
-    logger: new Logger({ serviceName: 'setpoll-contract', logLevel: 'SILENT' }),
+    logger,
+    ssf: createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${issuer}/jwks.json`, logger }),
   });
 
   const call: Harness['call'] = async ({ method, path, query, headers = {}, body }) => {

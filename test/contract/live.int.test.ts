@@ -145,7 +145,7 @@ describe('the poll endpoint', () => {
     expect(noToken.headers['www-authenticate']).toBe('Bearer realm="setpoll"');
     expect(badToken.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="invalid_token"');
     expectError('POST', pollPath(), wrongScope, 403, 'insufficient_scope');
-    expect(wrongScope.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="accounts fundsconfirmations payments"');
+    expect(wrongScope.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="accounts fundsconfirmations payments ssf.manage ssf.manage.poll"');
     expectError('POST', pollPath(), unregistered, 403, 'access_denied');
     expectError('GET', pollPath(), wrongMethod, 405, 'method_not_allowed');
     expect(wrongMethod.headers.allow).toBe('POST');

@@ -309,7 +309,7 @@ describe('Open Banking security profile', () => {
       const token = await forgeWithAsKey({ ...alphaBinding(), scope: 'openid' });
       const res = await stack.poll('tpp-alpha', { returnImmediately: true }, { authorization: `Bearer ${token}` });
       expect(res.status).toBe(403);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="accounts fundsconfirmations payments"');
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="setpoll", error="insufficient_scope", scope="accounts fundsconfirmations payments ssf.manage ssf.manage.poll"');
       expect(res.json()).toEqual({ err: 'insufficient_scope', description: 'The access token lacks a scope this endpoint requires' });
     });
 

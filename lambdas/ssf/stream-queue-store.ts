@@ -1,0 +1,140 @@
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { InvalidRequest } from '../core/errors.ts';
+import {
+  QueueStore,
+  type DeliveryRecord,
+  type EnqueueOutcome,
+  type ErrorReport,
+  type Lease,
+  type NewSet,
+  type QueueHead,
+  type QueuePage,
+  type QueuedSet,
+} from '../store/queue-store.ts';
+import type { StreamLookup, StreamStore } from '../store/stream-store.ts';
+
+/** A SET that breaks the SSF SET profile, addressed to a recipient with a stream: the producer's error. */
+export class StreamProfileViolation extends InvalidRequest {}
+
+export interface StreamQueueStoreOptions {
+  readonly queue: QueueStore;
+  readonly streams: StreamStore;
+  /** The SETs' `iss`, which an SSF SET must carry (SSF §4.1). */
+  readonly issuer: string;
+  /** How long a recipient's stream is remembered per process. @default 5 */
+  readonly cacheSeconds?: number;
+  readonly now?: () => number;
+}
+
+const MAX_CACHED = 10_000;
+
+/**
+ * The one enqueue point (producers' Publisher and the Notifier's fan-out both call `enqueue`), made
+ * stream-aware: a recipient without a stream is served as before (OB polling unchanged); one with a
+ * stream gets only SETs of a type in its `events_delivered` (others are 'filtered'), nothing when
+ * it is disabled or deleted, and only SETs in the SSF profile (anything else is refused with a
+ * StreamProfileViolation naming the rule). Every other method is the wrapped store's.
+ *
+ * Streams are remembered for `cacheSeconds` per process (this process's own stream changes forget
+ * them at once): a change made through another process applies to enqueues within that time.
+ */
+export class StreamQueueStore extends QueueStore {
+  readonly #queue: QueueStore;
+  readonly #streams: StreamStore;
+  readonly #issuer: string;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { stream: StreamLookup; until: number }>();
+
+  constructor(options: StreamQueueStoreOptions) {
+    super();
+    this.#queue = options.queue;
+    this.#streams = options.streams;
+    this.#issuer = options.issuer;
+    this.#ttlMs = (options.cacheSeconds ?? 5) * 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The wrapped store: control SETs (verification, stream-updated) are queued there directly. */
+  get inner(): QueueStore {
+    return this.#queue;
+  }
+
+  /** Forgets a recipient's stream after this process changed it. */
+  forget(clientId: string): void {
+    this.#cache.delete(clientId);
+  }
+
+  async enqueue(clientId: string, set: NewSet): Promise<EnqueueOutcome> {
+    const stream = await this.#stream(clientId);
+    if (stream === undefined) return this.#queue.enqueue(clientId, set);
+    if (stream === 'deleted' || stream.status === 'disabled') return 'filtered';
+    const eventType = checkSsfProfile(set.set, this.#issuer, clientId);
+    if (!stream.eventsDelivered.includes(eventType)) return 'filtered';
+    return this.#queue.enqueue(clientId, set);
+  }
+
+  async #stream(clientId: string): Promise<StreamLookup> {
+    const now = this.#now();
+    const cached = this.#cache.get(clientId);
+    if (cached && cached.until > now) return cached.stream;
+    const stream = await this.#streams.read(clientId, false);
+    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+    this.#cache.set(clientId, { stream, until: now + this.#ttlMs });
+    return stream;
+  }
+
+  readLease(clientId: string, consistent: boolean): Promise<Lease> {
+    return this.#queue.readLease(clientId, consistent);
+  }
+  readHead(clientId: string, limit: number, consistent: boolean): Promise<QueueHead> {
+    return this.#queue.readHead(clientId, limit, consistent);
+  }
+  readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage> {
+    return this.#queue.readQueue(clientId, limit, start, consistent);
+  }
+  writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
+    return this.#queue.writeLease(clientId, expectedVersion, entries);
+  }
+  deleteSets(clientId: string, jtis: readonly string[]): Promise<number> {
+    return this.#queue.deleteSets(clientId, jtis);
+  }
+  recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
+    return this.#queue.recordError(clientId, jti, report, now);
+  }
+  markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean> {
+    return this.#queue.markFailed(clientId, item, now);
+  }
+  countAttempts(clientId: string, jtis: readonly string[]): Promise<void> {
+    return this.#queue.countAttempts(clientId, jtis);
+  }
+  readRecord(clientId: string, jti: string): Promise<DeliveryRecord | undefined> {
+    return this.#queue.readRecord(clientId, jti);
+  }
+}
+
+/**
+ * SSF §4.1 (and the CAEP interoperability profile) on a signed SET: `typ: secevent+jwt`, `iss` the
+ * transmitter's, no `sub`, no `exp`, exactly one event, `txn` set. Answers the event type.
+ */
+export function checkSsfProfile(compact: string, issuer: string, clientId: string): string {
+  const refuse = (rule: string) =>
+    new StreamProfileViolation(`${clientId} receives SETs through an SSF stream, so a SET to it ${rule} (SSF 1.0 §4.1)`);
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    header = decodeProtectedHeader(compact);
+    claims = decodeJwt(compact);
+  } catch {
+    throw refuse('must be a signed JWT');
+  }
+  if (header.typ !== 'secevent+jwt') throw refuse('must have typ secevent+jwt');
+  if (claims.iss !== issuer) throw refuse(`must have iss ${issuer}`);
+  if (claims.sub !== undefined) throw refuse('must not carry sub (use sub_id or the event\'s subject)');
+  if (claims.exp !== undefined) throw refuse('must not carry exp');
+  if (typeof claims.txn !== 'string' || claims.txn === '') throw refuse('must carry txn');
+  const events = claims.events;
+  const types = typeof events === 'object' && events !== null && !Array.isArray(events) ? Object.keys(events) : [];
+  if (types.length !== 1) throw refuse('must carry exactly one event');
+  return types[0]!;
+}
