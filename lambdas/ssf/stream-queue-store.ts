@@ -93,8 +93,11 @@ export class StreamQueueStore extends QueueStore {
   readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage> {
     return this.#queue.readQueue(clientId, limit, start, consistent);
   }
-  writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>): Promise<void> {
-    return this.#queue.writeLease(clientId, expectedVersion, entries);
+  writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, withAcks?: ReadonlySet<string>): Promise<void> {
+    return this.#queue.writeLease(clientId, expectedVersion, entries, withAcks);
+  }
+  acknowledge(clientId: string, jtis: readonly string[]): Promise<{ readonly queued: number; readonly failed: number }> {
+    return this.#queue.acknowledge(clientId, jtis);
   }
   deleteSets(clientId: string, jtis: readonly string[]): Promise<number> {
     return this.#queue.deleteSets(clientId, jtis);
