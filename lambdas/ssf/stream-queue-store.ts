@@ -105,6 +105,9 @@ export class StreamQueueStore extends QueueStore {
   recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
     return this.#queue.recordError(clientId, jti, report, now);
   }
+  noteError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
+    return this.#queue.noteError(clientId, jti, report, now);
+  }
   markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean> {
     return this.#queue.markFailed(clientId, item, now);
   }
