@@ -435,7 +435,7 @@ describe('the local token endpoint (local only)', () => {
     const impostor = await token('tpp-alpha', { grant_type: 'client_credentials', client_id: 'constructor' });
 
     // Assess
-    expect([constructor.status, constructor.json<{ scope: string }>().scope]).toEqual([200, 'accounts fundsconfirmations payments']);
+    expect([constructor.status, constructor.json<{ scope: string }>().scope]).toEqual([200, 'accounts fundsconfirmations payments ssf.manage ssf.read ssf.manage.poll']);
     expect([toString.status, toString.json()]).toEqual([400, { error: 'invalid_scope', error_description: 'A requested scope is not allowed for this client' }]);
     expect([impostor.status, impostor.json()]).toEqual([401, { error: 'invalid_client', error_description: 'Client authentication failed' }]);
   });
