@@ -4,7 +4,12 @@ import { resolve } from 'node:path';
 import { thumbprintOfPem } from '../../lambdas/core/certificate.ts';
 import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import type { Authorization } from '../../lambdas/store/authorization-store.ts';
+import { NotFound } from '../../lambdas/core/errors.ts';
+import { AuthorizationService } from '../../lambdas/notifier/authorizations.ts';
+import { providerSetsWithdrawal } from '../../lambdas/notifier/provider-withdrawal.ts';
 import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
+import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
+import { NotifierQueue } from '../../lambdas/store/notifier-queue.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { COMMON_OPTIONS, parseOptions } from '../args.ts';
@@ -72,6 +77,8 @@ interface Stores {
   readonly registry: RecipientRegistry;
   readonly certificates: RecipientCertificates;
   readonly authorizations: DynamoAuthorizationStore;
+  /** Deauthorization with the withdrawal of the provider's undelivered SETs, as the recipient API runs it. */
+  readonly consent: AuthorizationService;
 }
 
 interface Subcommand {
@@ -208,10 +215,12 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     needsClientId: true,
     needsCertificate: false,
     needsProvider: true,
-    async run({ authorizations }, o, io, { clientId, providerId }) {
-      if (!(await authorizations.deauthorize(clientId, providerId))) throw new CliFailure(`${providerId} is not authorized to notify ${clientId}`);
-      if (o.json) io.out(JSON.stringify({ recipientId: clientId, providerId, outcome: 'removed' }));
-      else io.out(`${providerId} may no longer notify ${clientId}`);
+    async run({ consent }, o, io, { clientId, providerId }) {
+      const { withdrawn } = await consent.deauthorize(clientId, providerId).catch((error: unknown) => {
+        throw error instanceof NotFound ? new CliFailure(`${providerId} is not authorized to notify ${clientId}`) : error;
+      });
+      if (o.json) io.out(JSON.stringify({ recipientId: clientId, providerId, outcome: 'removed', withdrawn }));
+      else io.out(`${providerId} may no longer notify ${clientId}; ${withdrawn} undelivered SET${withdrawn === 1 ? '' : 's'} withdrawn from its queue`);
     },
   },
   authorizations: {
@@ -269,7 +278,9 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
       certificates: new RecipientCertificates({ client: target.documentClient, tableName: target.tableName }),
       authorizations: new DynamoAuthorizationStore({ client: target.documentClient, tableName: target.tableName }),
     };
-    return sub.run(stores, o, io, { clientId, fingerprint, providerId, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
+    const queue = new NotifierQueue({ client: target.documentClient, tableName: target.tableName, queue: new DynamoQueueStore({ client: target.documentClient, tableName: target.tableName }) });
+    const consent = new AuthorizationService({ store: stores.authorizations, withdraw: providerSetsWithdrawal(queue) });
+    return sub.run({ ...stores, consent }, o, io, { clientId, fingerprint, providerId, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
   });
 }
 

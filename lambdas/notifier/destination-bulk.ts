@@ -4,7 +4,7 @@ import type { DestinationItem } from '../store/notifier-items.ts';
 import { TransactionRefused } from '../store/store-errors.ts';
 import { mapLimit } from '../shared/helpers.ts';
 import type { ParsedOperation } from './destination-input.ts';
-import { newDestinationItem, toDestination, type BulkItemResult, type BulkItemStatus, type Destination } from './destination-types.ts';
+import { newDestinationItem, notAuthorized, toDestination, type BulkItemResult, type BulkItemStatus, type Destination } from './destination-types.ts';
 import { missing, protocolError, stale } from './storage-errors.ts';
 
 /** Non-atomic bulk: operations on different destinations run this many at once. */
@@ -14,6 +14,8 @@ const BULK_CONCURRENCY = 16;
 export interface BulkTarget {
   readonly store: DestinationStore;
   readonly now: () => number;
+  /** Of `clientIds`, the recipients that authorize the provider (protocol errors). */
+  authorizedAmong(providerId: string, clientIds: readonly string[]): Promise<Set<string>>;
   /** One operation, as the single-item API runs it (protocol errors). */
   apply(providerId: string, op: ParsedOperation): Promise<{ status: 200 | 201 | 204; destination?: Destination }>;
 }
@@ -63,7 +65,15 @@ export async function bulkAtomic(target: BulkTarget, providerId: string, parsed:
   if (problems.size > 0) return notApplied(parsed.length, clientIds, problems);
   const ops = parsed as readonly ParsedOperation[];
 
-  // 2. An update writes the whole new item, conditional on the version read here: the response
+  // 2. A register needs the recipient's authorization of the provider (the same 403 as one register).
+  const registers = ops.filter((op) => op.op === 'register').map((op) => op.clientId);
+  const authorized = registers.length === 0 ? new Set<string>() : await target.authorizedAmong(providerId, registers);
+  ops.forEach((op, index) => {
+    if (op.op === 'register' && !authorized.has(op.clientId)) problems.set(index, notAuthorized());
+  });
+  if (problems.size > 0) return notApplied(ops.length, clientIds, problems);
+
+  // 3. An update writes the whole new item, conditional on the version read here: the response
   //    then shows exactly what was written, and a concurrent change cancels the transaction.
   const current = await target.store.getMany(providerId, ops.filter((op) => op.op === 'update').map((op) => op.clientId));
   ops.forEach((op, index) => {

@@ -1,6 +1,7 @@
 /** The Notifier's destination API types: what the management API accepts and answers. */
 import type { DestinationItem } from '../store/notifier-items.ts';
 import { destinationSk, providerPk } from '../store/schema.ts';
+import { AccessDenied } from '../core/errors.ts';
 
 /** A Data Provider's notification destination: a recipient and the event types it receives. */
 export interface Destination {
@@ -56,7 +57,7 @@ export interface BulkItemError {
  * 424 (atomic only) valid but not applied because another operation of the batch failed;
  * 503 a dependency failed on this item (non-atomic only): it may or may not have been applied.
  */
-export type BulkItemStatus = 200 | 201 | 204 | 400 | 404 | 409 | 424 | 503;
+export type BulkItemStatus = 200 | 201 | 204 | 400 | 403 | 404 | 409 | 424 | 503;
 
 export interface BulkItemResult {
   readonly index: number;
@@ -102,3 +103,11 @@ export function newDestinationItem(providerId: string, clientId: string, eventTy
     updatedAt: at,
   };
 }
+
+/**
+ * The one answer for a recipient that has not authorized the provider, and for an id no recipient
+ * has: the same status and body, so a provider cannot probe which client ids exist. (An
+ * authorization is made by the recipient itself or by the operator, so an unknown id has none.)
+ */
+export const notAuthorized = (): AccessDenied =>
+  new AccessDenied('Not authorized to notify this client id: the recipient must first authorize this Data Provider');

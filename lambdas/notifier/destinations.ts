@@ -1,11 +1,13 @@
 import { InvalidRequest } from '../core/errors.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
+import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { DestinationStore } from '../store/destination-store.ts';
 import { bulkAtomic, bulkEach, type BulkTarget } from './destination-bulk.ts';
 import { parseEventTypesUpdate, parseOperations, parseRegister, updateBody, type ParsedOperation, type ParsedRegister } from './destination-input.ts';
 import {
   MAX_BULK_ITEMS,
   newDestinationItem,
+  notAuthorized,
   toDestination,
   type BulkOperation,
   type BulkResult,
@@ -22,11 +24,14 @@ export * from './destination-types.ts';
 
 export interface DestinationServiceOptions {
   readonly store: DestinationStore;
+  /** Recipients' consent: a destination is registered only for a recipient that authorizes the provider. */
+  readonly authorizations: AuthorizationStore;
   /** Epoch ms. */
   readonly now?: () => number;
 }
 
 const subject = (id: string, expected?: number) => ({ kind: 'destination', id, expected }) as const;
+
 
 /**
  * Notification destination lists, one per Data Provider. Every key starts with the caller's
@@ -35,17 +40,27 @@ const subject = (id: string, expected?: number) => ({ kind: 'destination', id, e
  */
 export class DestinationService {
   readonly #store: DestinationStore;
+  readonly #authorizations: AuthorizationStore;
   readonly #now: () => number;
   readonly #bulk: BulkTarget;
 
   constructor(options: DestinationServiceOptions) {
-    if (!options.store) throw new ProgrammerError('store is required');
+    if (!options.store || !options.authorizations) throw new ProgrammerError('store and authorizations are required');
     this.#store = options.store;
+    this.#authorizations = options.authorizations;
     this.#now = options.now ?? Date.now;
-    this.#bulk = { store: this.#store, now: this.#now, apply: (providerId, op) => this.#apply(providerId, op) };
+    this.#bulk = {
+      store: this.#store,
+      now: this.#now,
+      authorizedAmong: (providerId, clientIds) => inProtocol(subject(''), () => this.#authorizations.authorizedAmong(providerId, clientIds)),
+      apply: (providerId, op) => this.#apply(providerId, op),
+    };
   }
 
-  /** 409 Conflict when the provider already has a destination with this clientId. */
+  /**
+   * 403 AccessDenied (notAuthorized) unless the recipient authorizes the provider; 409 Conflict when
+   * the provider already has a destination with this clientId.
+   */
   async register(providerId: string, input: RegisterDestinationInput): Promise<Destination> {
     assertProviderId(providerId);
     return this.#register(providerId, parseRegister(input));
@@ -121,6 +136,7 @@ export class DestinationService {
   }
 
   async #register(providerId: string, op: ParsedRegister): Promise<Destination> {
+    if (!(await inProtocol(subject(op.clientId), () => this.#authorizations.isAuthorized(op.clientId, providerId)))) throw notAuthorized();
     const item = newDestinationItem(providerId, op.clientId, op.eventTypes, new Date(this.#now()).toISOString());
     await inProtocol(subject(op.clientId), () => this.#store.create(item));
     return toDestination(item);

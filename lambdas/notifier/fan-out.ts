@@ -1,10 +1,10 @@
 import { SET_PROVIDER_CLAIM } from '../contract.ts';
 import { performance } from 'node:perf_hooks';
 import type { SetSigner } from '../producer/signer.ts';
+import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
-import type { QueueStore } from '../store/queue-store.ts';
 import type { ReceiptStore } from '../store/receipt-store.ts';
 import { mapLimit, setClaims } from '../shared/helpers.ts';
 import type { Destination, DestinationService } from './destinations.ts';
@@ -15,11 +15,12 @@ export const FAN_OUT_CONCURRENCY = 16;
 export interface FanOutEngineOptions {
   readonly notificationStore: NotificationStore;
   readonly receipts: ReceiptStore;
-  readonly queue: QueueStore;
   readonly notifierQueue: NotifierQueue;
   readonly signer: SetSigner;
   readonly issuer: string;
   readonly destinations: DestinationService;
+  /** Which recipients have authorized the provider: read once per page, and checked again in each enqueue. */
+  readonly authorizations: AuthorizationStore;
   readonly now: () => number;
   readonly pageSize: number;
   readonly budgetMs: number;
@@ -64,15 +65,21 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * Before fanning out a new revision (replace), and after a withdraw, the engine sweeps the
  * notification's receipts and withdraws the SETs that were not delivered yet (see
  * NotifierQueue.withdraw); delivered ones stay with their recipients.
+ *
+ * Consent: a SET is queued to a recipient only while it authorizes the provider. Each page reads
+ * the authorizations of its destinations (one strongly consistent batch), so no SET is signed for a
+ * recipient that has not authorized the provider; each enqueue is then conditional on the
+ * authorization item still existing (NotifierQueue.enqueueAuthorized), so a deauthorization
+ * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped.
  */
 export class FanOutEngine {
   readonly #notificationStore: NotificationStore;
   readonly #receipts: ReceiptStore;
-  readonly #queue: QueueStore;
   readonly #notifierQueue: NotifierQueue;
   readonly #signer: SetSigner;
   readonly #issuer: string;
   readonly #destinations: DestinationService;
+  readonly #authorizations: AuthorizationStore;
   readonly #now: () => number;
   readonly #pageSize: number;
   readonly #budgetMs: number;
@@ -80,11 +87,11 @@ export class FanOutEngine {
   constructor(options: FanOutEngineOptions) {
     this.#notificationStore = options.notificationStore;
     this.#receipts = options.receipts;
-    this.#queue = options.queue;
     this.#notifierQueue = options.notifierQueue;
     this.#signer = options.signer;
     this.#issuer = options.issuer;
     this.#destinations = options.destinations;
+    this.#authorizations = options.authorizations;
     this.#now = options.now;
     this.#pageSize = options.pageSize;
     this.#budgetMs = options.budgetMs;
@@ -124,9 +131,12 @@ export class FanOutEngine {
     const receipts = await this.#receipts
       .revisions(providerId, item.notificationId, matching.map((d) => d.clientId))
       .then((found) => new Set(found.filter((r) => r.revision >= item.revision).map((r) => r.clientId)));
-    const todo = matching.filter((d) => !receipts.has(d.clientId));
+    const pending = matching.filter((d) => !receipts.has(d.clientId));
+    const authorized = pending.length === 0 ? new Set<string>() : await this.#authorizations.authorizedAmong(providerId, pending.map((d) => d.clientId));
+    const todo = pending.filter((d) => authorized.has(d.clientId));
     const queuedAt = new Date(this.#now()).toISOString();
-    await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
+    const delivered = await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
+    const queued = matching.length - (pending.length - todo.length) - delivered.filter((ok) => !ok).length;
 
     const done = !page.more;
     const last = page.items.at(-1)?.sk;
@@ -135,7 +145,7 @@ export class FanOutEngine {
         ...(done || last === undefined ? {} : { cursor: last }),
         state: done ? 'issued' : 'fanning_out',
       },
-      add: { queued: matching.length, skipped: page.items.length - matching.length },
+      add: { queued, skipped: page.items.length - queued },
       remove: done ? ['cursor'] : [],
     });
     if (saved) return saved;
@@ -150,14 +160,19 @@ export class FanOutEngine {
     return undefined;
   }
 
-  /** Signs this revision's SET for one destination, queues it (idempotent on the jti), records the receipt. */
-  async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<void> {
+  /**
+   * Signs this revision's SET for one destination, queues it (idempotent on the jti) while the
+   * recipient authorizes the provider, and records the receipt. False when the authorization is gone.
+   */
+  async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<boolean> {
     // Who sent it, inside the signature: every provider's SETs share the deployment's iss and key.
     const claims = { ...setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
     const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
-    await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt });
+    const outcome = await this.#notifierQueue.enqueueAuthorized(clientId, { jti: item.jti, set, ttl: expiresAt }, { providerId, notificationId: item.notificationId });
+    if (outcome === 'unauthorized') return false;
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
+    return true;
   }
 
   /** One page of the withdrawal sweep over the notification's receipts. */

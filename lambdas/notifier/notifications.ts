@@ -4,6 +4,7 @@ import { DEFAULT_SET_TTL_SECONDS } from '../producer/publish.ts';
 import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
+import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { NewNotification, NotificationStore } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue } from '../store/notifier-queue.ts';
@@ -42,6 +43,8 @@ export interface NotificationServiceOptions {
   /** `iss` of every SET. */
   readonly issuer: string;
   readonly destinations: DestinationService;
+  /** Recipients' consent: fan-out queues a SET only to a recipient that authorizes the provider. */
+  readonly authorizations: AuthorizationStore;
   /** Epoch ms. */
   readonly now?: () => number;
   /** Destinations per fan-out page (1 to 1000). @default 100 */
@@ -100,11 +103,11 @@ export class NotificationService {
     this.#engine = new FanOutEngine({
       notificationStore: options.notifications,
       receipts: options.receipts,
-      queue: options.queue,
       notifierQueue: options.notifierQueue,
       signer: options.signer,
       issuer: options.issuer,
       destinations: options.destinations,
+      authorizations: options.authorizations,
       now: this.#now,
       pageSize,
       budgetMs,

@@ -8,6 +8,7 @@ import type { QueueStore } from '../store/queue-store.ts';
 import { DynamoAuthorizationStore } from '../store/dynamo-authorization-store.ts';
 import { AuthorizationService } from './authorizations.ts';
 import { DestinationService } from './destinations.ts';
+import { providerSetsWithdrawal } from './provider-withdrawal.ts';
 import { NotificationService, type FanOutScheduler } from './notifications.ts';
 
 /** The Notifier's services behind the management API. */
@@ -40,21 +41,24 @@ export interface NotifierParts {
  */
 export function createNotifierServices(parts: NotifierParts): NotifierServices {
   const { client, tableName, queue, signer, issuer, scheduler, fanOutPageSize, fanOutBudgetMs, now } = parts;
-  const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), ...(now ? { now } : {}) });
+  const authorizationStore = new DynamoAuthorizationStore({ client, tableName });
+  const notifierQueue = new NotifierQueue({ client, tableName, queue });
+  const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), authorizations: authorizationStore, ...(now ? { now } : {}) });
   const notifications = new NotificationService({
     notifications: new DynamoNotificationStore({ client, tableName }),
     receipts: new DynamoReceiptStore({ client, tableName }),
     queue,
-    notifierQueue: new NotifierQueue({ client, tableName, queue }),
+    notifierQueue,
     signer,
     issuer,
     destinations,
+    authorizations: authorizationStore,
     ...(scheduler ? { scheduler } : {}),
     ...(fanOutPageSize === undefined ? {} : { fanOutPageSize }),
     ...(fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs }),
     ...(now ? { now } : {}),
   });
-  const authorizations = new AuthorizationService({ store: new DynamoAuthorizationStore({ client, tableName }) });
+  const authorizations = new AuthorizationService({ store: authorizationStore, withdraw: providerSetsWithdrawal(notifierQueue, now) });
   return { destinations, notifications, authorizations };
 }
 

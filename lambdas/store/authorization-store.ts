@@ -2,7 +2,7 @@
  * Which Data Providers may notify which recipients (the port; DynamoAuthorizationStore is the
  * adapter). The operator creates and removes records with `setpoll recipients authorize` /
  * `deauthorize`; a recipient does so for itself through the management API (scope
- * `notifications:recipient`). Destination registration and fan-out are to consult it (issue #11).
+ * `notifications:recipient`). Destination registration and every fan-out page consult it.
  */
 
 /** Who made the record: the deployment's operator (CLI) or the recipient itself (API). */
@@ -29,6 +29,8 @@ export interface AuthorizationStore {
   deauthorize(recipientId: string, providerId: string): Promise<boolean>;
   /** One strongly consistent read: a removal applies to the very next check. */
   isAuthorized(recipientId: string, providerId: string): Promise<boolean>;
+  /** Of `recipientIds`, those that have authorized `providerId`; strongly consistent reads, batched. */
+  authorizedAmong(providerId: string, recipientIds: readonly string[]): Promise<Set<string>>;
   /** The providers `recipientId` has authorized, in providerId order; `cursor` is a previous page's nextCursor. */
   listProviders(recipientId: string, page: { readonly limit: number; readonly cursor?: string }): Promise<AuthorizationPage>;
 }

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
+import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import type { Authorization, AuthorizationPage, AuthorizationStore, GrantedBy } from './authorization-store.ts';
 import { decodeCursor, encodeCursor } from './notifier-cursor.ts';
@@ -59,6 +60,12 @@ export class DynamoAuthorizationStore implements AuthorizationStore {
 
   async isAuthorized(recipientId: string, providerId: string): Promise<boolean> {
     return (await this.#read(recipientId, providerId)) !== undefined;
+  }
+
+  async authorizedAmong(providerId: string, recipientIds: readonly string[]): Promise<Set<string>> {
+    const keys = recipientIds.map((id) => ({ pk: authorizationPk(id), sk: authorizedProviderSk(providerId) }));
+    const found = await batchGetItems<Pick<AuthorizationItem, 'recipientId'>>(this.#client, this.#table, keys, { expression: 'recipientId' });
+    return new Set(found.map((item) => item.recipientId));
   }
 
   async #read(recipientId: string, providerId: string): Promise<AuthorizationItem | undefined> {

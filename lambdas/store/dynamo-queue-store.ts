@@ -15,6 +15,7 @@ import {
   SET_PREFIX,
   queuePk,
   recordSk,
+  queuedSetItem,
   setSk,
   type DeliveryRecordItem,
   type QueuedSetItem,
@@ -63,7 +64,7 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'> {
-    const item: QueuedSetItem = { pk: queuePk(clientId), sk: setSk(set.jti), jti: set.jti, set: set.set, ttl: set.ttl };
+    const item = queuedSetItem(clientId, set);
     try {
       const out = await this.#client.send(
         new PutCommand({

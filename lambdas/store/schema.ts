@@ -5,7 +5,7 @@
  *
  *  | item            | pk              | sk                        | attributes                                      |
  *  |-----------------|-----------------|---------------------------|-------------------------------------------------|
- *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts), err?, description?, lang?, errAt? (the last setErrs report, erroredSets `redeliver`) |
+ *  | queued SET      | `Q#<clientId>`  | `S#<jti>`                 | jti, set (compact JWS), ttl, att? (attempts), err?, description?, lang?, errAt? (the last setErrs report, erroredSets `redeliver`), prov?, nid? (a Notifier SET's provider and notification) |
  *  | lease record    | `Q#<clientId>`  | `S!LEASE`                 | v (version), l (list of [jti, leaseUntilMs])    |
  *  | delivery gate   | `Q#<clientId>`  | `S!STATUS`                | status (paused/disabled), after? (jti): only while an SSF stream is not enabled |
  *  | SSF stream      | `Q#<clientId>`  | `SSF#STREAM`              | streamId, eventsRequested, eventsDelivered, status, version, … (lambdas/store/dynamo-stream-store.ts) |
@@ -70,6 +70,15 @@ export const clientPk = (clientId: string): string => `CLIENT#${clientId}`;
 
 export const setSk = (jti: string): string => `${SET_PREFIX}${jti}`;
 
+/** The item of a newly queued SET (the one shape every enqueue writes). */
+export const queuedSetItem = (clientId: string, set: { jti: string; set: string; ttl: number }): QueuedSetItem => ({
+  pk: queuePk(clientId),
+  sk: setSk(set.jti),
+  jti: set.jti,
+  set: set.set,
+  ttl: set.ttl,
+});
+
 /** The sort key of a recipient's certificate item under `CLIENT#<id>`: `CERT#<sha256>`. */
 export const CLIENT_CERT_PREFIX = 'CERT#';
 export const clientCertSk = (fingerprint: string): string => `${CLIENT_CERT_PREFIX}${fingerprint}`;
@@ -83,6 +92,10 @@ export interface QueuedSetItem {
   jti: string;
   set: string;
   ttl: number;
+  /** A Notifier SET's Data Provider (also its signed `data_provider` claim): what a deauthorization withdraws. */
+  prov?: string;
+  /** A Notifier SET's notification id: the receipt a withdrawal marks. */
+  nid?: string;
   att?: number;
   /** The recipient's last setErrs report on a SET that stays queued (erroredSets `redeliver`). */
   err?: string;

@@ -47,7 +47,7 @@ export const QUEUE_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
  * (caller authentication), its providers' partitions (destinations, notifications, receipts:
  * `P#…`), recipients' queues (delivery state) and authorizations (`AUTH#…`), and writes providers'
  * partitions, queues (fan-out, withdrawal) and authorizations (a recipient's own consent). Batched reads and writes for fan-out and status, transactions for atomic
- * bulk changes. Still no Scan, and no write to certificates.
+ * bulk changes, and condition checks of authorizations only. Still no Scan, and no write to certificates.
  */
 export const NOTIFIER_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
   { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), authorizationPk('*'), certPk('*')] },
@@ -55,6 +55,10 @@ export const NOTIFIER_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
     partitions: [providerPk('*'), queuePk('*'), authorizationPk('*')],
   },
+  // A fan-out's enqueue is one transaction with a ConditionCheck that the recipient's `AUTH#` item
+  // still exists; a ConditionCheck needs its own action, dynamodb:ConditionCheckItem
+  // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+  { actions: ['dynamodb:ConditionCheckItem'], partitions: [authorizationPk('*')] },
 ]);
 
 /** Every action a role of that access may use, in order (for tests and docs). */

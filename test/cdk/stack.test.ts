@@ -31,6 +31,7 @@ const NOTIFIER_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
     Resource: tableArn,
     Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*'),
   },
+  { Effect: 'Allow', Action: 'dynamodb:ConditionCheckItem', Resource: tableArn, Condition: leadingKeys('AUTH#*') },
 ];
 
 const MANAGEMENT_ROUTE_KEYS = [
@@ -800,6 +801,24 @@ describe('SetpollStack', () => {
         { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: expect.anything() },
         { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn.logicalId, 'Arn'] } },
       ]);
+    });
+
+    it('lets the management Lambda condition-check authorization items only (the fan-out enqueue), and the poll Lambda none', () => {
+      // Prepare
+      const { logicalId: tableId } = onlyResource(template, 'AWS::DynamoDB::Table');
+      const checksOf = (fn: Found) => roleStatements(template, roleOf(fn)).filter((s) => actionsOf(s).includes('dynamodb:ConditionCheckItem'));
+      // Act / Assess
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleOf(managementFunction(template)) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            { Effect: 'Allow', Action: 'dynamodb:ConditionCheckItem', Resource: { 'Fn::GetAtt': [tableId, 'Arn'] }, Condition: leadingKeys('AUTH#*') },
+          ]),
+        },
+      });
+      // Negative: no statement lets it check an item of any other partition, nor the poll role check anything.
+      expect(checksOf(managementFunction(template)).map((s) => s.Condition)).toEqual([leadingKeys('AUTH#*')]);
+      expect(checksOf(pollFunction(template))).toEqual([]);
     });
 
     it('gives the signing key and lambda:InvokeFunction to the management Lambda only', () => {

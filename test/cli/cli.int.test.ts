@@ -162,6 +162,7 @@ describe('setpoll CLI', () => {
       const events = { [type]: { initiating_entity: 'policy' } };
       // A recipient of its own: no SETs of other tests in its queue.
       await stack.mintClient('tpp-epsilon');
+      await stack.authorizations.authorize('tpp-epsilon', 'provider-demo', 'operator');
       const added = await inProcess('destinations', 'add', '--recipient', 'tpp-epsilon', '--event-type', type, '--json', ...config);
 
       // Act

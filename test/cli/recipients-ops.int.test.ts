@@ -219,13 +219,31 @@ describe('setpoll recipients: operator tasks', () => {
       expect(authorized).toEqual({ code: 0, stdout: 'Authorized prov-b to notify rcp-auth\n', stderr: '' });
       expect(JSON.parse(again.stdout)).toEqual({ recipientId: 'rcp-auth', providerId: 'prov-b', grantedBy: 'operator', authorizedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), outcome: 'unchanged' });
       expect(listed.stdout).toMatch(new RegExp(`^PROVIDER  BY        SINCE\nprov-a    operator  ${ISO}\nprov-b    operator  ${ISO}\n$`));
-      expect(removed).toEqual({ code: 0, stdout: 'prov-b may no longer notify rcp-auth\n', stderr: '' });
+      expect(removed).toEqual({ code: 0, stdout: 'prov-b may no longer notify rcp-auth; 0 undelivered SETs withdrawn from its queue\n', stderr: '' });
       expect(removedAgain).toEqual({ code: 1, stdout: '', stderr: 'setpoll: prov-b is not authorized to notify rcp-auth\n' });
       expect(JSON.parse(listedJson.stdout)).toEqual({
         recipientId: 'rcp-auth',
         authorizations: [{ recipientId: 'rcp-auth', providerId: 'prov-a', grantedBy: 'operator', authorizedAt: expect.stringMatching(new RegExp(`^${ISO}$`)) }],
       });
       expect(none).toEqual({ code: 0, stdout: 'No Data Provider may notify rcp-nobody\n', stderr: '' });
+    });
+  });
+
+  describe('deauthorize', () => {
+    it("withdraws the provider's undelivered SETs from the recipient's queue and says how many", async () => {
+      // Prepare: provider-demo queues two SETs to rcp-wd, which the operator authorized.
+      await inProcess('recipients', 'authorize', '--client-id', 'rcp-wd', '--provider', 'provider-demo', ...config);
+      await stack.destinations.register('provider-demo', { clientId: 'rcp-wd' });
+      for (const id of ['wd-1', 'wd-2']) await stack.notifications.issue('provider-demo', { notificationId: id, events: { 'urn:example:event': {} } });
+
+      // Act
+      const removed = await inProcess('recipients', 'deauthorize', '--client-id', 'rcp-wd', '--provider', 'provider-demo', '--json', ...config);
+      const issuedAfter = await stack.notifications.issue('provider-demo', { notificationId: 'wd-3', events: { 'urn:example:event': {} } });
+
+      // Assess
+      expect(removed).toEqual({ code: 0, stdout: `${JSON.stringify({ recipientId: 'rcp-wd', providerId: 'provider-demo', outcome: 'removed', withdrawn: 2 })}\n`, stderr: '' });
+      expect((await stack.store.readQueue('rcp-wd', 10)).items).toEqual([]);
+      expect(issuedAfter.notification.fanOut).toMatchObject({ queued: 0, skipped: 1 });
     });
   });
 

@@ -243,6 +243,8 @@ describe('the management API', () => {
     expect(updated.headers.etag).toBe('"2"');
     expectError('PUT', '/destinations/tpp-alpha', await manage('PUT', '/destinations/tpp-alpha', { eventTypes: null }, { 'if-match': '"1"' }), 409, 'conflict');
 
+    expectError('POST', '/destinations', await manage('POST', '/destinations', { clientId: 'tpp-gone' }), 403, 'access_denied');
+    await stack.authorizations.authorize('tpp-gone', PROVIDER, 'operator');
     await manage('POST', '/destinations', { clientId: 'tpp-gone' });
     const deleted = await manage('DELETE', '/destinations/tpp-gone');
     expectDocumented('DELETE', '/destinations/tpp-gone', deleted);
@@ -251,6 +253,8 @@ describe('the management API', () => {
   });
 
   it('destination bulk: per-item results, non-atomic and atomic, as documented', async () => {
+    // Prepare
+    for (const id of ['tpp-bulk', 'tpp-atomic']) await stack.authorizations.authorize(id, PROVIDER, 'operator');
     // Act
     const each = await manage('POST', '/destinations/bulk', {
       operations: [
@@ -258,6 +262,7 @@ describe('the management API', () => {
         { op: 'update', clientId: 'tpp-missing', eventTypes: null },
         { op: 'remove', clientId: 'tpp-bulk' },
         { op: 'delete', clientId: 'tpp-bulk', expectedVersion: 1 },
+        { op: 'register', clientId: 'tpp-unauthorized' },
       ],
     });
     const atomic = await manage('POST', '/destinations/bulk', {
@@ -270,7 +275,7 @@ describe('the management API', () => {
 
     // Assess
     expectDocumented('POST', '/destinations/bulk', each);
-    expect(each.json<{ results: { status: number }[] }>().results.map((r) => r.status)).toEqual([201, 404, 400, 204]);
+    expect(each.json<{ results: { status: number }[] }>().results.map((r) => r.status)).toEqual([201, 404, 400, 204, 403]);
     expectDocumented('POST', '/destinations/bulk', atomic);
     expect(atomic.json()).toMatchObject({ applied: false, results: [{ status: 424 }, { status: 404 }] });
   });

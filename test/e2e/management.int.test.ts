@@ -36,6 +36,10 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const manage = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => stack.manage(PROVIDER, method, path, body, headers);
+/** The recipients authorize the provider (the operator's `setpoll recipients authorize`), so it may register them. */
+const consent = async (recipientIds: readonly string[], providerId = PROVIDER, on: TestStack = stack) => {
+  for (const id of recipientIds) await on.authorizations.authorize(id, providerId, 'operator');
+};
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 /** The documented error shape, with its status and the interaction id every response carries. */
@@ -238,6 +242,7 @@ describe('errors', () => {
     // Prepare
     const clientId = unique('dup');
     const notificationId = unique('n-dup');
+    await consent([clientId]);
     expect((await manage('POST', '/destinations', { clientId })).status).toBe(201);
     expect((await manage('POST', '/notifications', { notificationId, events: { [SESSION_REVOKED]: {} } })).status).toBe(201);
 
@@ -368,6 +373,8 @@ describe('destinations', () => {
   });
 
   it('addresses a client id by its percent-encoding, which the path arrives without (as in AWS)', async () => {
+    // Prepare
+    await consent(['org:tpp~1']);
     // Act
     const created = await manage('POST', '/destinations', { clientId: 'org:tpp~1' });
     const read = await manage('GET', created.headers.location!);
@@ -391,6 +398,7 @@ describe('destinations', () => {
 
   it('routes an encoded "/" or "?" in an id as API Gateway does: decoded before routing', async () => {
     // Prepare
+    await consent(['tpp-path']);
     await manage('POST', '/destinations', { clientId: 'tpp-path' });
 
     // Act: AWS decodes "%2F" to a segment separator and cuts the path at a decoded "?"
@@ -404,6 +412,7 @@ describe('destinations', () => {
 
   it('lists a page at a time, in client id order', async () => {
     // Prepare
+    await consent(['list-c', 'list-a', 'list-b']);
     for (const clientId of ['list-c', 'list-a', 'list-b']) await manage('POST', '/destinations', { clientId });
 
     // Act
@@ -420,6 +429,7 @@ describe('destinations', () => {
   describe('bulk', () => {
     it('answers each operation on its own, in order per destination', async () => {
       // Prepare
+      await consent(['bulk-a', 'bulk-b', 'bulk-c']);
       await manage('POST', '/destinations', { clientId: 'bulk-b' });
 
       // Act
@@ -452,6 +462,8 @@ describe('destinations', () => {
     });
 
     it('atomic: applies nothing when one operation fails, and says which', async () => {
+      // Prepare
+      await consent(['atomic-a']);
       // Act
       const res = await manage('POST', '/destinations/bulk', {
         atomic: true,
@@ -470,6 +482,8 @@ describe('destinations', () => {
     });
 
     it('atomic: applies every operation together', async () => {
+      // Prepare
+      await consent(['atomic-b', 'atomic-c']);
       // Act
       const res = await manage('POST', '/destinations/bulk', { atomic: true, operations: [{ op: 'register', clientId: 'atomic-b' }, { op: 'register', clientId: 'atomic-c' }] });
 
@@ -481,6 +495,7 @@ describe('destinations', () => {
     it('takes up to 100 operations; 101 is a 400 that changes nothing', async () => {
       // Prepare
       const ops = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ op: 'register', clientId: `${prefix}-${String(i).padStart(3, '0')}` }));
+      await consent([...ops(101, 'over'), ...ops(100, 'max')].map((op) => op.clientId));
 
       // Act
       const tooMany = await manage('POST', '/destinations/bulk', { operations: ops(101, 'over') });
@@ -689,9 +704,12 @@ describe('ownership', () => {
     await clearDestinations(PROVIDER);
     await clearDestinations(OTHER);
     const clientId = unique('owned');
+    const second = unique('owned');
     const notificationId = unique('n-owned');
+    await consent([clientId, second]);
+    await consent([clientId], OTHER);
     await manage('POST', '/destinations', { clientId, eventTypes: [SESSION_REVOKED] });
-    await manage('POST', '/destinations', { clientId: unique('owned') });
+    await manage('POST', '/destinations', { clientId: second });
     await manage('POST', '/notifications', { notificationId, events: { [SESSION_REVOKED]: {} } });
     const cursor = (await manage('GET', '/destinations?limit=1')).json<{ nextCursor: string }>().nextCursor;
     const other = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => stack.manage(OTHER, method, path, body, headers);
@@ -734,6 +752,7 @@ describe('a fan-out larger than one page', () => {
   it('answers 202 with fanOut.pending, and completes through scheduled continuations', async () => {
     // Prepare
     const recipients = Array.from({ length: 7 }, (_, i) => `page-${i}`);
+    await consent(recipients, PROVIDER, paged);
     const bulk = await paged.manage(PROVIDER, 'POST', '/destinations/bulk', { operations: recipients.map((clientId) => ({ op: 'register', clientId })) });
     expect(bulk.json<BulkResult>().totals.succeeded).toBe(7);
 
@@ -804,6 +823,7 @@ describe('the fan-out continuation event (the async self-invocation)', () => {
       logger: stack.logger,
     });
     await clearDestinations(PROVIDER);
+    await consent(['cont-1', 'cont-2', 'cont-3']);
     for (const clientId of ['cont-1', 'cont-2', 'cont-3']) await stack.destinations.register(PROVIDER, { clientId });
     const issued = await notifications.issue(PROVIDER, { notificationId: unique('n-cont'), events: { [SESSION_REVOKED]: {} } });
     const event = { setpollFanOut: { providerId: PROVIDER, notificationId: issued.notification.notificationId } };

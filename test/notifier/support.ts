@@ -11,6 +11,9 @@ import type { FanOutScheduler } from '../../lambdas/notifier/notifications.ts';
 import { createNotifierServices } from '../../lambdas/notifier/services.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk, type SetAlgorithm, type SetSigner } from '../../lambdas/producer/signer.ts';
 import { createTestTable } from '../support/dynamo.ts';
+import { isClientId } from '../../lambdas/core/client-id.ts';
+import type { DestinationService } from '../../lambdas/notifier/destinations.ts';
+import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
 
 /** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
 export const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -46,6 +49,12 @@ export interface NotifierSetupOptions {
   readonly wrapClient?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
   /** Replaces the signer the NotificationService uses (e.g. to pause a fan-out mid-page). */
   readonly wrapSigner?: (signer: SetSigner) => SetSigner;
+  /**
+   * `auto` (default): a register (single or bulk) first records the recipient's authorization of
+   * the provider, as `setpoll recipients authorize` would, for tests about something else.
+   * `explicit`: nothing is authorized unless the test does it (`authorize`).
+   */
+  readonly consent?: 'auto' | 'explicit';
 }
 
 /** A fresh table, a movable clock, real signatures, the Notifier services and a PollService on one table. */
@@ -57,7 +66,7 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
   const jwk = await signingJwk(alg);
   const signer = await JwkSigner.fromJwk(jwk);
   const client = options.wrapClient ? options.wrapClient(table.client) : table.client;
-  const { destinations, notifications } = createNotifierServices({
+  const services = createNotifierServices({
     client,
     tableName: table.tableName,
     queue: table.store,
@@ -68,6 +77,11 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
     ...(options.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.fanOutBudgetMs }),
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
   });
+  const { notifications, authorizations } = services;
+  const authorizationStore = new DynamoAuthorizationStore({ client: table.client, tableName: table.tableName });
+  /** Records that `recipientId` authorizes `providerId` (the operator's CLI path). */
+  const authorize = (recipientId: string, providerId: string) => authorizationStore.authorize(recipientId, providerId, 'operator');
+  const destinations = options.consent === 'explicit' ? services.destinations : withAutoConsent(services.destinations, authorize);
   const settings: PollSettings = { ...DEFAULT_SETTINGS, longPollSeconds: 1, ...options.settings };
   const pollService = new PollService({ store: table.store, settings, now });
   /** A short poll of a recipient's queue, as the poll endpoint would run it. */
@@ -76,7 +90,32 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
   /** The jtis queued for a recipient, in queue order. */
   const queuedJtis = async (clientId: string) => (await table.store.readQueue(clientId, 1000)).items.map((i) => i.jti);
   const jwks = createLocalJWKSet({ keys: [publicJwk(jwk)] });
-  return { ...table, clock, signer, jwk, jwks, destinations, notifications, pollService, poll, queuedJtis, settings };
+  return { ...table, clock, signer, jwk, jwks, destinations, notifications, authorizations, authorizationStore, authorize, pollService, poll, queuedJtis, settings };
+}
+
+/** The service, its registers preceded by the recipient's authorization of the provider. */
+function withAutoConsent(service: DestinationService, authorize: (recipientId: string, providerId: string) => Promise<unknown>): DestinationService {
+  const consent = async (providerId: string, clientId: unknown) => {
+    if (isClientId(providerId) && isClientId(clientId)) await authorize(clientId, providerId);
+  };
+  return new Proxy(service, {
+    get(target, prop) {
+      if (prop === 'register') {
+        return async (providerId: string, input: { clientId?: unknown }) => {
+          await consent(providerId, input?.clientId);
+          return target.register(providerId, input as never);
+        };
+      }
+      if (prop === 'bulk') {
+        return async (providerId: string, operations: readonly { op?: unknown; clientId?: unknown }[], opts?: { atomic?: boolean }) => {
+          if (Array.isArray(operations)) for (const op of operations) if (op?.op === 'register') await consent(providerId, op.clientId);
+          return target.bulk(providerId, operations as never, opts);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**
