@@ -5,6 +5,7 @@ import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
+import type { QueueStore } from '../store/queue-store.ts';
 import type { ReceiptStore } from '../store/receipt-store.ts';
 import { mapLimit, setClaims } from '../shared/helpers.ts';
 import type { Destination, DestinationService } from './destinations.ts';
@@ -15,6 +16,8 @@ export const FAN_OUT_CONCURRENCY = 16;
 export interface FanOutEngineOptions {
   readonly notificationStore: NotificationStore;
   readonly receipts: ReceiptStore;
+  /** The one enqueue point (stream-aware when SSF is on). */
+  readonly queue: QueueStore;
   readonly notifierQueue: NotifierQueue;
   readonly signer: SetSigner;
   readonly issuer: string;
@@ -69,12 +72,13 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * Consent: a SET is queued to a recipient only while it authorizes the provider. Each page reads
  * the authorizations of its destinations (one strongly consistent batch), so no SET is signed for a
  * recipient that has not authorized the provider; each enqueue is then conditional on the
- * authorization item still existing (NotifierQueue.enqueueAuthorized), so a deauthorization
+ * authorization item still existing (the enqueue's `origin`: lambdas/store/consented-enqueue.ts), so a deauthorization
  * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped.
  */
 export class FanOutEngine {
   readonly #notificationStore: NotificationStore;
   readonly #receipts: ReceiptStore;
+  readonly #queue: QueueStore;
   readonly #notifierQueue: NotifierQueue;
   readonly #signer: SetSigner;
   readonly #issuer: string;
@@ -87,6 +91,7 @@ export class FanOutEngine {
   constructor(options: FanOutEngineOptions) {
     this.#notificationStore = options.notificationStore;
     this.#receipts = options.receipts;
+    this.#queue = options.queue;
     this.#notifierQueue = options.notifierQueue;
     this.#signer = options.signer;
     this.#issuer = options.issuer;
@@ -169,7 +174,7 @@ export class FanOutEngine {
     const claims = { ...setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
     const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
-    const outcome = await this.#notifierQueue.enqueueAuthorized(clientId, { jti: item.jti, set, ttl: expiresAt }, { providerId, notificationId: item.notificationId });
+    const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin: { providerId, notificationId: item.notificationId } });
     if (outcome === 'unauthorized') return false;
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
     return true;

@@ -103,6 +103,7 @@ export class NotificationService {
     this.#engine = new FanOutEngine({
       notificationStore: options.notifications,
       receipts: options.receipts,
+      queue: options.queue,
       notifierQueue: options.notifierQueue,
       signer: options.signer,
       issuer: options.issuer,

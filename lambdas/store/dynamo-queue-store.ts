@@ -33,6 +33,7 @@ import {
   type QueuedSet,
 } from './queue-store.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
+import { enqueueWithConsent } from './consented-enqueue.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
 
@@ -63,7 +64,12 @@ export class DynamoQueueStore extends QueueStore {
     return this.#table;
   }
 
-  async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate'> {
+  async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate' | 'unauthorized'> {
+    if (set.origin !== undefined) {
+      const { outcome, capacity } = await enqueueWithConsent(this.#client, this.#table, clientId, { ...set, origin: set.origin });
+      if (outcome === 'queued') this.#onCapacity?.('enqueue', capacity);
+      return outcome;
+    }
     const item = queuedSetItem(clientId, set);
     try {
       const out = await this.#client.send(

@@ -4,7 +4,7 @@ import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
 import { decodeJwt } from 'jose';
 import { SET_PROVIDER_CLAIM } from '../contract.ts';
-import { LEASE_SK, SET_PREFIX, authorizationPk, authorizedProviderSk, queuePk, queuedSetItem, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
+import { LEASE_SK, SET_PREFIX, queuePk, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
 import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import { pauseBeforeRetry } from '../shared/helpers.ts';
@@ -18,9 +18,6 @@ export type WithdrawOutcome =
   | 'delivered'
   /** It was no longer queued: acknowledged, reported with setErrs, failed or expired. */
   | 'gone';
-
-/** What queueing a provider's SET found. */
-export type EnqueueOutcome = 'queued' | 'duplicate' | 'unauthorized';
 
 /** A provider's SET waiting in a recipient's queue: what a deauthorization withdraws. */
 export interface ProviderSet {
@@ -49,7 +46,6 @@ export interface NotifierQueueOptions {
 }
 
 const WITHDRAW_RETRIES = 8;
-const ENQUEUE_RETRIES = 5;
 const PROVIDER_SETS_PAGE = 100;
 /** A lease record the Notifier had to create is worth keeping no longer than a day. */
 const EMPTY_LEASE_TTL_SECONDS = 86_400;
@@ -91,44 +87,6 @@ export class NotifierQueue {
       found.set(key(clientId, item.jti), { ttl: Number(item.ttl), ...(item.att === undefined ? {} : { attempts: Number(item.att) }) });
     }
     return found;
-  }
-
-  /**
-   * Queues a provider's SET (idempotent on the jti) only while the recipient's authorization of the
-   * provider exists: one transaction of the put and a ConditionCheck of the `AUTH#` item, so a
-   * deauthorization racing this write either comes first (the SET is refused: 'unauthorized') or
-   * after (the SET is queued, and the deauthorization's withdrawal finds it). The item names the
-   * provider and notification (`prov`, `nid`).
-   */
-  async enqueueAuthorized(clientId: string, set: { jti: string; set: string; ttl: number }, origin: ReceiptOf): Promise<EnqueueOutcome> {
-    const item: QueuedSetItem = { ...queuedSetItem(clientId, set), prov: origin.providerId, nid: origin.notificationId };
-    for (let attempt = 0; attempt < ENQUEUE_RETRIES; attempt++) {
-      if (attempt > 0) await pauseBeforeRetry(attempt, 5);
-      try {
-        await this.#client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: this.#table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
-              {
-                ConditionCheck: {
-                  TableName: this.#table,
-                  Key: { pk: authorizationPk(clientId), sk: authorizedProviderSk(origin.providerId) },
-                  ConditionExpression: 'attribute_exists(sk)',
-                },
-              },
-            ],
-          }),
-        );
-        return 'queued';
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const [putReason, authReason] = error.CancellationReasons ?? [];
-        if (authReason?.Code === 'ConditionalCheckFailed') return 'unauthorized';
-        if (putReason?.Code === 'ConditionalCheckFailed') return 'duplicate';
-        if (![putReason, authReason].some((r) => r?.Code !== undefined && RETRYABLE_REASONS.has(r.Code))) throw error;
-      }
-    }
-    throw new StoreUnavailable(`The queue of ${clientId} is too busy to queue a SET; retry shortly`);
   }
 
   /**

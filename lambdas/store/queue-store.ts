@@ -47,8 +47,11 @@ export interface QueueHead {
   readonly gate?: DeliveryGate;
 }
 
-/** 'filtered': a stream-aware store did not queue the SET (its type is not delivered to that stream). */
-export type EnqueueOutcome = 'queued' | 'duplicate' | 'filtered';
+/**
+ * 'filtered': a stream-aware store did not queue the SET (its type is not delivered to that stream).
+ * 'unauthorized': a SET with an `origin` whose recipient does not authorize its provider.
+ */
+export type EnqueueOutcome = 'queued' | 'duplicate' | 'filtered' | 'unauthorized';
 
 export interface ErrorReport {
   readonly err: string;
@@ -60,6 +63,11 @@ export interface NewSet {
   readonly jti: string;
   readonly set: string;
   readonly ttl: number;
+  /**
+   * A Notifier SET's Data Provider and notification. The put is then conditional on the recipient's
+   * authorization of that provider (else 'unauthorized', nothing queued), and the item names both.
+   */
+  readonly origin?: { readonly providerId: string; readonly notificationId: string };
 }
 
 export interface DeliveryRecord {
