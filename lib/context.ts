@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { ERRORED_SETS_MODES, type ErroredSetsMode } from '../lambdas/contract.ts';
 import { intendedMember } from '../lambdas/core/member-names.ts';
 import type { AlarmThresholds } from './constructs/poll-alarms.ts';
 import { SetQueueEncryption } from './constructs/set-queue-table.ts';
@@ -31,6 +32,7 @@ export const SETTINGS = Object.freeze({
   longPollSeconds: 'number',
   maxEvents: 'number',
   maxDeliveryAttempts: 'number',
+  erroredSets: 'string',
   memorySize: 'number',
   reservedConcurrentExecutions: 'number',
   managementReservedConcurrentExecutions: 'number',
@@ -44,6 +46,10 @@ export const SETTINGS = Object.freeze({
   signingAlg: 'string',
   signingKeyArn: 'string',
   setIssuer: 'string',
+  publicJwksDomainName: 'string',
+  publicJwksCertificateArn: 'string',
+  producerAccountIds: 'list',
+  producersSignWithStackKey: 'boolean',
   managementMemorySize: 'number',
   throttleBurstLimit: 'number',
   throttleRateLimit: 'number',
@@ -145,6 +151,20 @@ export function readConfiguration(node: Node): Configuration {
   if (signingAlg !== undefined && !isSigningAlgorithm(signingAlg)) {
     throw new ConfigError(`signingAlg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got ${JSON.stringify(signingAlg)})`);
   }
+  const erroredSets = get<string>('erroredSets');
+  if (erroredSets !== undefined && !(ERRORED_SETS_MODES as readonly string[]).includes(erroredSets)) {
+    throw new ConfigError(`erroredSets must be one of ${ERRORED_SETS_MODES.join(', ')} (got ${JSON.stringify(erroredSets)})`);
+  }
+  const publicJwksDomainName = get<string>('publicJwksDomainName');
+  const publicJwksCertificateArn = get<string>('publicJwksCertificateArn');
+  if ((publicJwksDomainName === undefined) !== (publicJwksCertificateArn === undefined)) {
+    throw new ConfigError(
+      `publicJwksDomainName and publicJwksCertificateArn go together: set both (the public key domain and its ACM certificate), or neither (got only ${publicJwksDomainName === undefined ? 'publicJwksCertificateArn' : 'publicJwksDomainName'})`,
+    );
+  }
+  const producerAccountIds = get<string[]>('producerAccountIds');
+  const notAccount = producerAccountIds?.find((a) => !/^\d{12}$/.test(a));
+  if (notAccount !== undefined) throw new ConfigError(`producerAccountIds must be 12-digit AWS account ids (got ${JSON.stringify(notAccount)})`);
   const positive = (key: SettingName, unitMs: number): Duration | undefined => {
     const n = get<number>(key);
     if (n === undefined) return undefined;
@@ -177,6 +197,7 @@ export function readConfiguration(node: Node): Configuration {
     longPollSeconds: get('longPollSeconds'),
     maxEvents: get('maxEvents'),
     maxDeliveryAttempts: get('maxDeliveryAttempts'),
+    erroredSets: erroredSets as ErroredSetsMode | undefined,
     memorySize: get('memorySize'),
     reservedConcurrentExecutions: get('reservedConcurrentExecutions'),
     managementReservedConcurrentExecutions: get('managementReservedConcurrentExecutions'),
@@ -190,6 +211,10 @@ export function readConfiguration(node: Node): Configuration {
     signingAlg,
     signingKeyArn: get('signingKeyArn'),
     setIssuer: get('setIssuer'),
+    publicJwksDomainName,
+    publicJwksCertificateArn,
+    producerAccountIds,
+    producersSignWithStackKey: get('producersSignWithStackKey'),
     managementMemorySize: get('managementMemorySize'),
     throttleBurstLimit: get('throttleBurstLimit'),
     throttleRateLimit: get('throttleRateLimit'),

@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { ErroredSetsMode } from '../lambdas/contract.ts';
 import { AlarmTopic } from './constructs/alarm-topic.ts';
 import { DeployRules } from './constructs/deploy-rules.ts';
 import { ConfigError } from './constructs/validation.ts';
@@ -76,6 +77,12 @@ export interface SetpollStackProps extends StackProps {
   readonly maxEvents?: number;
   /** @default 0 (unlimited) */
   readonly maxDeliveryAttempts?: number;
+  /**
+   * What a SET reported in `setErrs` becomes: `final` (RFC 8936) or `redeliver` (the OB
+   * Aggregated Polling profile; needs `maxDeliveryAttempts` of at least 1). PollFunctionProps.erroredSets.
+   * @default 'final'
+   */
+  readonly erroredSets?: ErroredSetsMode;
   /** @default 512 */
   readonly memorySize?: number;
   /** Poll function reserved concurrency. @default 100 (DEFAULT_POLL_RESERVED_CONCURRENCY) */
@@ -219,6 +226,7 @@ export class SetpollStack extends Stack {
       longPollSeconds: props.longPollSeconds,
       maxEvents: props.maxEvents,
       maxDeliveryAttempts: props.maxDeliveryAttempts,
+      erroredSets: props.erroredSets,
       memorySize: props.memorySize,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: props.tracing,
@@ -265,7 +273,7 @@ export class SetpollStack extends Stack {
       producerAccountIds: props.producerAccountIds,
     });
     if ((props.publicJwksDomainName === undefined) !== (props.publicJwksCertificateArn === undefined)) {
-      throw new Error('publicJwksDomainName and publicJwksCertificateArn go together');
+      throw new ConfigError('publicJwksDomainName and publicJwksCertificateArn go together: set both, or neither');
     }
     if (props.publicJwksDomainName && props.publicJwksCertificateArn) {
       this.publicJwks = new PublicJwks(this, 'PublicJwks', {
@@ -343,9 +351,13 @@ export class SetpollStack extends Stack {
       });
     }
 
-    this.operatorPolicies = new OperatorPolicies(this, 'Operators', { queue: this.queue });
+    this.operatorPolicies = new OperatorPolicies(this, 'Operators', { queue: this.queue, signingKey: this.signingKey.key });
 
-    new DeployRules(this, 'DeployRules', { certificateArn: props.certificateArn, placeholderSettings: props.placeholderSettings });
+    new DeployRules(this, 'DeployRules', {
+      certificateArn: props.certificateArn,
+      publicJwksCertificateArn: props.publicJwksCertificateArn,
+      placeholderSettings: props.placeholderSettings,
+    });
 
     new CfnOutput(this, 'TableName', { value: this.queue.table.tableName, description: 'The SET queue table' });
     new CfnOutput(this, 'TableArn', { value: this.queue.table.tableArn, description: 'The SET queue table (for producers\' policies)' });

@@ -5,6 +5,11 @@ export interface DeployRulesProps {
   /** The ACM certificate of the custom domain; its region must be the stack's. */
   readonly certificateArn: string;
   /**
+   * The ACM certificate of the public key domain (publicJwksDomainName), when there is one: the same rule.
+   * @default - none
+   */
+  readonly publicJwksCertificateArn?: string | undefined;
+  /**
    * Settings that carry placeholders (synth with `allowPlaceholders`): the template must not deploy.
    * @default - none
    */
@@ -23,13 +28,18 @@ export class DeployRules extends Construct {
     // API Gateway takes a Regional domain's certificate from ACM in the API's own region. Synth does
     // not know the region (no env), so the deploy checks it: a clear refusal instead of a
     // half-created stack rolling back from the domain.
-    const certificateRegion = Token.isUnresolved(props.certificateArn) ? undefined : props.certificateArn.split(':')[3];
-    if (certificateRegion) {
-      new CfnRule(this, 'CertificateInStackRegion', {
+    const certificates: [string, string, string | undefined][] = [
+      ['CertificateInStackRegion', 'certificateArn', props.certificateArn],
+      ['PublicJwksCertificateInStackRegion', 'publicJwksCertificateArn', props.publicJwksCertificateArn],
+    ];
+    for (const [ruleId, setting, arn] of certificates) {
+      const certificateRegion = arn === undefined || Token.isUnresolved(arn) ? undefined : arn.split(':')[3];
+      if (!certificateRegion) continue;
+      new CfnRule(this, ruleId, {
         assertions: [
           {
             assert: Fn.conditionEquals(certificateRegion, Aws.REGION),
-            assertDescription: `certificateArn is an ACM certificate in ${certificateRegion}: deploy the stack to ${certificateRegion}, or use a certificate of the stack's region`,
+            assertDescription: `${setting} is an ACM certificate in ${certificateRegion}: deploy the stack to ${certificateRegion}, or use a certificate of the stack's region`,
           },
         ],
       });

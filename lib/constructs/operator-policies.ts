@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { SetQueueTable } from './set-queue-table.ts';
 
@@ -25,8 +26,17 @@ export const OPERATOR_WRITE_ACTIONS: readonly string[] = Object.freeze([
 const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
 const KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:GenerateDataKey'];
 
+/**
+ * `setpoll keys rotate --table … --kms-key-arn ARN` reads the current signing key's public key
+ * (KmsSigner.create: GetPublicKey) to keep it published as a previous key. Never kms:Sign: an
+ * operator publishes keys, it does not sign SETs.
+ */
+export const OPERATOR_SIGNING_KEY_ACTIONS: readonly string[] = Object.freeze(['kms:GetPublicKey']);
+
 export interface OperatorPoliciesProps {
   readonly queue: SetQueueTable;
+  /** The SET signing key, whose public key `setpoll keys rotate` reads (admin only). */
+  readonly signingKey?: kms.IKey;
 }
 
 /**
@@ -52,8 +62,13 @@ export class OperatorPolicies extends Construct {
       statements: statements(OPERATOR_READ_ACTIONS, KEY_READ_ACTIONS),
     });
     this.admin = new iam.ManagedPolicy(this, 'Admin', {
-      description: 'setpoll operators: also register, rotate and revoke recipient certificates, purge and replay queues',
-      statements: statements([...OPERATOR_READ_ACTIONS, ...OPERATOR_WRITE_ACTIONS], [...KEY_READ_ACTIONS, ...KEY_WRITE_ACTIONS]),
+      description: 'setpoll operators: also register, rotate and revoke recipient certificates, purge and replay queues, publish and rotate keys',
+      statements: [
+        ...statements([...OPERATOR_READ_ACTIONS, ...OPERATOR_WRITE_ACTIONS], [...KEY_READ_ACTIONS, ...KEY_WRITE_ACTIONS]),
+        ...(props.signingKey
+          ? [new iam.PolicyStatement({ sid: 'SigningKeyPublicKey', actions: [...OPERATOR_SIGNING_KEY_ACTIONS], resources: [props.signingKey.keyArn] })]
+          : []),
+      ],
     });
   }
 }

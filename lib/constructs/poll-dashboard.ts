@@ -148,6 +148,8 @@ export class PollDashboard extends Construct {
         pollMetric(POLL_METRICS.delivered, 'delivered'),
         pollMetric(POLL_METRICS.acked, 'acked'),
         pollMetric(POLL_METRICS.redelivered, 'redelivered'),
+        // Part of redelivered: SETs handed out to a request that acked, then never acked (a receiver ignoring poll answers).
+        pollMetric(POLL_METRICS.redeliveredAfterAcks, 'redelivered after an ack request'),
         pollMetric(POLL_METRICS.errored, 'errored (setErrs)'),
         pollMetric(POLL_METRICS.expired, 'expired'),
         pollMetric(POLL_METRICS.failed, 'failed'),

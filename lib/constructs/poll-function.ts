@@ -10,11 +10,13 @@ import {
   DEFAULT_ACCEPTED_POLL_SCOPES,
   DEFAULT_TOKEN_CLIENT_CLAIM,
   ENV,
+  ERRORED_SETS_MODES,
   HTTP_API_INTEGRATION_TIMEOUT_SECONDS,
   MAX_LONG_POLL_SECONDS,
   POLL_SERVICE,
   SETTING_DEFAULTS,
   TIMEOUT_HEADROOM_SECONDS,
+  type ErroredSetsMode,
 } from '../../lambdas/contract.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
@@ -86,6 +88,14 @@ export interface PollFunctionProps {
    */
   readonly maxDeliveryAttempts?: number;
   /**
+   * What a SET a recipient reports in `setErrs` becomes: `final` (RFC 8936 §2.4.4: it leaves the
+   * queue for an `errored` record) or `redeliver` (the OB Aggregated Polling profile's reading: it
+   * stays queued and is delivered again until acknowledged or out of attempts, so it needs
+   * `maxDeliveryAttempts` of at least 1). ERRORED_SETS_MODES in lambdas/contract.ts.
+   * @default 'final'
+   */
+  readonly erroredSets?: ErroredSetsMode;
+  /**
    * Lambda memory in MB (CPU scales with it; JWS verification is CPU bound).
    * @default 512
    */
@@ -144,6 +154,14 @@ export class PollFunction extends Construct {
     requireInteger('leaseSeconds', leaseSeconds, 1);
     requireInteger('maxEvents', maxEvents, 1);
     requireInteger('maxDeliveryAttempts', maxDeliveryAttempts, 0);
+    const erroredSets = props.erroredSets ?? SETTING_DEFAULTS.erroredSets;
+    if (!(ERRORED_SETS_MODES as readonly string[]).includes(erroredSets)) {
+      throw new ConfigError(`erroredSets must be one of ${ERRORED_SETS_MODES.join(', ')} (got ${JSON.stringify(erroredSets)})`);
+    }
+    // As the function itself checks on start (lambdas/core/settings.ts): caught here, at synth.
+    if (erroredSets === 'redeliver' && maxDeliveryAttempts < 1) {
+      throw new ConfigError('erroredSets "redeliver" needs maxDeliveryAttempts of at least 1: errored SETs are delivered again until their attempts run out');
+    }
     requireInteger('memorySize', memorySize, 128);
     const reservedConcurrency = props.reservedConcurrentExecutions ?? DEFAULT_POLL_RESERVED_CONCURRENCY;
     requireInteger('reservedConcurrentExecutions', reservedConcurrency, 1);
@@ -184,7 +202,7 @@ export class PollFunction extends Construct {
         [ENV.maxRequestBytes]: String(SETTING_DEFAULTS.maxRequestBytes),
         [ENV.maxInFlight]: String(SETTING_DEFAULTS.maxInFlight),
         [ENV.identityCacheSeconds]: String(SETTING_DEFAULTS.identityCacheSeconds),
-        [ENV.erroredSets]: SETTING_DEFAULTS.erroredSets,
+        [ENV.erroredSets]: erroredSets,
         [ENV.realm]: props.realm,
         [ENV.tokenJwksUrl]: props.tokenJwksUrl,
         [ENV.tokenIssuer]: props.tokenIssuer,

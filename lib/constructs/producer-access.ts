@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { QUEUE_PK_PREFIX } from '../../lambdas/store/schema.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
+import { ConfigError } from './validation.ts';
 
 /** A producer queues SETs with one conditional PutItem per recipient (lambdas/store/schema.ts). */
 export const PRODUCER_TABLE_ACTIONS: readonly string[] = Object.freeze(['dynamodb:PutItem']);
@@ -76,7 +77,7 @@ export class ProducerAccess extends Construct {
   constructor(scope: Construct, id: string, props: ProducerAccessProps) {
     super(scope, id);
     for (const account of props.producerAccountIds ?? []) {
-      if (!ACCOUNT_ID.test(account)) throw new Error(`producerAccountIds must be 12-digit AWS account ids (got ${JSON.stringify(account)})`);
+      if (!ACCOUNT_ID.test(account)) throw new ConfigError(`producerAccountIds must be 12-digit AWS account ids (got ${JSON.stringify(account)})`);
     }
     this.#props = props;
     this.managedPolicy = new iam.ManagedPolicy(this, 'Policy', {

@@ -11,6 +11,7 @@ import type { SetpollStackProps } from '../../lib/setpoll-stack.ts';
 import { BASE_PROPS, OB_POLL_PATH, SIGNING_KEY_ARN } from './support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const PUBLIC_JWKS_CERT = 'arn:aws:acm:eu-west-2:123456789012:certificate/99999999-2222-3333-4444-555555555555';
 const REQUIRED = Object.fromEntries(REQUIRED_SETTINGS.map((k) => [k, BASE_PROPS[k]]));
 
 const configOf = (context: Record<string, unknown>) => readConfiguration(new App({ context }).node);
@@ -95,6 +96,11 @@ describe('deployment configuration', () => {
       ['truststoreVersoin', 'truststoreVersion'],
       ['longPollSecond', 'longPollSeconds'],
       ['token_audiense', 'tokenAudience'],
+      ['erroredSet', 'erroredSets'],
+      ['publicJwksDomainNmae', 'publicJwksDomainName'],
+      ['publicJwksCertificateARN', 'publicJwksCertificateArn'],
+      ['producerAccountId', 'producerAccountIds'],
+      ['producerSignWithStackKey', 'producersSignWithStackKey'],
     ])('refuses %s and suggests %s', (misspelt, meant) => {
       // Prepare / Act / Assess
       expect(() => configOf({ ...REQUIRED, [misspelt]: 'x' })).toThrow(`unknown setting in context: ${misspelt} (did you mean ${meant}?)`);
@@ -157,6 +163,28 @@ describe('deployment configuration', () => {
       });
     });
 
+    it('reads the errored-SET mode, the public key domain and the producers', () => {
+      // Prepare / Act
+      const { props } = configOf({
+        ...REQUIRED,
+        erroredSets: 'redeliver',
+        maxDeliveryAttempts: '5',
+        publicJwksDomainName: 'keys.bank.example',
+        publicJwksCertificateArn: PUBLIC_JWKS_CERT,
+        producerAccountIds: '111111111111, 222222222222',
+        producersSignWithStackKey: 'false',
+      });
+      // Assess
+      expect(props).toMatchObject<Partial<SetpollStackProps>>({
+        erroredSets: 'redeliver',
+        maxDeliveryAttempts: 5,
+        publicJwksDomainName: 'keys.bank.example',
+        publicJwksCertificateArn: PUBLIC_JWKS_CERT,
+        producerAccountIds: ['111111111111', '222222222222'],
+        producersSignWithStackKey: false,
+      });
+    });
+
     it.each([
       ['longPollSeconds', 'twenty', 'longPollSeconds must be a number (got "twenty")'],
       ['createDomain', 'no', 'createDomain must be true or false (got "no")'],
@@ -164,6 +192,11 @@ describe('deployment configuration', () => {
       ['signingAlg', 'HS256', 'signingAlg must be one of PS256, RS256, ES256 (got "HS256")'],
       ['tokenScopes', 7, 'tokenScopes must be a list of strings (got 7)'],
       ['domainName', 42, 'domainName must be a string (got 42)'],
+      ['erroredSets', 'retry', 'erroredSets must be one of final, redeliver (got "retry")'],
+      ['producerAccountIds', '123456789012,12345', 'producerAccountIds must be 12-digit AWS account ids (got "12345")'],
+      ['producersSignWithStackKey', 'yes', 'producersSignWithStackKey must be true or false (got "yes")'],
+      ['publicJwksDomainName', 'keys.bank.example', 'publicJwksDomainName and publicJwksCertificateArn go together: set both'],
+      ['publicJwksCertificateArn', PUBLIC_JWKS_CERT, 'publicJwksDomainName and publicJwksCertificateArn go together: set both (the public key domain and its ACM certificate), or neither (got only publicJwksCertificateArn)'],
     ])('refuses %s=%j', (key, value, message) => {
       // Prepare / Act / Assess
       expect(() => configOf({ ...REQUIRED, [key]: value })).toThrow(message);
@@ -229,6 +262,7 @@ describe('deployment configuration', () => {
       expect(config.placeholders).toEqual([]);
       expect(config.stackName).toBe('setpoll-prod');
       expect(config.props.domainName).toBe('events.bank.example');
+      expect(config.props.erroredSets).toBe('final');
     });
   });
 
@@ -242,6 +276,11 @@ describe('deployment configuration', () => {
       ['a misspelt key', { ...REQUIRED, tokenJWKSUrl: 'https://as.bank.example/jwks' }, 'setpoll: unknown setting in context: tokenJWKSUrl (did you mean tokenJwksUrl?)'],
       ['a value of the wrong kind', { ...REQUIRED, maxEvents: 'many' }, 'setpoll: maxEvents must be a number (got "many")'],
       ['a value a construct refuses', { ...REQUIRED, longPollSeconds: '60' }, 'setpoll: longPollSeconds must be at most 24'],
+      [
+        'errored SETs redelivered without a delivery limit',
+        { ...REQUIRED, erroredSets: 'redeliver' },
+        'setpoll: erroredSets "redeliver" needs maxDeliveryAttempts of at least 1',
+      ],
     ])('fails on %s with one line on stderr, no stack trace, exit code 1', (_name, context, start) => {
       // Prepare / Act
       const { status, stderr, stdout } = runApp(context, path.join(dir, 'out-fail'));

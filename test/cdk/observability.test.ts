@@ -377,7 +377,15 @@ describe('observability', () => {
       // Assess
       const ns = (names: string[]) => names.map((n) => `${METRICS_NAMESPACE} ${n}`);
       expect(metricNames(sets)).toEqual(
-        ns([POLL_METRICS.delivered, POLL_METRICS.acked, POLL_METRICS.redelivered, POLL_METRICS.errored, POLL_METRICS.expired, POLL_METRICS.failed]),
+        ns([
+          POLL_METRICS.delivered,
+          POLL_METRICS.acked,
+          POLL_METRICS.redelivered,
+          POLL_METRICS.redeliveredAfterAcks,
+          POLL_METRICS.errored,
+          POLL_METRICS.expired,
+          POLL_METRICS.failed,
+        ]),
       );
       for (const row of sets.properties.metrics!) expect(row.slice(2, 4)).toEqual(['service', POLL_SERVICE]);
       expect(metricNames(variants)).toEqual(ns([POLL_METRICS.pollOnly, POLL_METRICS.pollAndAck, POLL_METRICS.ackOnly]));

@@ -142,9 +142,10 @@ describe('SetpollStack, operable defaults', () => {
       ]);
     });
 
-    it('admin: also the writes, including ConditionCheckItem for recipients rotate; never Scan or table admin', () => {
+    it('admin: also the writes, including ConditionCheckItem for recipients rotate, and the signing key\'s public key for keys rotate; never Scan, table admin or kms:Sign', () => {
       // Prepare
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0]!;
+      const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeyUsage: 'SIGN_VERIFY' } }))[0]!;
       // Act
       const statements = managedPolicyStatements(template, 'setpoll operators: also');
       // Assess
@@ -155,7 +156,10 @@ describe('SetpollStack, operable defaults', () => {
           Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
         },
+        // setpoll keys rotate --table: KmsSigner.create reads the current key's public key
+        { Sid: 'SigningKeyPublicKey', Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': [signingKeyId, 'Arn'] } },
       ]);
+      expect(managedPolicyStatements(template, 'setpoll operators: read').map((st) => st.Sid)).toEqual(['SetQueueTable']);
     });
 
     it('cover the customer managed table key when there is one', () => {
