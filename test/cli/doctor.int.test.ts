@@ -139,6 +139,21 @@ describe('setpoll doctor', () => {
     expect(Object.fromEntries(report.steps.map((s) => [s.step, s.status]))).toEqual({ dns: 'ok', tls: 'ok', 'tls-1.1': 'ok', mtls: 'ok', token: 'fail', jwks: 'ok', 'public-jwks': 'skip', poll: 'skip' });
   });
 
+  it('says the server certificate is not trusted when the private CA is not passed (--ca forgotten)', async () => {
+    // Prepare
+    const alpha = stack.pki.clients.find((c) => c.clientId === 'tpp-alpha')!;
+
+    // Act
+    const run = await inProcess('doctor', '--json', '--url', stack.config.pollUrl, ...files('alpha', alpha), '--token-url', stack.config.tokenUrl);
+
+    // Assess
+    expect(run.code).toBe(1);
+    const steps = Object.fromEntries((JSON.parse(run.stdout) as { steps: { step: string; status: string; detail: string }[] }).steps.map((s) => [s.step, s]));
+    expect(steps.tls).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^the server certificate is not trusted: (SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY).* \(a private CA\? pass --ca FILE\)$/) });
+    expect(steps.mtls).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^cannot tell: the server certificate is not trusted/) });
+    expect([steps.token!.status, steps.jwks!.status, steps.poll!.status]).toEqual(['fail', 'fail', 'skip']);
+  });
+
   it('fails DNS for a host name that does not resolve and skips the rest', async () => {
     // Act
     const cert = join(scratch, 'foreign.pem');
