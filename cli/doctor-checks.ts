@@ -85,7 +85,8 @@ export async function runDoctor(target: DoctorTarget, options: { timeoutMs: numb
   const probePath = `${target.pollUrl.pathname}${target.pollUrl.search}`;
   await step('tls', async () => judgeTls(await probe(target.pollUrl, probePath, { identity: target.identity, timeoutMs })));
   await step('tls-1.1', async () => judgeOldTls(await probe(target.pollUrl, probePath, { identity: target.identity, timeoutMs, maxVersion: 'TLSv1.1' })));
-  await step('mtls', async () => judgeNoCertificate(await probe(target.jwksUrl, target.jwksUrl.pathname, { identity: target.identity.ca === undefined ? {} : { ca: target.identity.ca }, timeoutMs })));
+  // The API's own origin, whatever --jwks-url names: any answer but a refusal there means no mTLS.
+  await step('mtls', async () => judgeNoCertificate(await probe(target.pollUrl, probePath, { identity: target.identity.ca === undefined ? {} : { ca: target.identity.ca }, timeoutMs })));
 
   const transport = mtlsTransport(target.identity, { timeoutMs });
   try {

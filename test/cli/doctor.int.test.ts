@@ -15,10 +15,14 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 describe('setpoll doctor', () => {
   let stack: TestStack;
   let scratch: string;
+  /** The local stack's dev CA, for --ca. */
+  let caFile: string;
 
   beforeAll(async () => {
     stack = await startTestStack();
     scratch = mkdtempSync(join(tmpdir(), 'setpoll-doctor-'));
+    caFile = join(scratch, 'dev-ca.pem');
+    writeFileSync(caFile, stack.pki.caCertPem);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -99,8 +103,6 @@ describe('setpoll doctor', () => {
   it('fails the steps a certificate from another CA breaks, names them, and exits 1', async () => {
     // Prepare
     const foreign = await issueClientCertificate(await createCertificateAuthority('not the truststore'), 'tpp-alpha');
-    const caFile = join(scratch, 'dev-ca.pem');
-    writeFileSync(caFile, stack.pki.caCertPem);
 
     // Act
     const run = await inProcess('doctor', '--url', stack.config.pollUrl, ...files('foreign', foreign), '--token-url', stack.config.tokenUrl, '--ca', caFile, '--timeout', '5');
@@ -130,7 +132,7 @@ describe('setpoll doctor', () => {
 
     // Act
     // An origin alone: the default poll path, as setpoll poll takes it
-    const run = await inProcess('doctor', '--json', '--url', new URL(stack.config.pollUrl).origin, ...files('stranger', { certPem: stranger.cert, keyPem: stranger.key }), '--token-url', stack.config.tokenUrl, '--ca', join(scratch, 'dev-ca.pem'));
+    const run = await inProcess('doctor', '--json', '--url', new URL(stack.config.pollUrl).origin, ...files('stranger', { certPem: stranger.cert, keyPem: stranger.key }), '--token-url', stack.config.tokenUrl, '--ca', caFile);
 
     // Assess
     expect(run.code).toBe(1);
@@ -154,10 +156,23 @@ describe('setpoll doctor', () => {
     expect([steps.token!.status, steps.jwks!.status, steps.poll!.status]).toEqual(['fail', 'fail', 'skip']);
   });
 
+  it('fails mtls against a listener that asks for no client certificate (the public JWKS one)', async () => {
+    // Prepare
+    const alpha = stack.pki.clients.find((c) => c.clientId === 'tpp-alpha')!;
+
+    // Act: "the API" is the listener without mTLS
+    const run = await inProcess('doctor', '--json', '--url', stack.config.publicJwksUrl, ...files('alpha-public', alpha), '--token-url', stack.config.tokenUrl, '--ca', caFile);
+
+    // Assess
+    expect(run.code).toBe(1);
+    const steps = Object.fromEntries((JSON.parse(run.stdout) as { steps: { step: string; status: string; detail: string }[] }).steps.map((s) => [s.step, s]));
+    expect(steps.mtls).toEqual({ step: 'mtls', status: 'fail', detail: 'answered HTTP 200 without a client certificate: mutual TLS is not enforced on this domain', ms: expect.any(Number) });
+    expect(steps.poll).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^the poll endpoint answered HTTP 405/) });
+  });
+
   it('fails DNS for a host name that does not resolve and skips the rest', async () => {
     // Act
-    const cert = join(scratch, 'foreign.pem');
-    const run = await inProcess('doctor', '--json', '--url', 'https://setpoll-doctor.invalid/events', '--cert', cert, '--key', join(scratch, 'foreign.key'), '--token-url', 'https://setpoll-doctor.invalid/token');
+    const run = await inProcess('doctor', '--json', '--url', 'https://setpoll-doctor.invalid/events', ...files('any', stack.pki.clients[0]!), '--token-url', 'https://setpoll-doctor.invalid/token');
 
     // Assess
     expect(run.code).toBe(1);
