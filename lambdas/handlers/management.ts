@@ -108,7 +108,8 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     logger.appendKeys({ providerId: client.clientId });
     await tokens.verify(event.headers?.authorization, client, SCOPES[endpoint.access]);
     const query = queryParams(event, endpoint.query ?? []);
-    const body = endpoint.body ? parseJsonBody(event, maxRequestBytes) : undefined;
+    // Claims must reach the SET as the numbers sent: one a double would change is a 400, not a silent rounding.
+    const body = endpoint.body ? parseJsonBody(event, maxRequestBytes, { exactNumbers: true }) : undefined;
     // The interaction id travels on into a fan-out continuation this request schedules.
     const response = await runWithInteraction(context.interactionId, () => endpoint.run({ event, providerId: client.clientId, params, query, body }));
     // Named on the line itself too: the local stack runs continuations beside requests in one process.

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.ts';
+import { inexactNumber } from './json-numbers.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -9,9 +10,10 @@ export function requireMethod(event: APIGatewayProxyEventV2, method: string): vo
 
 /**
  * Reads a JSON request body strictly: `application/json` (charset, if given, UTF-8), at most
- * `maxBytes`, valid UTF-8, valid JSON. Every failure is a 4xx naming what was wrong.
+ * `maxBytes`, valid UTF-8, valid JSON. Every failure is a 4xx naming what was wrong. With
+ * `exactNumbers`, a number a double cannot hold exactly is a 400 too (see inexactNumber).
  */
-export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number, options: { readonly exactNumbers?: boolean } = {}): unknown {
   const contentType = event.headers?.['content-type'];
   if (contentType === undefined) throw new UnsupportedMediaType('Content-Type must be application/json');
   const [mediaType, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
@@ -37,9 +39,15 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): 
   } catch {
     throw new InvalidRequest('The request body is not valid UTF-8');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch {
     throw new InvalidRequest('The request body is not valid JSON');
   }
+  const inexact = options.exactNumbers === true ? inexactNumber(text) : undefined;
+  if (inexact !== undefined) {
+    throw new InvalidRequest(`The number ${inexact.slice(0, 40)} cannot be kept exactly (numbers are IEEE 754 doubles here): send it as a string`);
+  }
+  return parsed;
 }

@@ -12,6 +12,8 @@ export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 100;
 /** The serialized claims of one notification (events, sub, sub_id, txn, toe). */
 export const MAX_CLAIMS_BYTES = 64 * 1024;
+/** Nesting of arrays and objects in the claims, the claims object itself being 1. */
+export const MAX_CLAIMS_DEPTH = 64;
 /** A notification's SETs stay queued at most this long. */
 export const MAX_TTL_SECONDS = 30 * 86_400;
 const MAX_STRING_CLAIM = 256;
@@ -120,6 +122,7 @@ export function checkClaims(input: Record<string, unknown>): NotificationClaims 
   }
   const picked: Record<string, unknown> = {};
   for (const member of CLAIM_MEMBERS) if (input[member] !== undefined) picked[member] = input[member];
+  if (depthOf(picked) > MAX_CLAIMS_DEPTH) throw new InvalidRequest(`The claims must not nest arrays and objects more than ${MAX_CLAIMS_DEPTH} deep`);
   let json: string;
   try {
     json = JSON.stringify(picked);
@@ -128,6 +131,19 @@ export function checkClaims(input: Record<string, unknown>): NotificationClaims 
   }
   if (Buffer.byteLength(json, 'utf8') > MAX_CLAIMS_BYTES) throw new InvalidRequest(`The claims must not exceed ${MAX_CLAIMS_BYTES} bytes of JSON`);
   return JSON.parse(json) as NotificationClaims;
+}
+
+/** How deeply arrays and objects nest in a JSON value (a scalar: 0); iterative, so no depth overflows the stack. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 export function checkTtlSeconds(value: unknown, fallback: number): number {

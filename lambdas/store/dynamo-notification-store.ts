@@ -6,6 +6,19 @@ import { listPage, type ListPage } from './notifier-query.ts';
 import { NOTIFICATION_PREFIX, notificationSk, providerPk } from './schema.ts';
 import { ItemExists, ItemMissing, VersionConflict } from './store-errors.ts';
 
+/**
+ * Claims are stored as their JSON text (`claims`, a string): a DynamoDB map cannot hold every JSON
+ * value (numbers beyond 38 digits or outside 1E-130..9.9E125, 32 levels of nesting), and the text
+ * brings back exactly the values that were checked. Items of earlier builds hold a map: read as is.
+ */
+const toStored = (item: NotificationItem): Record<string, unknown> => ({ ...item, claims: JSON.stringify(item.claims) });
+function fromStored(raw: Record<string, unknown>): NotificationItem;
+function fromStored(raw: Record<string, unknown> | undefined): NotificationItem | undefined;
+function fromStored(raw: Record<string, unknown> | undefined): NotificationItem | undefined {
+  if (raw === undefined) return undefined;
+  return { ...raw, claims: typeof raw.claims === 'string' ? JSON.parse(raw.claims) : raw.claims } as NotificationItem;
+}
+
 const NOTIFICATION_ABSENT = 'attribute_not_exists(#sk)';
 const NOTIFICATION_EXISTS = 'attribute_exists(#sk)';
 const VERSION_MATCHES = '#version = :expectedVersion';
@@ -24,18 +37,19 @@ export class DynamoNotificationStore implements NotificationStore {
     const out = await this.#client.send(
       new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: notificationSk(notificationId) }, ConsistentRead: true }),
     );
-    return out.Item as NotificationItem | undefined;
+    return fromStored(out.Item);
   }
 
-  list(providerId: string, page: { limit: number; cursor?: string | undefined }): Promise<ListPage<NotificationItem>> {
-    return listPage<NotificationItem>(this.#client, this.#table, { pk: providerPk(providerId), prefix: NOTIFICATION_PREFIX, ...page, consistent: false });
+  async list(providerId: string, page: { limit: number; cursor?: string | undefined }): Promise<ListPage<NotificationItem>> {
+    const found = await listPage<Record<string, unknown> & { sk: string }>(this.#client, this.#table, { pk: providerPk(providerId), prefix: NOTIFICATION_PREFIX, ...page, consistent: false });
+    return { ...found, items: found.items.map((item) => fromStored(item)) };
   }
 
   async create(providerId: string, fields: NewNotification): Promise<NotificationItem> {
     const item: NotificationItem = { pk: providerPk(providerId), sk: notificationSk(fields.notificationId), ...fields };
     try {
       await this.#client.send(
-        new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: NOTIFICATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
+        new PutCommand({ TableName: this.#table, Item: toStored(item), ConditionExpression: NOTIFICATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ItemExists(`A notification ${item.notificationId} exists`, { cause: error });
@@ -49,7 +63,7 @@ export class DynamoNotificationStore implements NotificationStore {
       this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: next,
+          Item: toStored(next),
           ConditionExpression: `${NOTIFICATION_EXISTS} AND ${VERSION_MATCHES}`,
           ExpressionAttributeNames: { '#sk': 'sk', '#version': 'version' },
           ExpressionAttributeValues: { ':expectedVersion': readVersion },
@@ -85,7 +99,7 @@ export class DynamoNotificationStore implements NotificationStore {
         }),
       ),
     );
-    return out.Attributes as NotificationItem;
+    return fromStored(out.Attributes as Record<string, unknown>);
   }
 
   async saveProgress(item: NotificationItem, change: ProgressChange, at: string): Promise<NotificationItem | undefined> {
@@ -118,7 +132,7 @@ export class DynamoNotificationStore implements NotificationStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes as NotificationItem;
+      return fromStored(out.Attributes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;

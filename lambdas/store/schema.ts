@@ -14,7 +14,7 @@
  *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |
  *  | revoked cert    | `CERT#<sha256>` | `REVOKED`                 | at, reason?                                     |
  *  | destination     | `P#<providerId>`| `D#<clientId>`            | clientId, eventTypes? (L of S; absent: all types), version, createdAt, updatedAt |
- *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (M), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
+ *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (S: the JSON text; M in items of earlier builds), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
  *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
  *  | published key   | `KEYS`          | `K#<kid>`                 | kid, jwk (public JWK as JSON), kind (previous, producer), at, label?, until?, ttl? |
  *  | authorization   | `AUTH#<recipientId>` | `P#<providerId>`     | recipientId, providerId, grantedBy (`operator` or `recipient`), at |
