@@ -36,7 +36,7 @@ export interface SsfInputs extends Pick<SsfParts, 'signer' | 'issuer' | 'pollUrl
   readonly create: SsfFactory;
 }
 
-export interface NotifierInputs extends Pick<NotifierParts, 'signer' | 'issuer' | 'scheduler' | 'fanOutPageSize' | 'fanOutBudgetMs'> {
+export interface NotifierInputs extends Pick<NotifierParts, 'signer' | 'issuer' | 'scheduler' | 'fanOutPageSize' | 'fanOutBudgetMs' | 'limits'> {
   /**
    * `createNotifierServices` (lambdas/notifier/services.ts). Passed in rather than imported here,
    * so the poll function's bundle, which imports this module, holds no Notifier code.

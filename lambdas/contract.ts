@@ -38,6 +38,12 @@ export const ENV = Object.freeze({
   signingAlg: 'SETPOLL_SIGNING_ALG',
   /** Powertools reads it too; the handlers name their logger and metrics service after it. */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Per-Data-Provider limits of the Notifier (NOTIFIER_LIMIT_ENV). */
+  notifierMaxDestinations: 'SETPOLL_NOTIFIER_MAX_DESTINATIONS',
+  notifierNotificationsPerMinute: 'SETPOLL_NOTIFIER_NOTIFICATIONS_PER_MINUTE',
+  notifierMaxClaimsBytes: 'SETPOLL_NOTIFIER_MAX_CLAIMS_BYTES',
+  notifierMaxBulkItems: 'SETPOLL_NOTIFIER_MAX_BULK_ITEMS',
+  notifierMaxSetsPerRequest: 'SETPOLL_NOTIFIER_MAX_SETS_PER_REQUEST',
   /** Test and benchmark hook only (a DynamoDB Local endpoint): never set in a deployment. */
   dynamoDbEndpoint: 'SETPOLL_DYNAMODB_ENDPOINT',
   /** Set by the Lambda runtime: the management function invokes itself to continue a fan-out. */
@@ -102,7 +108,54 @@ export const MANAGEMENT_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
   ENV.signingKeyId,
   ENV.signingAlg,
   ENV.functionName,
+  ENV.notifierMaxDestinations,
+  ENV.notifierNotificationsPerMinute,
+  ENV.notifierMaxClaimsBytes,
+  ENV.notifierMaxBulkItems,
+  ENV.notifierMaxSetsPerRequest,
 ]);
+
+/**
+ * What one Data Provider may do (the Notifier's documented server policies, docs/server-policies.md):
+ * destinations it may hold, notifications it may issue or replace per minute (then 429 with
+ * Retry-After), bytes of JSON claims per notification, items per bulk request, and SETs one request
+ * may make the deployment sign (notifications in it × the provider's destinations).
+ */
+export interface NotifierLimits {
+  readonly maxDestinations: number;
+  readonly notificationsPerMinute: number;
+  readonly maxClaimsBytes: number;
+  readonly maxBulkItems: number;
+  readonly maxSetsPerRequest: number;
+}
+
+/** The management function's variable of each limit. */
+export const NOTIFIER_LIMIT_ENV = Object.freeze({
+  maxDestinations: ENV.notifierMaxDestinations,
+  notificationsPerMinute: ENV.notifierNotificationsPerMinute,
+  maxClaimsBytes: ENV.notifierMaxClaimsBytes,
+  maxBulkItems: ENV.notifierMaxBulkItems,
+  maxSetsPerRequest: ENV.notifierMaxSetsPerRequest,
+} satisfies Record<keyof NotifierLimits, EnvName>);
+
+export const NOTIFIER_LIMIT_DEFAULTS: NotifierLimits = Object.freeze({
+  maxDestinations: 10_000,
+  notificationsPerMinute: 600,
+  maxClaimsBytes: 65_536,
+  maxBulkItems: 100,
+  maxSetsPerRequest: 100_000,
+});
+
+/** The bounds each limit must keep (lambdas/notifier/limits.ts checks them, and so does the CDK construct). */
+export const NOTIFIER_LIMIT_BOUNDS: Readonly<Record<keyof NotifierLimits, readonly [number, number]>> = Object.freeze({
+  maxDestinations: [1, 1_000_000],
+  notificationsPerMinute: [1, 1_000_000],
+  // A SET carries the claims plus its header and signature; 256 KiB keeps a queued SET well under DynamoDB's 400 KB item.
+  maxClaimsBytes: [1024, 262_144],
+  // A DynamoDB transaction holds at most 100 actions: an atomic destination bulk is one transaction.
+  maxBulkItems: [1, 100],
+  maxSetsPerRequest: [1, 100_000_000],
+});
 
 /**
  * Every variable the public keys function's code reads (lib/constructs/public-jwks.ts): the table's

@@ -11,7 +11,7 @@ import { ConfigError } from './constructs/validation.ts';
 import { DnsAlias } from './constructs/dns-alias.ts';
 import { FanOutContinuations } from './constructs/fan-out-continuations.ts';
 import { OperatorPolicies } from './constructs/operator-policies.ts';
-import { ManagementFunction } from './constructs/management-function.ts';
+import { ManagementFunction, type ManagementFunctionProps } from './constructs/management-function.ts';
 import { PollAlarms, type AlarmThresholds } from './constructs/poll-alarms.ts';
 import { DEFAULT_POLL_PATH, PollApi } from './constructs/poll-api.ts';
 import { PollDashboard } from './constructs/poll-dashboard.ts';
@@ -130,6 +130,11 @@ export interface SetpollStackProps extends StackProps {
   readonly setIssuer?: string;
   /** @default 1024 */
   readonly managementMemorySize?: number;
+  /**
+   * Per-Data-Provider limits of the Notifier (docs/server-policies.md, "Limits per Data Provider").
+   * @default the contract's NOTIFIER_LIMIT_DEFAULTS
+   */
+  readonly notifierLimits?: ManagementFunctionProps['notifierLimits'];
   /** @default 200 */
   readonly throttleBurstLimit?: number;
   /** @default 100 */
@@ -245,6 +250,7 @@ export class SetpollStack extends Stack {
       tokenIssuer: props.tokenIssuer,
       tokenAudience: props.tokenAudience,
       memorySize: props.managementMemorySize,
+      notifierLimits: props.notifierLimits,
       reservedConcurrentExecutions: props.managementReservedConcurrentExecutions,
       tracing: props.tracing,
       logRetention: props.functionLogRetention,

@@ -25,6 +25,7 @@ import type { DestinationService } from '../lambdas/notifier/destinations.ts';
 import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
 import type { AuthorizationService } from '../lambdas/notifier/authorizations.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
+import type { NotifierLimits } from '../lambdas/notifier/limits.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
 import { DynamoKeySetStore } from '../lambdas/store/dynamo-key-set-store.ts';
@@ -69,7 +70,7 @@ export interface LocalStackOptions {
    */
   readonly providerIds?: readonly string[];
   /** Fan-out tuning of the NotificationService (see NotificationServiceOptions). @default its defaults */
-  readonly notifier?: { readonly fanOutPageSize?: number; readonly fanOutBudgetMs?: number };
+  readonly notifier?: { readonly fanOutPageSize?: number; readonly fanOutBudgetMs?: number; readonly limits?: Partial<NotifierLimits> };
   /** More routes (e.g. a token endpoint), merged over the built-in ones. */
   readonly routes?: RouteTable;
   /** Called once per request served (an access log; see AccessLogEntry). @default none */
@@ -308,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         scheduler,
         ...(options.notifier?.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.notifier.fanOutPageSize }),
         ...(options.notifier?.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.notifier.fanOutBudgetMs }),
+        ...(options.notifier?.limits === undefined ? {} : { limits: options.notifier.limits }),
       },
     });
     for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);

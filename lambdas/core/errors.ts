@@ -111,6 +111,18 @@ export class UnsupportedMediaType extends SetpollError {
   readonly statusCode = 415;
 }
 
+/** 429: the caller went over a rate it is allowed; retry after `Retry-After` seconds. */
+export class TooManyRequests extends SetpollError {
+  override readonly name = 'TooManyRequests';
+  readonly code = 'too_many_requests';
+  readonly statusCode = 429;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
 /** 503: a dependency failed or was throttled; safe to retry. Nothing was lost. */
 export class ServiceUnavailable extends SetpollError {
   override readonly name = 'ServiceUnavailable';

@@ -14,6 +14,7 @@ import { DEFAULT_SETTINGS } from '../core/settings.ts';
 import { httpErrorHandler } from '../http/error-handler.ts';
 import { interactionId, type InteractionState } from '../http/interaction-id.ts';
 import { parseJsonBody } from '../http/json-body.ts';
+import { limitsFromEnv } from '../notifier/limits.ts';
 import { queryParams } from '../http/request-parts.ts';
 import { Router } from '../http/router.ts';
 import type { DestinationService } from '../notifier/destinations.ts';
@@ -154,7 +155,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const { destinations, notifications, authorizations, streams, authenticator, tokens, settings, logger } = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },
-    { create: createNotifierServices, signer, issuer, scheduler },
+    { create: createNotifierServices, signer, issuer, scheduler, limits: limitsFromEnv(env) },
     pollUrl ? { create: createSsfServices, signer, issuer, pollUrl } : undefined,
   );
   const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger });

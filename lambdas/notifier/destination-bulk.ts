@@ -14,6 +14,10 @@ const BULK_CONCURRENCY = 16;
 export interface BulkTarget {
   readonly store: DestinationStore;
   readonly now: () => number;
+  /** Counts `count` more destinations of the provider (protocol errors: 409 at the limit). */
+  reserve(providerId: string, count: number): Promise<void>;
+  /** Gives counted destinations back; never fails. */
+  release(providerId: string, count: number): Promise<void>;
   /** Of `clientIds`, the recipients that authorize the provider (protocol errors). */
   authorizedAmong(providerId: string, clientIds: readonly string[]): Promise<Set<string>>;
   /** One operation, as the single-item API runs it (protocol errors). */
@@ -107,9 +111,22 @@ export async function bulkAtomic(target: BulkTarget, providerId: string, parsed:
     }
   });
 
+  // The destinations it adds are counted first (and given back if the transaction fails); those it removes, after.
+  const added = ops.filter((op) => op.op === 'register').length - ops.filter((op) => op.op === 'delete').length;
+  if (added > 0) {
+    try {
+      await target.reserve(providerId, added);
+    } catch (error) {
+      if (!(error instanceof SetpollError) || error.statusCode !== 409) throw error;
+      ops.forEach((op, index) => op.op === 'register' && problems.set(index, error));
+      return notApplied(ops.length, clientIds, problems);
+    }
+  }
   try {
     await target.store.applyAtomically(providerId, writes);
+    if (added < 0) await target.release(providerId, -added);
   } catch (error) {
+    if (added > 0) await target.release(providerId, added);
     if (!(error instanceof TransactionRefused)) throw protocolError(error, { kind: 'destination', id: '' });
     for (const [index, reason] of error.reasons) {
       const op = ops[index]!;

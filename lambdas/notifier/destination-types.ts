@@ -2,6 +2,7 @@
 import type { DestinationItem } from '../store/notifier-items.ts';
 import { destinationSk, providerPk } from '../store/schema.ts';
 import { AccessDenied } from '../core/errors.ts';
+import { NOTIFIER_LIMIT_DEFAULTS } from '../contract.ts';
 
 /** A Data Provider's notification destination: a recipient and the event types it receives. */
 export interface Destination {
@@ -80,7 +81,7 @@ export interface BulkResult {
 }
 
 /** The documented cap on operations per bulk request; also DynamoDB's cap on one transaction. */
-export const MAX_BULK_ITEMS = 100;
+export const MAX_BULK_ITEMS = NOTIFIER_LIMIT_DEFAULTS.maxBulkItems;
 
 /** The API view of a stored destination. */
 export const toDestination = (item: DestinationItem): Destination => ({

@@ -2,10 +2,11 @@ import { InvalidRequest } from '../core/errors.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { DestinationStore } from '../store/destination-store.ts';
+import type { ProviderQuotaStore } from '../store/provider-quota-store.ts';
+import { resolveLimits, type NotifierLimits } from './limits.ts';
 import { bulkAtomic, bulkEach, type BulkTarget } from './destination-bulk.ts';
 import { parseEventTypesUpdate, parseOperations, parseRegister, updateBody, type ParsedOperation, type ParsedRegister } from './destination-input.ts';
 import {
-  MAX_BULK_ITEMS,
   newDestinationItem,
   notAuthorized,
   toDestination,
@@ -26,6 +27,10 @@ export interface DestinationServiceOptions {
   readonly store: DestinationStore;
   /** Recipients' consent: a destination is registered only for a recipient that authorizes the provider. */
   readonly authorizations: AuthorizationStore;
+  /** Each provider's destination count, held under `limits.maxDestinations`. */
+  readonly quota: ProviderQuotaStore;
+  /** @default the contract's NOTIFIER_LIMIT_DEFAULTS */
+  readonly limits?: Partial<NotifierLimits>;
   /** Epoch ms. */
   readonly now?: () => number;
 }
@@ -41,25 +46,31 @@ const subject = (id: string, expected?: number) => ({ kind: 'destination', id, e
 export class DestinationService {
   readonly #store: DestinationStore;
   readonly #authorizations: AuthorizationStore;
+  readonly #quota: ProviderQuotaStore;
+  readonly #limits: NotifierLimits;
   readonly #now: () => number;
   readonly #bulk: BulkTarget;
 
   constructor(options: DestinationServiceOptions) {
-    if (!options.store || !options.authorizations) throw new ProgrammerError('store and authorizations are required');
+    if (!options.store || !options.authorizations || !options.quota) throw new ProgrammerError('store, authorizations and quota are required');
     this.#store = options.store;
     this.#authorizations = options.authorizations;
+    this.#quota = options.quota;
+    this.#limits = resolveLimits(options.limits);
     this.#now = options.now ?? Date.now;
     this.#bulk = {
       store: this.#store,
       now: this.#now,
       authorizedAmong: (providerId, clientIds) => inProtocol(subject(''), () => this.#authorizations.authorizedAmong(providerId, clientIds)),
+      reserve: (providerId, count) => inProtocol(subject(''), () => this.#quota.reserveDestinations(providerId, count, this.#limits.maxDestinations)),
+      release: (providerId, count) => this.#release(providerId, count),
       apply: (providerId, op) => this.#apply(providerId, op),
     };
   }
 
   /**
    * 403 AccessDenied (notAuthorized) unless the recipient authorizes the provider; 409 Conflict when
-   * the provider already has a destination with this clientId.
+   * the provider already has a destination with this clientId, or holds limits.maxDestinations.
    */
   async register(providerId: string, input: RegisterDestinationInput): Promise<Destination> {
     assertProviderId(providerId);
@@ -106,7 +117,7 @@ export class DestinationService {
   }
 
   /**
-   * Up to MAX_BULK_ITEMS register, update and delete operations (more, or none: 400).
+   * Up to limits.maxBulkItems register, update and delete operations (more, or none: 400).
    *
    * Non-atomic (default): every operation is attempted and answered on its own; the call throws only
    * for a malformed request. Operations on the same clientId run in the order given. A dependency
@@ -119,9 +130,8 @@ export class DestinationService {
    */
   async bulk(providerId: string, operations: readonly BulkOperation[], options: { atomic?: boolean } = {}): Promise<BulkResult> {
     assertProviderId(providerId);
-    if (!Array.isArray(operations) || operations.length < 1 || operations.length > MAX_BULK_ITEMS) {
-      throw new InvalidRequest(`A bulk request holds 1 to ${MAX_BULK_ITEMS} operations`);
-    }
+    const max = this.#limits.maxBulkItems;
+    if (!Array.isArray(operations) || operations.length < 1 || operations.length > max) throw new InvalidRequest(`A bulk request holds 1 to ${max} operations`);
     const parsed = parseOperations(operations);
     const clientIds = operations.map((raw: unknown) => (isObject(raw) && typeof raw.clientId === 'string' ? raw.clientId : ''));
     const atomic = options.atomic === true;
@@ -138,7 +148,13 @@ export class DestinationService {
   async #register(providerId: string, op: ParsedRegister): Promise<Destination> {
     if (!(await inProtocol(subject(op.clientId), () => this.#authorizations.isAuthorized(op.clientId, providerId)))) throw notAuthorized();
     const item = newDestinationItem(providerId, op.clientId, op.eventTypes, new Date(this.#now()).toISOString());
-    await inProtocol(subject(op.clientId), () => this.#store.create(item));
+    await inProtocol(subject(op.clientId), () => this.#quota.reserveDestinations(providerId, 1, this.#limits.maxDestinations));
+    try {
+      await inProtocol(subject(op.clientId), () => this.#store.create(item));
+    } catch (error) {
+      await this.#release(providerId, 1);
+      throw error;
+    }
     return toDestination(item);
   }
 
@@ -150,6 +166,15 @@ export class DestinationService {
 
   async #delete(providerId: string, clientId: string, expectedVersion: number | undefined): Promise<void> {
     await inProtocol(subject(clientId, expectedVersion), () => this.#store.delete(providerId, clientId, expectedVersion));
+    await this.#release(providerId, 1);
+  }
+
+  /**
+   * Gives back counted destinations. A failure leaves the count too high, which only makes the
+   * limit stricter: the change itself stands, so it is not reported.
+   */
+  async #release(providerId: string, count: number): Promise<void> {
+    await this.#quota.releaseDestinations(providerId, count).catch(() => undefined);
   }
 
   async #apply(providerId: string, op: ParsedOperation): Promise<{ status: 200 | 201 | 204; destination?: Destination }> {

@@ -1,7 +1,6 @@
-import { InvalidRequest, SetpollError } from '../core/errors.ts';
+import { SetpollError } from '../core/errors.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import { mapLimit } from '../shared/helpers.ts';
-import { MAX_BULK_ITEMS } from './destination-types.ts';
 import { hasWork, type Advance } from './fan-out.ts';
 import { toNotification, type IssueBulkItemResult, type IssueBulkResult, type NotificationInput } from './notification-types.ts';
 import { isObject } from './validation.ts';
@@ -20,14 +19,10 @@ export interface BulkIssuer {
 }
 
 /**
- * Up to MAX_BULK_ITEMS notifications, each answered on its own (throws only for a malformed
- * request). All are created first; then they fan out within one shared time budget, and those not
- * done are scheduled.
+ * Notifications (their number checked by the caller), each answered on its own. All are created
+ * first; then they fan out within one shared time budget, and those not done are scheduled.
  */
 export async function issueBulk(issuer: BulkIssuer, providerId: string, inputs: readonly NotificationInput[], startedAt: number): Promise<IssueBulkResult> {
-  if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > MAX_BULK_ITEMS) {
-    throw new InvalidRequest(`A bulk request holds 1 to ${MAX_BULK_ITEMS} notifications`);
-  }
   const results = new Array<IssueBulkItemResult>(inputs.length);
   const created = new Map<number, { item: NotificationItem; created: boolean }>();
   await mapLimit(inputs, BULK_CONCURRENCY, async (input: unknown, index) => {

@@ -11,13 +11,13 @@ export interface ParsedNotification {
   readonly ttlSeconds: number;
 }
 
-/** Checks a notification as given; `ttlSeconds` defaults to `defaultTtlSeconds`. */
-export function parseNotification(input: unknown, defaultTtlSeconds: number): ParsedNotification {
+/** Checks a notification as given; `ttlSeconds` defaults to `defaultTtlSeconds`; its claims may take `maxClaimsBytes` of JSON. */
+export function parseNotification(input: unknown, defaultTtlSeconds: number, maxClaimsBytes: number): ParsedNotification {
   if (!isObject(input)) throw new InvalidRequest('The notification must be a JSON object');
   rejectUnknownMembers(input, NOTIFICATION_MEMBERS, 'the notification');
   return {
     ...(input.notificationId === undefined ? {} : { notificationId: checkNotificationId(input.notificationId) }),
-    claims: checkClaims(input),
+    claims: checkClaims(input, maxClaimsBytes),
     ttlSeconds: checkTtlSeconds(input.ttlSeconds, defaultTtlSeconds),
   };
 }

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { Conflict, InvalidRequest } from '../core/errors.ts';
+import { Conflict, InvalidRequest, TooManyRequests } from '../core/errors.ts';
 import { DEFAULT_SET_TTL_SECONDS } from '../producer/publish.ts';
 import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 import type { AuthorizationStore } from '../store/authorization-store.ts';
 import type { NewNotification, NotificationStore } from '../store/notification-store.ts';
+import type { ProviderQuotaStore } from '../store/provider-quota-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
@@ -13,6 +14,7 @@ import type { ReceiptStore } from '../store/receipt-store.ts';
 import { ItemExists } from '../store/store-errors.ts';
 import type { DestinationService, ListOptions, Page } from './destinations.ts';
 import { FanOutEngine, type Advance } from './fan-out.ts';
+import { resolveLimits, type NotifierLimits } from './limits.ts';
 import { issueBulk, type BulkIssuer } from './notification-bulk.ts';
 import { parseNotification, type ParsedNotification } from './notification-input.ts';
 import {
@@ -45,6 +47,10 @@ export interface NotificationServiceOptions {
   readonly destinations: DestinationService;
   /** Recipients' consent: fan-out queues a SET only to a recipient that authorizes the provider. */
   readonly authorizations: AuthorizationStore;
+  /** Each provider's notifications per minute and destination count, held under `limits`. */
+  readonly quota: ProviderQuotaStore;
+  /** @default the contract's NOTIFIER_LIMIT_DEFAULTS */
+  readonly limits?: Partial<NotifierLimits>;
   /** Epoch ms. */
   readonly now?: () => number;
   /** Destinations per fan-out page (1 to 1000). @default 100 */
@@ -84,6 +90,8 @@ export class NotificationService {
   readonly #ttlSeconds: number;
   readonly #engine: FanOutEngine;
   readonly #bulk: BulkIssuer;
+  readonly #quota: ProviderQuotaStore;
+  readonly #limits: NotifierLimits;
 
   constructor(options: NotificationServiceOptions) {
     if (typeof options.issuer !== 'string' || !options.issuer) throw new ProgrammerError('issuer is required');
@@ -100,6 +108,8 @@ export class NotificationService {
     this.#now = options.now ?? Date.now;
     this.#scheduler = options.scheduler;
     this.#ttlSeconds = ttlSeconds;
+    this.#quota = options.quota;
+    this.#limits = resolveLimits(options.limits);
     this.#engine = new FanOutEngine({
       notificationStore: options.notifications,
       receipts: options.receipts,
@@ -114,7 +124,7 @@ export class NotificationService {
       budgetMs,
     });
     this.#bulk = {
-      create: (providerId, input) => this.#create(providerId, parseNotification(input, this.#ttlSeconds)),
+      create: (providerId, input) => this.#create(providerId, this.#parse(input)),
       advance: (providerId, item, startedAt, minPages) => this.#advance(providerId, item, startedAt, minPages),
       scheduleIfDue: (providerId, advance) => this.#scheduleIfDue(providerId, advance),
     };
@@ -128,7 +138,8 @@ export class NotificationService {
   async issue(providerId: string, input: NotificationInput): Promise<IssueResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
-    const parsed = parseNotification(input, this.#ttlSeconds);
+    const parsed = this.#parse(input);
+    await this.#admit(providerId, 1);
     const { item, created } = await this.#create(providerId, parsed);
     const advance = await this.#advance(providerId, item, startedAt);
     const scheduled = await this.#scheduleIfDue(providerId, advance);
@@ -145,10 +156,24 @@ export class NotificationService {
     return { notification: toNotification(advance.item), done: advance.done, contended: advance.contended, scheduled };
   }
 
-  /** See issueBulk (notification-bulk.ts). */
+  /**
+   * See issueBulk (notification-bulk.ts). The whole request is refused (400) when it could make the
+   * deployment sign more than limits.maxSetsPerRequest SETs (its notifications × the provider's
+   * destinations), and counts as that many notifications against the per-minute rate (429).
+   */
   async issueBulk(providerId: string, inputs: readonly NotificationInput[]): Promise<IssueBulkResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
+    const { maxBulkItems, maxSetsPerRequest } = this.#limits;
+    if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > maxBulkItems) throw new InvalidRequest(`A bulk request holds 1 to ${maxBulkItems} notifications`);
+    const destinations = await inProtocol(subject(''), () => this.#quota.destinationCount(providerId));
+    if (inputs.length * destinations > maxSetsPerRequest) {
+      const most = Math.max(1, Math.floor(maxSetsPerRequest / Math.max(1, destinations)));
+      throw new InvalidRequest(
+        `This request could sign ${inputs.length * destinations} SETs (${inputs.length} notifications × ${destinations} destinations), over the limit of ${maxSetsPerRequest} per request: send at most ${most} notifications per request`,
+      );
+    }
+    await this.#admit(providerId, inputs.length);
     return issueBulk(this.#bulk, providerId, inputs, startedAt);
   }
 
@@ -175,12 +200,13 @@ export class NotificationService {
     const startedAt = performance.now();
     assertProviderId(providerId);
     const id = checkNotificationId(notificationId);
-    const parsed = parseNotification(input, this.#ttlSeconds);
+    const parsed = this.#parse(input);
     if (parsed.notificationId !== undefined && parsed.notificationId !== id) throw new InvalidRequest('notificationId cannot be changed');
     const expected = checkExpectedVersion(expectedVersion);
     const current = await this.#mustRead(providerId, id);
     if (expected !== undefined && current.version !== expected) throw stale('notification', id, current.version, expected);
     if (current.state === 'withdrawn') throw new Conflict(`The notification ${id} was withdrawn and cannot be replaced`);
+    await this.#admit(providerId, 1);
 
     const now = this.#now();
     const { cursor: _cursor, sweepCursor: _sweepCursor, ...kept } = current;
@@ -276,6 +302,20 @@ export class NotificationService {
     const same = canonicalJson({ claims: existing.claims, ttlSeconds: Number(existing.ttlSeconds) }) === canonicalJson({ claims: parsed.claims, ttlSeconds: parsed.ttlSeconds });
     if (!same) throw new Conflict(`A notification ${notificationId} already exists with different claims`);
     return { item: existing, created: false };
+  }
+
+  #parse(input: unknown): ParsedNotification {
+    return parseNotification(input, this.#ttlSeconds, this.#limits.maxClaimsBytes);
+  }
+
+  /** Counts `count` notifications (issued or replaced) against the provider's rate: 429 with Retry-After over it. */
+  async #admit(providerId: string, count: number): Promise<void> {
+    const perMinute = this.#limits.notificationsPerMinute;
+    if (count > perMinute) throw new InvalidRequest(`A request may issue at most ${perMinute} notifications (the per-minute limit)`);
+    const rate = await inProtocol(subject(''), () => this.#quota.countNotifications(providerId, count, perMinute, this.#now()));
+    if (!rate.admitted) {
+      throw new TooManyRequests(`This Data Provider may issue or replace ${perMinute} notifications a minute: retry in ${rate.retryAfterSeconds} s`, rate.retryAfterSeconds);
+    }
   }
 
   async #mustRead(providerId: string, notificationId: string): Promise<NotificationItem> {

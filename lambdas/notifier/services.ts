@@ -6,6 +6,8 @@ import { DynamoReceiptStore } from '../store/dynamo-receipt-store.ts';
 import { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import { DynamoAuthorizationStore } from '../store/dynamo-authorization-store.ts';
+import { DynamoProviderQuotaStore } from '../store/dynamo-provider-quota-store.ts';
+import type { NotifierLimits } from './limits.ts';
 import { AuthorizationService } from './authorizations.ts';
 import { DestinationService } from './destinations.ts';
 import { providerSetsWithdrawal } from './provider-withdrawal.ts';
@@ -33,6 +35,8 @@ export interface NotifierParts {
   readonly fanOutBudgetMs?: number;
   /** Epoch ms. @default Date.now */
   readonly now?: () => number;
+  /** Per-provider limits. @default the contract's NOTIFIER_LIMIT_DEFAULTS */
+  readonly limits?: Partial<NotifierLimits>;
 }
 
 /**
@@ -40,10 +44,11 @@ export interface NotifierParts {
  * (lambdas/composition.ts) and by tests that need the services alone.
  */
 export function createNotifierServices(parts: NotifierParts): NotifierServices {
-  const { client, tableName, queue, signer, issuer, scheduler, fanOutPageSize, fanOutBudgetMs, now } = parts;
+  const { client, tableName, queue, signer, issuer, scheduler, fanOutPageSize, fanOutBudgetMs, now, limits } = parts;
   const authorizationStore = new DynamoAuthorizationStore({ client, tableName });
+  const quota = new DynamoProviderQuotaStore({ client, tableName });
   const notifierQueue = new NotifierQueue({ client, tableName, queue });
-  const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), authorizations: authorizationStore, ...(now ? { now } : {}) });
+  const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), authorizations: authorizationStore, quota, ...(limits ? { limits } : {}), ...(now ? { now } : {}) });
   const notifications = new NotificationService({
     notifications: new DynamoNotificationStore({ client, tableName }),
     receipts: new DynamoReceiptStore({ client, tableName }),
@@ -53,6 +58,8 @@ export function createNotifierServices(parts: NotifierParts): NotifierServices {
     issuer,
     destinations,
     authorizations: authorizationStore,
+    quota,
+    ...(limits ? { limits } : {}),
     ...(scheduler ? { scheduler } : {}),
     ...(fanOutPageSize === undefined ? {} : { fanOutPageSize }),
     ...(fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs }),

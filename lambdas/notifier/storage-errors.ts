@@ -1,5 +1,5 @@
 import { Conflict, InvalidRequest, NotFound, ServiceUnavailable } from '../core/errors.ts';
-import { InvalidCursor, ItemExists, ItemMissing, StoreUnavailable, VersionConflict, WriteContended } from '../store/store-errors.ts';
+import { InvalidCursor, ItemExists, ItemMissing, LimitReached, StoreUnavailable, VersionConflict, WriteContended } from '../store/store-errors.ts';
 
 /** What a storage error was about, for the protocol error's message. */
 export interface Subject {
@@ -24,6 +24,7 @@ export function protocolError(error: unknown, subject: Subject): unknown {
   if (error instanceof VersionConflict) return stale(kind, id, error.current, expected, { cause: error });
   if (error instanceof WriteContended) return new Conflict(`The ${kind} ${id} was changed concurrently; read it and retry`, { cause: error });
   if (error instanceof InvalidCursor) return new InvalidRequest(error.message, { cause: error });
+  if (error instanceof LimitReached) return new Conflict(`This Data Provider holds its limit of ${error.limit} ${kind}s: delete one first`, { cause: error });
   if (error instanceof StoreUnavailable) return new ServiceUnavailable(error.message, 1, { cause: error });
   return error;
 }

@@ -1,3 +1,4 @@
+import { NOTIFIER_LIMIT_DEFAULTS } from '../contract.ts';
 import { CLIENT_ID_RULE, isClientId, isDotSegment } from '../core/client-id.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import { isObject } from '../shared/helpers.ts';
@@ -10,8 +11,8 @@ export const MAX_EVENT_TYPES = 50;
 export const MAX_URI_LENGTH = 256;
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 100;
-/** The serialized claims of one notification (events, sub, sub_id, txn, toe). */
-export const MAX_CLAIMS_BYTES = 64 * 1024;
+/** The serialized claims of one notification (events, sub, sub_id, txn, toe), by default (NotifierLimits.maxClaimsBytes). */
+export const MAX_CLAIMS_BYTES = NOTIFIER_LIMIT_DEFAULTS.maxClaimsBytes;
 /** Nesting of arrays and objects in the claims, the claims object itself being 1. */
 export const MAX_CLAIMS_DEPTH = 64;
 /** A notification's SETs stay queued at most this long. */
@@ -102,7 +103,7 @@ const CLAIM_MEMBERS = ['events', 'sub', 'sub_id', 'txn', 'toe'] as const;
  * `format`); `toe` is a NumericDate. The result is a JSON round-trip, so it stores and compares
  * exactly as it will be signed.
  */
-export function checkClaims(input: Record<string, unknown>): NotificationClaims {
+export function checkClaims(input: Record<string, unknown>, maxBytes = MAX_CLAIMS_BYTES): NotificationClaims {
   const { events, sub, sub_id, txn, toe } = input;
   if (!isObject(events)) throw new InvalidRequest('events must be an object mapping event-type URIs to event objects');
   const types = Object.keys(events);
@@ -129,7 +130,7 @@ export function checkClaims(input: Record<string, unknown>): NotificationClaims 
   } catch {
     throw new InvalidRequest('The claims must be JSON');
   }
-  if (Buffer.byteLength(json, 'utf8') > MAX_CLAIMS_BYTES) throw new InvalidRequest(`The claims must not exceed ${MAX_CLAIMS_BYTES} bytes of JSON`);
+  if (Buffer.byteLength(json, 'utf8') > maxBytes) throw new InvalidRequest(`The claims must not exceed ${maxBytes} bytes of JSON`);
   return JSON.parse(json) as NotificationClaims;
 }
 

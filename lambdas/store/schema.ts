@@ -15,6 +15,7 @@
  *  | revoked cert    | `CERT#<sha256>` | `REVOKED`                 | at, reason?                                     |
  *  | destination     | `P#<providerId>`| `D#<clientId>`            | clientId, eventTypes? (L of S; absent: all types), version, createdAt, updatedAt |
  *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (S: the JSON text; M in items of earlier builds), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |
+ *  | provider counts | `P#<providerId>`| `C#destinations`, `C#rate#<epoch minute>` | n (destinations held; notifications that minute), ttl (rate only) |
  *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
  *  | published key   | `KEYS`          | `K#<kid>`                 | kid, jwk (public JWK as JSON), kind (previous, producer), at, label?, until?, ttl? |
  *  | authorization   | `AUTH#<recipientId>` | `P#<providerId>`     | recipientId, providerId, grantedBy (`operator` or `recipient`), at |
@@ -128,6 +129,10 @@ export const NOTIFICATION_PREFIX = 'N#';
 export const providerPk = (providerId: string): string => `P#${providerId}`;
 export const destinationSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;
 export const notificationSk = (notificationId: string): string => `${NOTIFICATION_PREFIX}${notificationId}`;
+/** A provider's destination count (n), under its own partition: see DynamoProviderQuotaStore. */
+export const DESTINATION_COUNT_SK = 'C#destinations';
+/** A provider's count (n, ttl) of notifications in one minute since the epoch. */
+export const notificationRateSk = (epochMinute: number): string => `C#rate#${epochMinute}`;
 /** The partition of one notification's receipts (one per destination its SET was queued to). */
 export const receiptPk = (providerId: string, notificationId: string): string => `P#${providerId}#N#${notificationId}`;
 export const receiptSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;

@@ -37,6 +37,16 @@ export class StoreUnavailable extends StorageError {
   override readonly name = 'StoreUnavailable';
 }
 
+/** A count the write would raise is at its limit (`limit`): nothing was written. */
+export class LimitReached extends StorageError {
+  override readonly name = 'LimitReached';
+  readonly limit: number;
+  constructor(message: string, limit: number, options?: ErrorOptions) {
+    super(message, options);
+    this.limit = limit;
+  }
+}
+
 /** Another writer changed the item while a transaction ran: read it again and retry. */
 export class WriteContended extends StorageError {
   override readonly name = 'WriteContended';

@@ -6,7 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, MANAGEMENT_SERVICE, MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
+import { ENV, MANAGEMENT_SERVICE, MANAGEMENT_TIMEOUT_SECONDS, NOTIFIER_LIMIT_ENV, type NotifierLimits } from '../../lambdas/contract.ts';
+import { resolveLimits } from '../../lambdas/notifier/limits.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
@@ -57,6 +58,11 @@ export interface ManagementFunctionProps {
    * @default - no limit
    */
   readonly tokenMaxLifetimeSeconds?: number;
+  /**
+   * Per-Data-Provider limits (docs/server-policies.md); an undefined one keeps its default.
+   * @default the contract's NOTIFIER_LIMIT_DEFAULTS
+   */
+  readonly notifierLimits?: { readonly [K in keyof NotifierLimits]?: number | undefined };
   /**
    * Lambda memory in MB. Signing is CPU bound (one KMS call per SET, plus JSON work per
    * destination page), and CPU scales with memory.
@@ -113,6 +119,8 @@ export class ManagementFunction extends Construct {
     requireNonEmpty('tokenIssuer', props.tokenIssuer);
     requireNonEmpty('tokenAudience', props.tokenAudience);
     requireNonEmpty('issuer', props.issuer);
+    // The function refuses to start with limits out of bounds: refuse them at synth instead.
+    const limits = resolveLimits(Object.fromEntries(Object.entries(props.notifierLimits ?? {}).filter(([, v]) => v !== undefined)));
 
     this.timeout = Duration.seconds(MANAGEMENT_TIMEOUT_SECONDS);
     ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
@@ -145,6 +153,7 @@ export class ManagementFunction extends Construct {
         [ENV.tokenRequireAtJwt]: String(props.tokenRequireAtJwt ?? false),
         [ENV.tokenMaxLifetimeSeconds]: String(props.tokenMaxLifetimeSeconds ?? 0),
         [ENV.serviceName]: MANAGEMENT_SERVICE,
+        ...Object.fromEntries(Object.entries(NOTIFIER_LIMIT_ENV).map(([name, variable]) => [variable, String(limits[name as keyof NotifierLimits])])),
         ...COMMON_FUNCTION_ENVIRONMENT,
       },
       bundling: nodejsBundling(),

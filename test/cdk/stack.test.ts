@@ -629,6 +629,11 @@ describe('SetpollStack', () => {
         SETPOLL_TOKEN_AUDIENCE: 'https://events.bank.example',
         SETPOLL_TOKEN_REQUIRE_AT_JWT: 'false',
         SETPOLL_TOKEN_MAX_LIFETIME_SECONDS: '0',
+        SETPOLL_NOTIFIER_MAX_DESTINATIONS: '10000',
+        SETPOLL_NOTIFIER_NOTIFICATIONS_PER_MINUTE: '600',
+        SETPOLL_NOTIFIER_MAX_CLAIMS_BYTES: '65536',
+        SETPOLL_NOTIFIER_MAX_BULK_ITEMS: '100',
+        SETPOLL_NOTIFIER_MAX_SETS_PER_REQUEST: '100000',
         POWERTOOLS_SERVICE_NAME: 'setpoll-management',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
@@ -680,6 +685,27 @@ describe('SetpollStack', () => {
       // Prepare: signingKeyArn (beforeAll)
       // Act / Assess
       expect([...keysOf(importedSigningKeyTemplate, 'SIGN_VERIFY'), ...keysOf(importedSigningKeyTemplate, 'ENCRYPT_DECRYPT')]).toEqual([]);
+    });
+  });
+
+  describe('Notifier limits', () => {
+    it('gives the management function each per-provider limit, the defaults for those not set', () => {
+      // Act
+      const limited = Template.fromStack(testStack({ notifierLimits: { maxDestinations: 500, notificationsPerMinute: 60, maxBulkItems: undefined } }));
+      const variables = managementFunction(limited).resource.Properties.Environment.Variables as Record<string, string>;
+
+      // Assess
+      expect(Object.fromEntries(Object.entries(variables).filter(([name]) => name.startsWith('SETPOLL_NOTIFIER_')))).toEqual({
+        SETPOLL_NOTIFIER_MAX_DESTINATIONS: '500',
+        SETPOLL_NOTIFIER_NOTIFICATIONS_PER_MINUTE: '60',
+        SETPOLL_NOTIFIER_MAX_CLAIMS_BYTES: '65536',
+        SETPOLL_NOTIFIER_MAX_BULK_ITEMS: '100',
+        SETPOLL_NOTIFIER_MAX_SETS_PER_REQUEST: '100000',
+      });
+    });
+
+    it('refuses a limit out of its bounds at synth', () => {
+      expect(() => testStack({ notifierLimits: { maxBulkItems: 101 } })).toThrow('maxBulkItems must be an integer from 1 to 100, not 101');
     });
   });
 

@@ -13,6 +13,7 @@ import { JwkSigner, loadOrCreateSigningJwk, publicJwk, type SetAlgorithm, type S
 import { createTestTable } from '../support/dynamo.ts';
 import { isClientId } from '../../lambdas/core/client-id.ts';
 import type { DestinationService } from '../../lambdas/notifier/destinations.ts';
+import type { NotifierLimits } from '../../lambdas/notifier/limits.ts';
 import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
 
 /** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
@@ -55,6 +56,8 @@ export interface NotifierSetupOptions {
    * `explicit`: nothing is authorized unless the test does it (`authorize`).
    */
   readonly consent?: 'auto' | 'explicit';
+  /** Per-provider limits. @default the contract's defaults */
+  readonly limits?: Partial<NotifierLimits>;
 }
 
 /** A fresh table, a movable clock, real signatures, the Notifier services and a PollService on one table. */
@@ -76,6 +79,7 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
     ...(options.fanOutPageSize === undefined ? {} : { fanOutPageSize: options.fanOutPageSize }),
     ...(options.fanOutBudgetMs === undefined ? {} : { fanOutBudgetMs: options.fanOutBudgetMs }),
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const { notifications, authorizations } = services;
   const authorizationStore = new DynamoAuthorizationStore({ client: table.client, tableName: table.tableName });

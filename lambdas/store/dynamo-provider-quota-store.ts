@@ -1,0 +1,127 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ProviderQuotaStore } from './provider-quota-store.ts';
+import { DESTINATION_PREFIX, DESTINATION_COUNT_SK, notificationRateSk, providerPk } from './schema.ts';
+import { LimitReached } from './store-errors.ts';
+
+/** A minute's notification counter outlives its minute by a day (DynamoDB's TTL deletion may lag anyway). */
+const RATE_TTL_SECONDS = 86_400;
+
+/**
+ * Counters in the provider's own partition: `C#destinations` (n) and `C#rate#<epoch minute>` (n, ttl).
+ *
+ * The destination count is reserved before a destination is written and released after a delete
+ * (or when the write did not happen), each one conditional UpdateItem: concurrent registrations
+ * serialize on the counter without transactions, and a crash between the two steps can only leave
+ * the count too high (the limit errs on the safe side). A provider whose destinations predate the
+ * counter has them counted once, on its first reservation.
+ *
+ * The rate is a fixed window per minute: at most `perMinute` in each calendar minute (so up to twice
+ * that across a minute boundary).
+ */
+export class DynamoProviderQuotaStore implements ProviderQuotaStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  async reserveDestinations(providerId: string, count: number, max: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
+            UpdateExpression: 'SET #n = #n + :count',
+            ConditionExpression: 'attribute_exists(#n) AND #n <= :room',
+            ExpressionAttributeNames: { '#n': 'n' },
+            ExpressionAttributeValues: { ':count': count, ':room': max - count },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (error.Item !== undefined || attempt > 0) throw new LimitReached(`The provider holds its limit of ${max} destinations`, max, { cause: error });
+        await this.#startCount(providerId);
+      }
+    }
+  }
+
+  async releaseDestinations(providerId: string, count: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
+          UpdateExpression: 'SET #n = #n - :count',
+          ConditionExpression: 'attribute_exists(#n) AND #n >= :count',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':count': count },
+        }),
+      );
+    } catch (error) {
+      // No count yet (it starts from the destinations themselves), or already at 0: nothing to release.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async destinationCount(providerId: string): Promise<number> {
+    const out = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK }, ConsistentRead: true }));
+    return out.Item === undefined ? this.#startCount(providerId) : Number(out.Item.n);
+  }
+
+  async countNotifications(providerId: string, count: number, perMinute: number, nowMs: number) {
+    const minute = Math.floor(nowMs / 60_000);
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: providerPk(providerId), sk: notificationRateSk(minute) },
+          UpdateExpression: 'SET #n = if_not_exists(#n, :zero) + :count, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
+          ExpressionAttributeNames: { '#n': 'n', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':zero': 0, ':count': count, ':room': perMinute - count, ':ttl': (minute + 1) * 60 + RATE_TTL_SECONDS },
+        }),
+      );
+      return { admitted: true } as const;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - nowMs) / 1000)) } as const;
+    }
+  }
+
+  /** Counts the provider's destinations (a COUNT Query) and stores that as its count, unless one appeared meanwhile. */
+  async #startCount(providerId: string): Promise<number> {
+    const pk = providerPk(providerId);
+    let n = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': DESTINATION_PREFIX },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      n += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    try {
+      await this.#client.send(
+        new PutCommand({ TableName: this.#table, Item: { pk, sk: DESTINATION_COUNT_SK, n }, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }),
+      );
+      return n;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return this.destinationCount(providerId);
+    }
+  }
+}
