@@ -24,6 +24,7 @@ import { SSF_PREFIX, WELL_KNOWN_SSF } from '../lambdas/ssf/vocabulary.ts';
 import type { DestinationService } from '../lambdas/notifier/destinations.ts';
 import type { FanOutScheduler, NotificationService } from '../lambdas/notifier/notifications.ts';
 import type { AuthorizationService } from '../lambdas/notifier/authorizations.ts';
+import type { RecipientReview } from '../lambdas/notifier/recipient-review.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
 import type { NotifierLimits } from '../lambdas/notifier/limits.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
@@ -106,6 +107,7 @@ export interface LocalStack {
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
   readonly authorizations: AuthorizationService;
+  readonly review: RecipientReview;
   readonly documentClient: DynamoDBDocumentClient;
   readonly signingKeyFile: string;
   /** The current public SET verification key (the first of the JWKS). */
@@ -296,7 +298,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const pollUrl = `${server.origin}${pollPath}`;
-    const { store, registry, authenticator, destinations, notifications, authorizations, streamQueue, streams } = composeServices({
+    const { store, registry, authenticator, destinations, notifications, authorizations, review, streamQueue, streams } = composeServices({
       client: documentClient,
       tableName,
       settings,
@@ -335,6 +337,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       destinations,
       notifications,
       authorizations,
+      review,
       authenticator,
       tokens,
       publicKeys: () => publishedKeys.keys(),
@@ -382,6 +385,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       destinations,
       notifications,
       authorizations,
+      review,
       documentClient,
       signingKeyFile,
       publicJwk: verificationJwk,

@@ -29,6 +29,7 @@ import { assertAlgorithm } from '../producer/signer.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
 import { managementRoutes, type Access } from './management/routes.ts';
 import type { AuthorizationService } from '../notifier/authorizations.ts';
+import type { RecipientReview } from '../notifier/recipient-review.ts';
 import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
 import { createSsfServices } from '../ssf/services.ts';
 import { createSsfHandler, isSsfPath, type SsfHandler } from './ssf.ts';
@@ -54,6 +55,7 @@ export interface ManagementHandlerDeps {
   readonly notifications: NotificationService;
   /** A recipient's consent to Data Providers (the /recipient/ routes). */
   readonly authorizations: AuthorizationService;
+  readonly review: RecipientReview;
   readonly authenticator: ClientAuthenticator;
   /** Verifies the access token; the handler passes the endpoint's scopes to every call. */
   readonly tokens: AccessTokenVerifier;
@@ -84,7 +86,7 @@ export type ManagementHandler = (
  * to, so every read and write is keyed by an authenticated id, never by input.
  */
 export function createManagementHandler(deps: ManagementHandlerDeps): ManagementHandler {
-  const { destinations, notifications, authorizations, authenticator, tokens, publicKeys, logger } = deps;
+  const { destinations, notifications, authorizations, review, authenticator, tokens, publicKeys, logger } = deps;
   const maxRequestBytes = deps.maxRequestBytes ?? DEFAULT_SETTINGS.maxRequestBytes;
   const metrics = deps.metrics ?? defaultMetrics(logger, MANAGEMENT_SERVICE);
   /** Notifications created (not safe retries) by a request; flushed with the invocation. */
@@ -92,7 +94,7 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     if (created > 0) metrics?.addMetric(MANAGEMENT_METRICS.notificationsIssued, MetricUnit.Count, created);
   };
 
-  const router = new Router(managementRoutes({ destinations, notifications, authorizations, publicKeys, countIssued }));
+  const router = new Router(managementRoutes({ destinations, notifications, authorizations, review, publicKeys, countIssued }));
 
   const manage = async (event: APIGatewayProxyEventV2, context: Context & InteractionState): Promise<APIGatewayProxyStructuredResultV2> => {
     logger.resetKeys();
@@ -152,7 +154,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
   // SSF is on when the poll URL (every stream's endpoint_url) is known; then every enqueue passes the stream filter.
   const pollUrl = env[ENV.pollUrl];
-  const { destinations, notifications, authorizations, streams, authenticator, tokens, settings, logger } = servicesFromEnv(
+  const { destinations, notifications, authorizations, review, streams, authenticator, tokens, settings, logger } = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },
     { create: createNotifierServices, signer, issuer, scheduler, limits: limitsFromEnv(env) },
@@ -168,6 +170,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
     destinations,
     notifications,
     authorizations,
+    review,
     authenticator,
     tokens,
     publicKeys: () => keySet.keys(),

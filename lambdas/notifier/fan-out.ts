@@ -2,6 +2,7 @@ import { SET_PROVIDER_CLAIM } from '../contract.ts';
 import { performance } from 'node:perf_hooks';
 import type { SetSigner } from '../producer/signer.ts';
 import type { AuthorizationStore } from '../store/authorization-store.ts';
+import type { InboxStore } from '../store/inbox-store.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
@@ -24,6 +25,8 @@ export interface FanOutEngineOptions {
   readonly destinations: DestinationService;
   /** Which recipients have authorized the provider: read once per page, and checked again in each enqueue. */
   readonly authorizations: AuthorizationStore;
+  /** The recipients' inboxes: an entry per SET queued, for their review. */
+  readonly inbox: InboxStore;
   readonly now: () => number;
   readonly pageSize: number;
   readonly budgetMs: number;
@@ -84,6 +87,7 @@ export class FanOutEngine {
   readonly #issuer: string;
   readonly #destinations: DestinationService;
   readonly #authorizations: AuthorizationStore;
+  readonly #inbox: InboxStore;
   readonly #now: () => number;
   readonly #pageSize: number;
   readonly #budgetMs: number;
@@ -97,6 +101,7 @@ export class FanOutEngine {
     this.#issuer = options.issuer;
     this.#destinations = options.destinations;
     this.#authorizations = options.authorizations;
+    this.#inbox = options.inbox;
     this.#now = options.now;
     this.#pageSize = options.pageSize;
     this.#budgetMs = options.budgetMs;
@@ -176,6 +181,8 @@ export class FanOutEngine {
     const expiresAt = item.iat + item.ttlSeconds;
     const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin: { providerId, notificationId: item.notificationId } });
     if (outcome === 'unauthorized') return false;
+    // Before the receipt, which marks this destination done: a retried page then records both.
+    await this.#inbox.record({ clientId, jti: item.jti, providerId, notificationId: item.notificationId, revision: item.revision, queuedAt, expiresAt });
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
     return true;
   }

@@ -59,6 +59,12 @@ export async function issueBulk(issuer: BulkIssuer, providerId: string, inputs: 
   return { results, totals: { succeeded, failed: results.length - succeeded } };
 }
 
+/** Every notification answered as failed, each with `errorOf(input)` (nothing was created). */
+export function notIssued(inputs: readonly unknown[], errorOf: (input: unknown) => unknown): IssueBulkResult {
+  const results = inputs.map((input, index) => bulkFailure(index, isObject(input) && typeof input.notificationId === 'string' ? input.notificationId : undefined, errorOf(input)));
+  return { results, totals: { succeeded: 0, failed: results.length } };
+}
+
 function bulkFailure(index: number, notificationId: string | undefined, error: unknown): IssueBulkItemResult {
   const base = { index, ...(notificationId === undefined ? {} : { notificationId }), ok: false };
   if (error instanceof SetpollError && error.expose && (error.statusCode === 400 || error.statusCode === 409)) {

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { Conflict, InvalidRequest, TooManyRequests } from '../core/errors.ts';
+import { Conflict, InvalidRequest, SetpollError } from '../core/errors.ts';
 import { DEFAULT_SET_TTL_SECONDS } from '../producer/publish.ts';
 import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 import type { AuthorizationStore } from '../store/authorization-store.ts';
+import type { InboxStore } from '../store/inbox-store.ts';
 import type { NewNotification, NotificationStore } from '../store/notification-store.ts';
 import type { ProviderQuotaStore } from '../store/provider-quota-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
@@ -14,8 +15,9 @@ import type { ReceiptStore } from '../store/receipt-store.ts';
 import { ItemExists } from '../store/store-errors.ts';
 import type { DestinationService, ListOptions, Page } from './destinations.ts';
 import { FanOutEngine, type Advance } from './fan-out.ts';
+import { NotificationAdmission } from './admission.ts';
 import { resolveLimits, type NotifierLimits } from './limits.ts';
-import { issueBulk, type BulkIssuer } from './notification-bulk.ts';
+import { issueBulk, notIssued, type BulkIssuer } from './notification-bulk.ts';
 import { parseNotification, type ParsedNotification } from './notification-input.ts';
 import {
   toNotification,
@@ -47,6 +49,8 @@ export interface NotificationServiceOptions {
   readonly destinations: DestinationService;
   /** Recipients' consent: fan-out queues a SET only to a recipient that authorizes the provider. */
   readonly authorizations: AuthorizationStore;
+  /** The recipients' inboxes, written by the fan-out. */
+  readonly inbox: InboxStore;
   /** Each provider's notifications per minute and destination count, held under `limits`. */
   readonly quota: ProviderQuotaStore;
   /** @default the contract's NOTIFIER_LIMIT_DEFAULTS */
@@ -90,8 +94,8 @@ export class NotificationService {
   readonly #ttlSeconds: number;
   readonly #engine: FanOutEngine;
   readonly #bulk: BulkIssuer;
-  readonly #quota: ProviderQuotaStore;
   readonly #limits: NotifierLimits;
+  readonly #admission: NotificationAdmission;
 
   constructor(options: NotificationServiceOptions) {
     if (typeof options.issuer !== 'string' || !options.issuer) throw new ProgrammerError('issuer is required');
@@ -108,8 +112,8 @@ export class NotificationService {
     this.#now = options.now ?? Date.now;
     this.#scheduler = options.scheduler;
     this.#ttlSeconds = ttlSeconds;
-    this.#quota = options.quota;
     this.#limits = resolveLimits(options.limits);
+    this.#admission = new NotificationAdmission(options.quota, this.#limits, this.#now);
     this.#engine = new FanOutEngine({
       notificationStore: options.notifications,
       receipts: options.receipts,
@@ -119,6 +123,7 @@ export class NotificationService {
       issuer: options.issuer,
       destinations: options.destinations,
       authorizations: options.authorizations,
+      inbox: options.inbox,
       now: this.#now,
       pageSize,
       budgetMs,
@@ -139,7 +144,7 @@ export class NotificationService {
     const startedAt = performance.now();
     assertProviderId(providerId);
     const parsed = this.#parse(input);
-    await this.#admit(providerId, 1);
+    await this.#admission.admit(providerId, 1);
     const { item, created } = await this.#create(providerId, parsed);
     const advance = await this.#advance(providerId, item, startedAt);
     const scheduled = await this.#scheduleIfDue(providerId, advance);
@@ -164,17 +169,31 @@ export class NotificationService {
   async issueBulk(providerId: string, inputs: readonly NotificationInput[]): Promise<IssueBulkResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
-    const { maxBulkItems, maxSetsPerRequest } = this.#limits;
+    const { maxBulkItems } = this.#limits;
     if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > maxBulkItems) throw new InvalidRequest(`A bulk request holds 1 to ${maxBulkItems} notifications`);
-    const destinations = await inProtocol(subject(''), () => this.#quota.destinationCount(providerId));
-    if (inputs.length * destinations > maxSetsPerRequest) {
-      const most = Math.max(1, Math.floor(maxSetsPerRequest / Math.max(1, destinations)));
-      throw new InvalidRequest(
-        `This request could sign ${inputs.length * destinations} SETs (${inputs.length} notifications × ${destinations} destinations), over the limit of ${maxSetsPerRequest} per request: send at most ${most} notifications per request`,
-      );
+    // Only the valid notifications count; a dependency failure here is each one's 503, as later on.
+    const valid = inputs.filter((input) => this.#parsesOrNot(input)).length;
+    try {
+      if (valid > 0) await this.#admission.admitBulk(providerId, valid);
+    } catch (error) {
+      if (error instanceof SetpollError && error.statusCode < 500) throw error;
+      return notIssued(inputs, (input) => (this.#parsesOrNot(input) ? error : this.#parseError(input)));
     }
-    await this.#admit(providerId, inputs.length);
     return issueBulk(this.#bulk, providerId, inputs, startedAt);
+  }
+
+  #parsesOrNot(input: unknown): boolean {
+    return this.#parseError(input) === undefined;
+  }
+
+  #parseError(input: unknown): InvalidRequest | undefined {
+    try {
+      this.#parse(input);
+      return undefined;
+    } catch (error) {
+      if (error instanceof InvalidRequest) return error;
+      throw error;
+    }
   }
 
   async get(providerId: string, notificationId: string): Promise<Notification> {
@@ -206,7 +225,7 @@ export class NotificationService {
     const current = await this.#mustRead(providerId, id);
     if (expected !== undefined && current.version !== expected) throw stale('notification', id, current.version, expected);
     if (current.state === 'withdrawn') throw new Conflict(`The notification ${id} was withdrawn and cannot be replaced`);
-    await this.#admit(providerId, 1);
+    await this.#admission.admit(providerId, 1);
 
     const now = this.#now();
     const { cursor: _cursor, sweepCursor: _sweepCursor, ...kept } = current;
@@ -306,16 +325,6 @@ export class NotificationService {
 
   #parse(input: unknown): ParsedNotification {
     return parseNotification(input, this.#ttlSeconds, this.#limits.maxClaimsBytes);
-  }
-
-  /** Counts `count` notifications (issued or replaced) against the provider's rate: 429 with Retry-After over it. */
-  async #admit(providerId: string, count: number): Promise<void> {
-    const perMinute = this.#limits.notificationsPerMinute;
-    if (count > perMinute) throw new InvalidRequest(`A request may issue at most ${perMinute} notifications (the per-minute limit)`);
-    const rate = await inProtocol(subject(''), () => this.#quota.countNotifications(providerId, count, perMinute, this.#now()));
-    if (!rate.admitted) {
-      throw new TooManyRequests(`This Data Provider may issue or replace ${perMinute} notifications a minute: retry in ${rate.retryAfterSeconds} s`, rate.retryAfterSeconds);
-    }
   }
 
   async #mustRead(providerId: string, notificationId: string): Promise<NotificationItem> {

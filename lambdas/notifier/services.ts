@@ -7,6 +7,8 @@ import { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import { DynamoAuthorizationStore } from '../store/dynamo-authorization-store.ts';
 import { DynamoProviderQuotaStore } from '../store/dynamo-provider-quota-store.ts';
+import { DynamoInboxStore } from '../store/dynamo-inbox-store.ts';
+import { RecipientReview } from './recipient-review.ts';
 import type { NotifierLimits } from './limits.ts';
 import { AuthorizationService } from './authorizations.ts';
 import { DestinationService } from './destinations.ts';
@@ -18,6 +20,8 @@ export interface NotifierServices {
   readonly destinations: DestinationService;
   readonly notifications: NotificationService;
   readonly authorizations: AuthorizationService;
+  /** A recipient's review of the notifications addressed to it. */
+  readonly review: RecipientReview;
 }
 
 export interface NotifierParts {
@@ -47,6 +51,7 @@ export function createNotifierServices(parts: NotifierParts): NotifierServices {
   const { client, tableName, queue, signer, issuer, scheduler, fanOutPageSize, fanOutBudgetMs, now, limits } = parts;
   const authorizationStore = new DynamoAuthorizationStore({ client, tableName });
   const quota = new DynamoProviderQuotaStore({ client, tableName });
+  const inbox = new DynamoInboxStore({ client, tableName });
   const notifierQueue = new NotifierQueue({ client, tableName, queue });
   const destinations = new DestinationService({ store: new DynamoDestinationStore({ client, tableName }), authorizations: authorizationStore, quota, ...(limits ? { limits } : {}), ...(now ? { now } : {}) });
   const notifications = new NotificationService({
@@ -58,6 +63,7 @@ export function createNotifierServices(parts: NotifierParts): NotifierServices {
     issuer,
     destinations,
     authorizations: authorizationStore,
+    inbox,
     quota,
     ...(limits ? { limits } : {}),
     ...(scheduler ? { scheduler } : {}),
@@ -66,7 +72,8 @@ export function createNotifierServices(parts: NotifierParts): NotifierServices {
     ...(now ? { now } : {}),
   });
   const authorizations = new AuthorizationService({ store: authorizationStore, withdraw: providerSetsWithdrawal(notifierQueue, now) });
-  return { destinations, notifications, authorizations };
+  const review = new RecipientReview({ inbox, queue, notifierQueue, ...(now ? { now } : {}) });
+  return { destinations, notifications, authorizations, review };
 }
 
 export type NotifierFactory = typeof createNotifierServices;

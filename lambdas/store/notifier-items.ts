@@ -57,6 +57,13 @@ export interface NotificationItem {
   updatedAt: string;
 }
 
+/** One Notifier SET queued to a recipient, in the recipient's inbox: what its review lists. */
+export interface InboxItem extends ReceiptItem {
+  providerId: string;
+  notificationId: string;
+  ttl: number;
+}
+
 /** One notification revision's SET queued to one destination: where status is read from. */
 export interface ReceiptItem {
   pk: string;

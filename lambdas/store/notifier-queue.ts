@@ -4,7 +4,7 @@ import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
 import { decodeJwt } from 'jose';
 import { SET_PROVIDER_CLAIM } from '../contract.ts';
-import { LEASE_SK, SET_PREFIX, queuePk, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
+import { LEASE_SK, SET_PREFIX, inboxPk, inboxSk, queuePk, receiptPk, receiptSk, setSk, type QueuedSetItem } from './schema.ts';
 import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import { pauseBeforeRetry } from '../shared/helpers.ts';
@@ -122,6 +122,8 @@ export class NotifierQueue {
    */
   async withdraw(clientId: string, jti: string, receipt: ReceiptOf | undefined, nowMs: number): Promise<WithdrawOutcome> {
     let withReceipt = receipt !== undefined;
+    // The recipient's inbox entry says withdrawn too (absent for a SET queued before inboxes: then left out).
+    let withInbox = true;
     for (let attempt = 0; attempt < WITHDRAW_RETRIES; attempt++) {
       if (attempt > 0) await pauseBeforeRetry(attempt, 5);
       const lease = await this.#queue.readLease(clientId, true);
@@ -161,6 +163,20 @@ export class NotifierQueue {
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
+              ...(withInbox
+                ? [
+                    {
+                      Update: {
+                        TableName: this.#table,
+                        Key: { pk: inboxPk(clientId), sk: inboxSk(jti) },
+                        UpdateExpression: 'SET #w = :true, #wat = :at',
+                        ConditionExpression: 'attribute_exists(sk)',
+                        ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt' },
+                        ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString() },
+                      },
+                    },
+                  ]
+                : []),
               ...(withReceipt && receipt
                 ? [
                     {
@@ -181,12 +197,15 @@ export class NotifierQueue {
         return 'withdrawn';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        const [leaseReason, setReason, receiptReason] = error.CancellationReasons ?? [];
+        const [leaseReason, setReason, ...marks] = error.CancellationReasons ?? [];
+        const inboxReason = withInbox ? marks.shift() : undefined;
+        const receiptReason = marks.shift();
         // Present but attempted: delivered. Absent: acked, errored, failed or expired.
         if (setReason?.Code === 'ConditionalCheckFailed') return setReason.Item ? 'delivered' : 'gone';
         // A newer revision overwrote the receipt: withdraw the SET and leave the receipt be.
         if (receiptReason?.Code === 'ConditionalCheckFailed') withReceipt = false;
-        const retryable = [leaseReason, setReason, receiptReason].some(
+        if (inboxReason?.Code === 'ConditionalCheckFailed') withInbox = false;
+        const retryable = [leaseReason, setReason, inboxReason, receiptReason].some(
           (r) => r?.Code !== undefined && RETRYABLE_REASONS.has(r.Code),
         );
         if (!retryable) throw error;

@@ -19,6 +19,7 @@
  *  | receipt         | `P#<providerId>#N#<notificationId>` | `D#<clientId>` | clientId, jti, revision, queuedAt, expiresAt (epoch s), withdrawn?, withdrawnAt? |
  *  | published key   | `KEYS`          | `K#<kid>`                 | kid, jwk (public JWK as JSON), kind (previous, producer), at, label?, until?, ttl? |
  *  | authorization   | `AUTH#<recipientId>` | `P#<providerId>`     | recipientId, providerId, grantedBy (`operator` or `recipient`), at |
+ *  | inbox entry     | `INBOX#<recipientId>` | `N#<jti>`           | clientId, jti, providerId, notificationId, revision, queuedAt, expiresAt, withdrawn?, withdrawnAt?, ttl (a Notifier SET queued to the recipient: what it reviews) |
  *
  * Notifier items (see lambdas/notifier/): a Data Provider's destinations and notifications share
  * the partition `P#<providerId>`, so every read and write of one provider is keyed by its own id and
@@ -136,6 +137,11 @@ export const notificationRateSk = (epochMinute: number): string => `C#rate#${epo
 /** The partition of one notification's receipts (one per destination its SET was queued to). */
 export const receiptPk = (providerId: string, notificationId: string): string => `P#${providerId}#N#${notificationId}`;
 export const receiptSk = (clientId: string): string => `${DESTINATION_PREFIX}${clientId}`;
+
+/** The partition of one recipient's inbox: an entry per Notifier SET queued to it, by jti (time order). */
+export const inboxPk = (recipientId: string): string => `INBOX#${recipientId}`;
+export const INBOX_PREFIX = 'N#';
+export const inboxSk = (jti: string): string => `${INBOX_PREFIX}${jti}`;
 
 /** The partition of one recipient's authorizations: which Data Providers may notify it. */
 export const authorizationPk = (recipientId: string): string => `AUTH#${recipientId}`;

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { RETAINED } from './removal.ts';
-import { authorizationPk, certPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
+import { authorizationPk, certPk, inboxPk, providerPk, queuePk } from '../../lambdas/store/schema.ts';
 
 /** How the SET queue table is encrypted at rest (an object and a type, not an enum: erasable syntax only). */
 export const SetQueueEncryption = Object.freeze({
@@ -46,14 +46,14 @@ export const QUEUE_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
  * The management Lambda (lambdas/notifier, lambdas/store/notifier-*.ts): it reads certificates
  * (caller authentication), its providers' partitions (destinations, notifications, receipts:
  * `P#…`), recipients' queues (delivery state) and authorizations (`AUTH#…`), and writes providers'
- * partitions, queues (fan-out, withdrawal) and authorizations (a recipient's own consent). Batched reads and writes for fan-out and status, transactions for atomic
+ * partitions, queues (fan-out, withdrawal), authorizations (a recipient's own consent) and recipients' inboxes (`INBOX#…`, their review). Batched reads and writes for fan-out and status, transactions for atomic
  * bulk changes, and condition checks of authorizations only. Still no Scan, and no write to certificates.
  */
 export const NOTIFIER_TABLE_ACCESS: readonly TableAccess[] = Object.freeze([
-  { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), authorizationPk('*'), certPk('*')] },
+  { actions: [...READ_ACTIONS, 'dynamodb:BatchGetItem'], partitions: [providerPk('*'), queuePk('*'), authorizationPk('*'), inboxPk('*'), certPk('*')] },
   {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
-    partitions: [providerPk('*'), queuePk('*'), authorizationPk('*')],
+    partitions: [providerPk('*'), queuePk('*'), authorizationPk('*'), inboxPk('*')],
   },
   // A fan-out's enqueue is one transaction with a ConditionCheck that the recipient's `AUTH#` item
   // still exists; a ConditionCheck needs its own action, dynamodb:ConditionCheckItem

@@ -24,12 +24,12 @@ const QUEUE_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
 
 /** The management role's table statements: reads of providers, queues, authorizations and certificates; writes of all but certificates. */
 const NOTIFIER_STATEMENTS = (tableArn: unknown): PolicyStatement[] => [
-  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Resource: tableArn, Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*', 'CERT#*') },
+  { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Resource: tableArn, Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*', 'INBOX#*', 'CERT#*') },
   {
     Effect: 'Allow',
     Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'],
     Resource: tableArn,
-    Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*'),
+    Condition: leadingKeys('P#*', 'Q#*', 'AUTH#*', 'INBOX#*'),
   },
   { Effect: 'Allow', Action: 'dynamodb:ConditionCheckItem', Resource: tableArn, Condition: leadingKeys('AUTH#*') },
 ];

@@ -49,7 +49,7 @@ const THROTTLED = Object.freeze({
 export function startHarness(): Harness {
   const tableName = 'contract-no-table';
   const signer: SetSigner = { alg: 'PS256', kid: 'contract', sign: async () => 'never.signed.here' };
-  const { destinations, notifications, authorizations } = createNotifierServices({
+  const { destinations, notifications, authorizations, review } = createNotifierServices({
     client: THROTTLED,
     tableName,
     queue: new DynamoQueueStore({ client: THROTTLED, tableName }),
@@ -66,6 +66,7 @@ export function startHarness(): Harness {
     destinations,
     notifications,
     authorizations,
+    review,
     authenticator,
     tokens,
     publicKeys: async () => [],

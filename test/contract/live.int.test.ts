@@ -308,6 +308,10 @@ describe('the management API', () => {
       ['tpp-alpha', 'acknowledged'],
       ['tpp-beta', 'errored'],
     ]);
+    // The recipient's own review of what was addressed to it.
+    const reviewed = await stack.manage('tpp-beta', 'GET', '/recipient/notifications', undefined, { authorization: `Bearer ${await stack.token('tpp-beta', 'notifications:recipient')}` });
+    expectDocumented('GET', '/recipient/notifications', reviewed);
+    expect(reviewed.json<{ items: { notificationId: string; state: string }[] }>().items.map((i) => [i.notificationId, i.state])).toContainEqual(['n-live-1', 'errored']);
 
     const bulk = await manage('POST', '/notifications/bulk', {
       notifications: [{ notificationId: 'n-live-2', events: { [CREDENTIAL_CHANGE]: {} } }, { events: {} }, { ...body, txn: 'changed' }],

@@ -128,6 +128,7 @@ describe('logs', () => {
     const scheduler = new LambdaSelfScheduler({ lambda: { send: async (command: unknown) => void sent.push(command as never) } as never, functionName: 'setpoll-mgmt' });
     const handler = createManagementHandler({
       authorizations: stack.authorizations,
+      review: stack.review,
       destinations: stack.destinations,
       notifications: stack.notifications,
       authenticator: {} as never,

@@ -815,6 +815,7 @@ describe('the fan-out continuation event (the async self-invocation)', () => {
     });
     const handler = createManagementHandler({
       authorizations: stack.authorizations,
+      review: stack.review,
       destinations: stack.destinations,
       notifications,
       authenticator: new ClientAuthenticator({ registry: stack.registry, realm: 'setpoll' }),

@@ -7,6 +7,7 @@ import type { Route } from '../../http/router.ts';
 import type { BulkOperation, Destination, DestinationService, RegisterDestinationInput, UpdateDestinationInput } from '../../notifier/destinations.ts';
 import type { Notification, NotificationInput, NotificationService } from '../../notifier/notifications.ts';
 import type { AuthorizationService } from '../../notifier/authorizations.ts';
+import type { RecipientReview } from '../../notifier/recipient-review.ts';
 import { rejectUnknownMembers } from '../../notifier/validation.ts';
 import { isObject } from '../../shared/helpers.ts';
 
@@ -49,6 +50,8 @@ export interface RouteDeps {
   readonly notifications: NotificationService;
   /** A recipient's consent to Data Providers (the /recipient/ routes). */
   readonly authorizations: AuthorizationService;
+  /** A recipient's review of the notifications addressed to it (GET /recipient/notifications). */
+  readonly review: RecipientReview;
   /** The public SET verification keys, served at GET /jwks.json. */
   readonly publicKeys: () => Promise<readonly JWK[]>;
   /** Counts notifications created (not safe retries) by a request. */
@@ -57,7 +60,7 @@ export interface RouteDeps {
 
 /** The management API's routes: each names its access, its query and body, and the service call. */
 export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
-  const { destinations, notifications, authorizations, publicKeys, countIssued } = deps;
+  const { destinations, notifications, authorizations, review, publicKeys, countIssued } = deps;
   return [
     {
       method: 'GET',
@@ -191,6 +194,11 @@ export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
         query: PAGE,
         run: async ({ providerId, params, query }) => jsonResponse(200, await notifications.status(providerId, params.notificationId!, pageParams(query))),
       },
+    },
+    {
+      method: 'GET',
+      path: '/recipient/notifications',
+      value: { access: 'recipient', query: PAGE, run: async ({ providerId: recipientId, query }) => jsonResponse(200, await review.notifications(recipientId, pageParams(query))) },
     },
     {
       method: 'GET',
