@@ -84,8 +84,8 @@ export interface FanOutResult extends ChangeResult {
   readonly contended: boolean;
 }
 
-/** 201 issued, 200 a safe retry of an existing one; 400, 409; 503 a dependency failed (retry the item). */
-export type IssueBulkStatus = 200 | 201 | 400 | 409 | 503;
+/** 201 issued, 200 a safe retry or a replace or withdraw; 400, 404, 409; 503 a dependency failed (retry the item). */
+export type IssueBulkStatus = 200 | 201 | 400 | 404 | 409 | 503;
 
 export interface IssueBulkItemResult {
   readonly index: number;

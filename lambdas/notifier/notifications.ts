@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Conflict, InvalidRequest, SetpollError } from '../core/errors.ts';
+import { Conflict, InvalidRequest } from '../core/errors.ts';
 import { DEFAULT_SET_TTL_SECONDS } from '../producer/publish.ts';
 import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
@@ -17,8 +17,8 @@ import type { DestinationService, ListOptions, Page } from './destinations.ts';
 import { FanOutEngine, type Advance } from './fan-out.ts';
 import { NotificationAdmission } from './admission.ts';
 import { resolveLimits, type NotifierLimits } from './limits.ts';
-import { issueBulk, notIssued, type BulkIssuer } from './notification-bulk.ts';
-import { parseNotification, type ParsedNotification } from './notification-input.ts';
+import { admittedBulk, parseOperations, type BulkIssuer } from './notification-bulk.ts';
+import { nextRevision, notificationError, parseNotification, type NotificationOperation, type ParsedNotification } from './notification-input.ts';
 import {
   toNotification,
   type ChangeResult,
@@ -129,7 +129,18 @@ export class NotificationService {
       budgetMs,
     });
     this.#bulk = {
-      create: (providerId, input) => this.#create(providerId, this.#parse(input)),
+      apply: async (providerId, operation) => {
+        switch (operation.op) {
+          case 'issue': {
+            const { item, created } = await this.#create(providerId, this.#parse(operation.input));
+            return { item, status: created ? 201 : 200 };
+          }
+          case 'replace':
+            return { item: await this.#replaceWrite(providerId, operation.notificationId, operation.input, operation.expectedVersion, false), status: 200 };
+          case 'withdraw':
+            return { item: await this.#withdrawWrite(providerId, operation.notificationId, operation.expectedVersion), status: 200 };
+        }
+      },
       advance: (providerId, item, startedAt, minPages) => this.#advance(providerId, item, startedAt, minPages),
       scheduleIfDue: (providerId, advance) => this.#scheduleIfDue(providerId, advance),
     };
@@ -162,39 +173,39 @@ export class NotificationService {
   }
 
   /**
-   * See issueBulk (notification-bulk.ts). The whole request is refused (400) when it could make the
-   * deployment sign more than limits.maxSetsPerRequest SETs (its notifications × the provider's
-   * destinations), and counts as that many notifications against the per-minute rate (429).
+   * Notifications to issue, each answered on its own (applyBulk, notification-bulk.ts): the same as
+   * `bulk` with an `issue` operation each, except that an id may repeat (a safe retry, or a 409).
    */
   async issueBulk(providerId: string, inputs: readonly NotificationInput[]): Promise<IssueBulkResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
-    const { maxBulkItems } = this.#limits;
-    if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > maxBulkItems) throw new InvalidRequest(`A bulk request holds 1 to ${maxBulkItems} notifications`);
-    // Only the valid notifications count; a dependency failure here is each one's 503, as later on.
-    const valid = inputs.filter((input) => this.#parsesOrNot(input)).length;
-    try {
-      if (valid > 0) await this.#admission.admitBulk(providerId, valid);
-    } catch (error) {
-      if (error instanceof SetpollError && error.statusCode < 500) throw error;
-      return notIssued(inputs, (input) => (this.#parsesOrNot(input) ? error : this.#parseError(input)));
-    }
-    return issueBulk(this.#bulk, providerId, inputs, startedAt);
+    this.#checkBulkSize(inputs, 'notifications');
+    return this.#bulkOf(providerId, inputs, inputs.map((input): NotificationOperation => ({ op: 'issue', input: input as unknown as Record<string, unknown> })), startedAt);
   }
 
-  #parsesOrNot(input: unknown): boolean {
-    return this.#parseError(input) === undefined;
+  /**
+   * Issue, replace and withdraw operations, each answered on its own (a notificationId at most once
+   * per request). The whole request is refused (400) when it could make the deployment sign more than
+   * limits.maxSetsPerRequest SETs (its issues and replaces × the provider's destinations), and its
+   * issues and replaces count against the per-minute rate (429).
+   */
+  async bulk(providerId: string, operations: readonly unknown[]): Promise<IssueBulkResult> {
+    const startedAt = performance.now();
+    assertProviderId(providerId);
+    this.#checkBulkSize(operations, 'operations');
+    return this.#bulkOf(providerId, operations, parseOperations(operations), startedAt);
   }
 
-  #parseError(input: unknown): InvalidRequest | undefined {
-    try {
-      this.#parse(input);
-      return undefined;
-    } catch (error) {
-      if (error instanceof InvalidRequest) return error;
-      throw error;
-    }
+  #checkBulkSize(items: unknown, what: string): void {
+    const max = this.#limits.maxBulkItems;
+    if (!Array.isArray(items) || items.length < 1 || items.length > max) throw new InvalidRequest(`A bulk request holds 1 to ${max} ${what}`);
   }
+
+  #bulkOf(providerId: string, raw: readonly unknown[], operations: readonly (NotificationOperation | InvalidRequest)[], startedAt: number): Promise<IssueBulkResult> {
+    const problemOf = (input: unknown) => notificationError(input, this.#ttlSeconds, this.#limits.maxClaimsBytes);
+    return admittedBulk({ issuer: this.#bulk, admission: this.#admission, problemOf }, providerId, raw, operations, startedAt);
+  }
+
 
   async get(providerId: string, notificationId: string): Promise<Notification> {
     assertProviderId(providerId);
@@ -218,38 +229,8 @@ export class NotificationService {
   async replace(providerId: string, notificationId: string, input: Omit<NotificationInput, 'notificationId'> & { notificationId?: string }, expectedVersion?: number): Promise<ChangeResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
-    const id = checkNotificationId(notificationId);
-    const parsed = this.#parse(input);
-    if (parsed.notificationId !== undefined && parsed.notificationId !== id) throw new InvalidRequest('notificationId cannot be changed');
-    const expected = checkExpectedVersion(expectedVersion);
-    const current = await this.#mustRead(providerId, id);
-    if (expected !== undefined && current.version !== expected) throw stale('notification', id, current.version, expected);
-    if (current.state === 'withdrawn') throw new Conflict(`The notification ${id} was withdrawn and cannot be replaced`);
-    await this.#admission.admit(providerId, 1);
-
-    const now = this.#now();
-    const { cursor: _cursor, sweepCursor: _sweepCursor, ...kept } = current;
-    const next: NotificationItem = {
-      ...kept,
-      revision: current.revision + 1,
-      jti: uuidv7(now),
-      iat: Math.floor(now / 1000),
-      claims: parsed.claims,
-      ttlSeconds: parsed.ttlSeconds,
-      state: 'fanning_out',
-      queued: 0,
-      skipped: 0,
-      sweeping: true,
-      withdrawnSets: 0,
-      step: current.step + 1,
-      version: current.version + 1,
-      updatedAt: new Date(now).toISOString(),
-    };
-    // A failed condition is a 404 (gone) or a 409 naming the stored version against the one read.
-    await inProtocol(subject(id, current.version), () => this.#store.replace(next, current.version));
-    const advance = await this.#advance(providerId, next, startedAt);
-    const scheduled = await this.#scheduleIfDue(providerId, advance);
-    return { notification: toNotification(advance.item), done: advance.done, scheduled };
+    const next = await this.#replaceWrite(providerId, notificationId, input, expectedVersion, true);
+    return this.#changed(providerId, next, startedAt);
   }
 
   /**
@@ -260,18 +241,42 @@ export class NotificationService {
   async withdraw(providerId: string, notificationId: string, expectedVersion?: number): Promise<ChangeResult> {
     const startedAt = performance.now();
     assertProviderId(providerId);
-    const id = checkNotificationId(notificationId);
-    const expected = checkExpectedVersion(expectedVersion);
-    let item = await this.#mustRead(providerId, id);
-    if (expected !== undefined && item.version !== expected) throw stale('notification', id, item.version, expected);
-    if (item.state !== 'withdrawn') {
-      const read = item;
-      item = await inProtocol(subject(id, read.version), () => this.#store.withdraw(read, new Date(this.#now()).toISOString()));
-    }
+    return this.#changed(providerId, await this.#withdrawWrite(providerId, notificationId, expectedVersion), startedAt);
+  }
+
+  async #changed(providerId: string, item: NotificationItem, startedAt: number): Promise<ChangeResult> {
     const advance = await this.#advance(providerId, item, startedAt);
     const scheduled = await this.#scheduleIfDue(providerId, advance);
     return { notification: toNotification(advance.item), done: advance.done, scheduled };
   }
+
+  /** Writes the next revision (the fan-out is the caller's); `admit` counts it against the rate first. */
+  async #replaceWrite(providerId: string, notificationId: string, input: unknown, expectedVersion: number | undefined, admit: boolean): Promise<NotificationItem> {
+    const id = checkNotificationId(notificationId);
+    const parsed = this.#parse(input);
+    if (parsed.notificationId !== undefined && parsed.notificationId !== id) throw new InvalidRequest('notificationId cannot be changed');
+    const expected = checkExpectedVersion(expectedVersion);
+    const current = await this.#mustRead(providerId, id);
+    if (expected !== undefined && current.version !== expected) throw stale('notification', id, current.version, expected);
+    if (current.state === 'withdrawn') throw new Conflict(`The notification ${id} was withdrawn and cannot be replaced`);
+    if (admit) await this.#admission.admit(providerId, 1);
+
+    const next = nextRevision(current, parsed, this.#now());
+    // A failed condition is a 404 (gone) or a 409 naming the stored version against the one read.
+    await inProtocol(subject(id, current.version), () => this.#store.replace(next, current.version));
+    return next;
+  }
+
+  /** Marks the notification withdrawn (its sweep is the caller's); a withdrawn one is left as it is. */
+  async #withdrawWrite(providerId: string, notificationId: string, expectedVersion: number | undefined): Promise<NotificationItem> {
+    const id = checkNotificationId(notificationId);
+    const expected = checkExpectedVersion(expectedVersion);
+    const item = await this.#mustRead(providerId, id);
+    if (expected !== undefined && item.version !== expected) throw stale('notification', id, item.version, expected);
+    if (item.state === 'withdrawn') return item;
+    return inProtocol(subject(id, item.version), () => this.#store.withdraw(item, new Date(this.#now()).toISOString()));
+  }
+
 
   /**
    * Per-destination delivery state of the notification's SETs (the latest receipt per

@@ -35,7 +35,7 @@ export interface Endpoint {
 
 const PAGE = ['limit', 'cursor'] as const;
 const DESTINATION_BULK_MEMBERS = new Set(['operations', 'atomic']);
-const NOTIFICATION_BULK_MEMBERS = new Set(['notifications']);
+const NOTIFICATION_BULK_MEMBERS = new Set(['notifications', 'operations']);
 
 const destinationPath = (clientId: string) => `/destinations/${encodeURIComponent(clientId)}`;
 const notificationPath = (notificationId: string) => `/notifications/${encodeURIComponent(notificationId)}`;
@@ -152,7 +152,8 @@ export function managementRoutes(deps: RouteDeps): Route<Endpoint>[] {
         access: 'write',
         body: true,
         run: async ({ providerId, body }) => {
-          const result = await notifications.issueBulk(providerId, notificationBulkBody(body));
+          const request = notificationBulkBody(body);
+          const result = 'operations' in request ? await notifications.bulk(providerId, request.operations) : await notifications.issueBulk(providerId, request.notifications);
           countIssued(result.results.filter((r) => r.status === 201).length);
           return jsonResponse(200, result);
         },
@@ -238,9 +239,15 @@ function destinationBulkBody(body: unknown): { operations: readonly BulkOperatio
   return { operations: body.operations as BulkOperation[], atomic: body.atomic === true };
 }
 
-function notificationBulkBody(body: unknown): readonly NotificationInput[] {
+/** `{notifications: [...]}` (each issued) or `{operations: [{op: issue|replace|withdraw, ...}]}`. */
+function notificationBulkBody(body: unknown): { notifications: readonly NotificationInput[] } | { operations: readonly unknown[] } {
   if (!isObject(body)) throw new InvalidRequest('The request body must be a JSON object');
   rejectUnknownMembers(body, NOTIFICATION_BULK_MEMBERS, 'the bulk request');
-  if (!Array.isArray(body.notifications)) throw new InvalidRequest('notifications must be an array of 1 to 100 notifications');
-  return body.notifications as NotificationInput[];
+  if ((body.notifications === undefined) === (body.operations === undefined)) throw new InvalidRequest('Give exactly one of notifications and operations');
+  if (body.operations !== undefined) {
+    if (!Array.isArray(body.operations)) throw new InvalidRequest('operations must be an array of issue, replace and withdraw operations');
+    return { operations: body.operations as unknown[] };
+  }
+  if (!Array.isArray(body.notifications)) throw new InvalidRequest('notifications must be an array of notifications');
+  return { notifications: body.notifications as NotificationInput[] };
 }
