@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { Conflict, NotFound, SetpollError } from '../core/errors.ts';
+import { Conflict, NotFound, TooManyRequests } from '../core/errors.ts';
 import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
 import type { DeliveryGate, QueueStore } from '../store/queue-store.ts';
@@ -8,17 +8,8 @@ import { StreamWriteConflict, type StreamRecord, type StreamStatus, type StreamS
 import { parseStatusChange, parseStreamChange, parseVerification, type StatusChange, type StreamChange, type TransmitterValues } from './stream-request.ts';
 import { CAEP_EVENT_TYPES, POLL_DELIVERY, STREAM_UPDATED_EVENT, VERIFICATION_EVENT } from './vocabulary.ts';
 
-/** 429: a verification request sooner than `min_verification_interval` after the last one. */
-export class TooManyRequests extends SetpollError {
-  override readonly name = 'TooManyRequests';
-  readonly code = 'too_many_requests';
-  readonly statusCode = 429;
-  override readonly headers: Record<string, string>;
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message);
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
-  }
-}
+/** 429 for a verification request sooner than `min_verification_interval` after the last one (the core error). */
+export { TooManyRequests } from '../core/errors.ts';
 
 /** SSF §7.1.1 stream configuration, as answered. */
 export interface StreamConfiguration {

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ProviderQuotaStore } from './provider-quota-store.ts';
 import { DESTINATION_PREFIX, DESTINATION_COUNT_SK, notificationRateSk, providerPk } from './schema.ts';
 import { LimitReached } from './store-errors.ts';
@@ -98,22 +98,12 @@ export class DynamoProviderQuotaStore implements ProviderQuotaStore {
   async #startCount(providerId: string): Promise<number> {
     const pk = providerPk(providerId);
     let n = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': DESTINATION_PREFIX },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      n += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    // Select COUNT: DynamoDB counts the destinations without returning them.
+    const pages = paginateQuery(
+      { client: this.#client },
+      { TableName: this.#table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)', ExpressionAttributeValues: { ':pk': pk, ':d': DESTINATION_PREFIX }, Select: 'COUNT', ConsistentRead: true },
+    );
+    for await (const page of pages) n += page.Count ?? 0;
     try {
       await this.#client.send(
         new PutCommand({ TableName: this.#table, Item: { pk, sk: DESTINATION_COUNT_SK, n }, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }),
