@@ -66,6 +66,7 @@ export const SETTINGS = Object.freeze({
   alarmPollDurationSeconds: 'number',
   alarmManagementDurationSeconds: 'number',
   alarmOldestSetAgeMinutes: 'number',
+  alarmRedeliveredAfterAcks: 'number',
   alarmFailedContinuations: 'number',
   dashboardName: 'string',
   stackName: 'string',
@@ -184,6 +185,7 @@ export function readConfiguration(node: Node): Configuration {
     pollDuration: positive('alarmPollDurationSeconds', 1000),
     managementDuration: positive('alarmManagementDurationSeconds', 1000),
     oldestSetAge: positive('alarmOldestSetAgeMinutes', 60_000),
+    redeliveredAfterAcks: get('alarmRedeliveredAfterAcks'),
   };
 
   const props: SetpollStackProps = {

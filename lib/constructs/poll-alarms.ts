@@ -56,6 +56,14 @@ export interface AlarmThresholds {
    * @default Duration.hours(1)
    */
   readonly oldestSetAge?: Duration;
+  /**
+   * SETs redelivered after a request that acknowledged others (`SetsRedeliveredAfterAcks`, Sum over
+   * every recipient) in 5 minutes at or above which RedeliveredAfterAcks fires: a receiver acks
+   * without `maxEvents: 0` and drops the SETs in the answer, so each comes back a lease later, and
+   * with `maxDeliveryAttempts` it ends `failed`. An integer >= 1.
+   * @default 10
+   */
+  readonly redeliveredAfterAcks?: number;
 }
 
 export interface PollAlarmsProps extends AlarmThresholds {
@@ -99,6 +107,7 @@ export class PollAlarms extends Construct {
   public readonly tableThrottles: cloudwatch.Alarm;
   public readonly pollDuration: cloudwatch.Alarm;
   public readonly oldestSetAge: cloudwatch.Alarm;
+  public readonly redeliveredAfterAcks: cloudwatch.Alarm;
   /** Present when a management function is given. */
   public readonly managementFunctionErrors?: cloudwatch.Alarm;
   /** Present when a management function is given. */
@@ -114,6 +123,7 @@ export class PollAlarms extends Construct {
     readonly pollDurationMs: number;
     readonly managementDurationMs?: number;
     readonly oldestSetAgeMs: number;
+    readonly redeliveredAfterAcks: number;
   };
 
   constructor(scope: Construct, id: string, props: PollAlarmsProps) {
@@ -174,6 +184,18 @@ export class PollAlarms extends Construct {
       oldestSetAgeMetric({ period }),
       t.oldestSetAgeMs,
       'A recipient polls but leaves a SET unacknowledged for too long (Maximum of OldestSetAgeMs over every recipient).',
+    );
+    this.redeliveredAfterAcks = alarm(
+      'RedeliveredAfterAcks',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: POLL_METRICS.redeliveredAfterAcks,
+        dimensionsMap: { service: POLL_SERVICE },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
+      t.redeliveredAfterAcks,
+      'A recipient acknowledges SETs but drops the SETs answered to that request: they come back a lease later (SetsRedeliveredAfterAcks; the WARN log line names it).',
     );
     if (props.managementFunction) {
       // Errors: its expected failures are HTTP answers too, and a failed asynchronous fan-out
@@ -250,6 +272,7 @@ function resolveThresholds(props: PollAlarmsProps): PollAlarms['thresholds'] {
     serverErrorMinRequests: props.serverErrorMinRequests ?? 20,
     tableThrottleEvents: props.tableThrottleEvents ?? 10,
     functionErrors: props.functionErrors ?? 1,
+    redeliveredAfterAcks: props.redeliveredAfterAcks ?? 10,
   };
   for (const [name, value] of Object.entries(counts)) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be an integer >= 1 (got ${value})`);

@@ -98,6 +98,7 @@ describe('observability', () => {
           'ManagementFunctionErrors',
           'OldestSetAge',
           'PollDuration',
+          'RedeliveredAfterAcks',
           'ServerErrorRate',
           'TableThrottles',
         ].sort(),
@@ -215,6 +216,21 @@ describe('observability', () => {
       });
     });
 
+    it('watch receivers that drop poll answers: SetsRedeliveredAfterAcks, Sum over every recipient, 10 in 5 minutes', () => {
+      // Prepare / Act
+      const redelivered = alarmsById(template).RedeliveredAfterAcks!;
+      // Assess
+      expect(redelivered).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: POLL_METRICS.redeliveredAfterAcks,
+        Dimensions: [{ Name: 'service', Value: POLL_SERVICE }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 10,
+        AlarmDescription: expect.stringContaining('docs/observability.md#redeliveredafteracks'),
+      });
+    });
+
     it('take thresholds from props; the poll duration default follows the long poll', () => {
       // Prepare
       const custom = Template.fromStack(
@@ -227,6 +243,7 @@ describe('observability', () => {
             functionErrors: 3,
             managementDuration: Duration.seconds(20),
             oldestSetAge: Duration.minutes(15),
+            redeliveredAfterAcks: 3,
           },
         }),
       );
@@ -241,6 +258,7 @@ describe('observability', () => {
       expect(alarms.ManagementFunctionErrors!.Threshold).toBe(3);
       expect(alarms.ManagementDuration!.Threshold).toBe(20_000);
       expect(alarms.OldestSetAge!.Threshold).toBe(900_000);
+      expect(alarms.RedeliveredAfterAcks!.Threshold).toBe(3);
     });
   });
 
@@ -292,7 +310,7 @@ describe('observability', () => {
       // Prepare / Act
       const alarms = Object.values(alarmsById(importedTopicTemplate));
       // Assess
-      expect(alarms).toHaveLength(10);
+      expect(alarms).toHaveLength(11);
       for (const alarm of alarms) {
         expect(alarm.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
         expect(alarm.OKActions).toEqual([ALARM_TOPIC_ARN]);
@@ -314,6 +332,7 @@ describe('observability', () => {
           alarmPollDurationSeconds: '23.5',
           alarmManagementDurationSeconds: '25',
           alarmOldestSetAgeMinutes: '30',
+          alarmRedeliveredAfterAcks: '25',
           dashboardName: 'setpoll-prod',
           allowPlaceholders: 'true',
         },
@@ -331,6 +350,7 @@ describe('observability', () => {
       expect(alarms.PollDuration!.Threshold).toBe(23_500);
       expect(alarms.ManagementDuration!.Threshold).toBe(25_000);
       expect(alarms.OldestSetAge!.Threshold).toBe(1_800_000);
+      expect(alarms.RedeliveredAfterAcks!.Threshold).toBe(25);
       expect(alarms.OldestSetAge!.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
     });
 
@@ -440,6 +460,7 @@ describe('observability', () => {
       ['a fractional minimum of requests', { serverErrorMinRequests: 1.5 }, /serverErrorMinRequests must be an integer >= 1/],
       ['a zero throttle threshold', { tableThrottleEvents: 0 }, /tableThrottleEvents must be an integer >= 1 \(got 0\)/],
       ['a zero error threshold', { functionErrors: 0 }, /functionErrors must be an integer >= 1 \(got 0\)/],
+      ['a zero redelivery threshold', { redeliveredAfterAcks: 0 }, /redeliveredAfterAcks must be an integer >= 1 \(got 0\)/],
       ['a zero poll duration', { pollDuration: Duration.seconds(0) }, /pollDuration must be a positive duration/],
       ['a poll duration every idle long poll reaches', { pollDuration: Duration.seconds(20) }, /pollDuration must be longer than the 20 s long poll .* shorter than the 25 s timeout \(got 20 s\)/],
       ['a poll duration at the timeout', { pollDuration: Duration.seconds(25) }, /pollDuration must be .* shorter than the 25 s timeout \(got 25 s\)/],
