@@ -76,7 +76,8 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * the authorizations of its destinations (one strongly consistent batch), so no SET is signed for a
  * recipient that has not authorized the provider; each enqueue is then conditional on the
  * authorization item still existing (the enqueue's `origin`: lambdas/store/consented-enqueue.ts), so a deauthorization
- * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped.
+ * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped,
+ * as do those whose SSF stream does not deliver the event type (the stream-aware queue's 'filtered').
  */
 export class FanOutEngine {
   readonly #notificationStore: NotificationStore;
@@ -172,7 +173,8 @@ export class FanOutEngine {
 
   /**
    * Signs this revision's SET for one destination, queues it (idempotent on the jti) while the
-   * recipient authorizes the provider, and records the receipt. False when the authorization is gone.
+   * recipient authorizes the provider, and records the receipt. False when the authorization is gone
+   * or the recipient's SSF stream filtered the SET out (no receipt then: nothing was queued).
    */
   async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<boolean> {
     // Who sent it, inside the signature: every provider's SETs share the deployment's iss and key.
@@ -180,7 +182,8 @@ export class FanOutEngine {
     const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
     const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin: { providerId, notificationId: item.notificationId } });
-    if (outcome === 'unauthorized') return false;
+    // Not queued: the recipient does not authorize the provider, or its SSF stream takes no SET of this type.
+    if (outcome === 'unauthorized' || outcome === 'filtered') return false;
     // Before the receipt, which marks this destination done: a retried page then records both.
     await this.#inbox.record({ clientId, jti: item.jti, providerId, notificationId: item.notificationId, revision: item.revision, queuedAt, expiresAt });
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { AccessDenied } from '../../lambdas/core/errors.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
 import type { SetSigner } from '../../lambdas/producer/signer.ts';
-import { SESSION_REVOKED, T0, setupNotifier } from './support.ts';
+import { StreamQueueStore } from '../../lambdas/ssf/stream-queue-store.ts';
+import { DynamoStreamStore } from '../../lambdas/store/dynamo-stream-store.ts';
+import { CREDENTIAL_CHANGE, ISSUER, SESSION_REVOKED, T0, setupNotifier } from './support.ts';
 
 const EVENTS = { [SESSION_REVOKED]: {} };
 const DENIED = 'Not authorized to notify this client id: the recipient must first authorize this Data Provider';
@@ -118,6 +120,25 @@ describe('fan-out queues a SET only to recipients that authorize the provider', 
     expect(issued.notification.fanOut).toEqual({ queued: 0, skipped: 1, withdrawn: 0, pending: false });
     expect(await env.queuedJtis('d-1')).toEqual([]);
     expect((await env.notifications.status('prov-x', 'n-1')).items).toEqual([]);
+  });
+
+  it("skips a destination whose SSF stream does not deliver the event type: nothing queued, no receipt, no inbox entry", async () => {
+    // Prepare: d-ssf has a stream taking credential-change only; d-plain has none.
+    const env = await setupNotifier({
+      wrapQueue: (queue, table) => new StreamQueueStore({ queue, streams: new DynamoStreamStore(table), issuer: ISSUER }),
+    });
+    const at = new Date(T0).toISOString();
+    await new DynamoStreamStore(env).create({ clientId: 'd-ssf', streamId: 's-1', eventsRequested: [CREDENTIAL_CHANGE], eventsDelivered: [CREDENTIAL_CHANGE], status: 'enabled', version: 1, createdAt: at, updatedAt: at });
+    for (const id of ['d-plain', 'd-ssf']) await env.destinations.register('prov-x', { clientId: id });
+
+    // Act
+    const issued = await env.notifications.issue('prov-x', { notificationId: 'n-1', events: EVENTS, txn: 'txn-1' });
+
+    // Assess
+    expect(issued.notification.fanOut).toEqual({ queued: 1, skipped: 1, withdrawn: 0, pending: false });
+    expect(await env.queuedJtis('d-ssf')).toEqual([]);
+    expect((await env.notifications.status('prov-x', 'n-1')).items.map((s) => s.clientId)).toEqual(['d-plain']);
+    expect(await env.review.notifications('d-ssf', {})).toEqual({ items: [] });
   });
 
   it('names the provider and notification on the queued item, and the provider in the signed data_provider claim', async () => {

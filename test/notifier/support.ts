@@ -14,6 +14,7 @@ import { createTestTable } from '../support/dynamo.ts';
 import { isClientId } from '../../lambdas/core/client-id.ts';
 import type { DestinationService } from '../../lambdas/notifier/destinations.ts';
 import type { NotifierLimits } from '../../lambdas/notifier/limits.ts';
+import type { QueueStore } from '../../lambdas/store/queue-store.ts';
 import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
 
 /** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
@@ -56,6 +57,8 @@ export interface NotifierSetupOptions {
    * `explicit`: nothing is authorized unless the test does it (`authorize`).
    */
   readonly consent?: 'auto' | 'explicit';
+  /** Replaces the queue the Notifier enqueues through (e.g. the SSF stream-aware one over the table's). */
+  readonly wrapQueue?: (queue: QueueStore, table: { client: DynamoDBDocumentClient; tableName: string }) => QueueStore;
   /** Per-provider limits. @default the contract's defaults */
   readonly limits?: Partial<NotifierLimits>;
 }
@@ -72,7 +75,7 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
   const services = createNotifierServices({
     client,
     tableName: table.tableName,
-    queue: table.store,
+    queue: options.wrapQueue ? options.wrapQueue(table.store, table) : table.store,
     signer: options.wrapSigner ? options.wrapSigner(signer) : signer,
     issuer: ISSUER,
     now,
@@ -81,7 +84,7 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
-  const { notifications, authorizations } = services;
+  const { notifications, authorizations, review } = services;
   const authorizationStore = new DynamoAuthorizationStore({ client: table.client, tableName: table.tableName });
   /** Records that `recipientId` authorizes `providerId` (the operator's CLI path). */
   const authorize = (recipientId: string, providerId: string) => authorizationStore.authorize(recipientId, providerId, 'operator');
@@ -94,7 +97,7 @@ export async function setupNotifier(options: NotifierSetupOptions = {}) {
   /** The jtis queued for a recipient, in queue order. */
   const queuedJtis = async (clientId: string) => (await table.store.readQueue(clientId, 1000)).items.map((i) => i.jti);
   const jwks = createLocalJWKSet({ keys: [publicJwk(jwk)] });
-  return { ...table, clock, signer, jwk, jwks, destinations, notifications, authorizations, authorizationStore, authorize, pollService, poll, queuedJtis, settings };
+  return { ...table, clock, signer, jwk, jwks, destinations, notifications, authorizations, review, authorizationStore, authorize, pollService, poll, queuedJtis, settings };
 }
 
 /** The service, its registers preceded by the recipient's authorization of the provider. */
