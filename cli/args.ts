@@ -27,7 +27,7 @@ export function parseOptions<const O extends OptionsConfig>(command: string, arg
  * (the near-miss rule of lambdas/core/member-names.ts). Options absent from the help (aliases
  * kept for old scripts) are suggested too: they work.
  */
-function usageError(error: unknown, command: string, options: OptionsConfig): unknown {
+export function usageError(error: unknown, command: string, options: OptionsConfig): unknown {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (!code.startsWith('ERR_PARSE_ARGS')) return error;
   const message = (error as Error).message;

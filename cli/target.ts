@@ -162,8 +162,8 @@ export type ApiTarget = {
 );
 
 const LOCAL_CLIENTS = {
-  recipient: { member: 'clients', noun: 'recipient', none: (file: string) => `${file} lists no recipients` },
-  provider: { member: 'providers', noun: 'provider', none: (file: string) => `${file} lists no providers: restart the local stack (npm start) to register provider-demo` },
+  recipient: { member: 'clients', noun: 'recipient', flag: '--recipient', none: (file: string) => `${file} lists no recipients` },
+  provider: { member: 'providers', noun: 'provider', flag: '--client', none: (file: string) => `${file} lists no providers: restart the local stack (npm start) to register provider-demo` },
 } as const;
 
 /**
@@ -211,7 +211,7 @@ async function localApiTarget(args: ApiArgs, command: string, role: ApiRole): Pr
   if (clients.length === 0) throw new CliFailure(kind.none(configFile));
   const client = args.client === undefined ? clients[0]! : clients.find((c) => c.clientId === args.client);
   if (!client) {
-    throw new UsageError(`--client ${JSON.stringify(args.client)} is not a ${kind.noun} of the local stack: use ${clients.map((c) => c.clientId).join(', ')}`, command);
+    throw new UsageError(`${kind.flag} ${JSON.stringify(args.client)} is not a ${kind.noun} of the local stack: use ${clients.map((c) => c.clientId).join(', ')}`, command);
   }
   if (typeof config.tokenUrl !== 'string' || typeof config.caCertFile !== 'string') {
     throw new CliFailure(`${configFile} has no tokenUrl or caCertFile: restart the local stack (npm start)`);

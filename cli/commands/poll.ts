@@ -8,16 +8,17 @@ import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
 import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';
-import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
+import { COMMON_OPTIONS, positiveInteger, type OptionsConfig } from '../args.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
 import { API_ENV_HELP, API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
 
 const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
 const DRAIN_RETRIES = 3;
 
-export const POLL_HELP = `Usage: setpoll poll [--client ID] [--follow] [--json] [--max-events N] [options]
+export const POLL_HELP = `Usage: setpoll poll [--recipient ID] [--follow] [--json] [--max-events N] [options]
 
 Polls as a recipient: verifies each SET (signature against the transmitter's keys, typ
 secevent+jwt, iss, aud, iat), prints the claims of the valid ones and acknowledges them on the
@@ -25,7 +26,7 @@ next request. Invalid SETs are reported back in setErrs (RFC 8935 codes) and pri
 Without --follow it polls until the queue is empty, then exits.
 
 Options:
-  --client ID        the recipient: one of local.json's clients (default: the first, tpp-alpha);
+  -r, --recipient ID the recipient: one of local.json's clients (default: the first, tpp-alpha);
                      with --url, the client_id sent to the token endpoint (default: the
                      certificate's CN)
   -f, --follow       long-poll until interrupted (Ctrl-C); what was printed is acknowledged
@@ -63,6 +64,7 @@ Keys:
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...API_OPTIONS,
+  ...RECIPIENT_OPTIONS,
   follow: { type: 'boolean', short: 'f' },
   'max-events': { type: 'string' },
   scope: { type: 'string' },
@@ -73,7 +75,7 @@ const OPTIONS = {
   'providers-only': { type: 'boolean' },
 } as const satisfies OptionsConfig;
 
-type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
+type Options = ReturnType<typeof parseWithRecipient<typeof OPTIONS>>['values'];
 
 /** Where to poll and as whom: everything createRecipient needs but the transport hooks. */
 type Target = Pick<RecipientOptions, 'pollUrl' | 'tokenUrl' | 'keys' | 'clientId' | 'identity' | 'issuer' | 'audience' | 'scope'> & {
@@ -85,14 +87,15 @@ type Target = Pick<RecipientOptions, 'pollUrl' | 'tokenUrl' | 'keys' | 'clientId
  * SIGINT and SIGTERM stop it too.
  */
 export async function pollCommand(args: readonly string[], io: Io, signal?: AbortSignal): Promise<void> {
-  const o = parseOptions(COMMAND, args, OPTIONS);
+  const { values: o, positionals } = parseWithRecipient(COMMAND, args, OPTIONS);
   if (o.help) {
     io.out(POLL_HELP);
     return;
   }
   const maxEvents = positiveInteger(o['max-events'], 'max-events', COMMAND);
   for (const p of o.provider ?? []) if (!isClientId(p)) throw new UsageError(`--provider ${JSON.stringify(p)} is not valid: a client id is ${CLIENT_ID_RULE}`, COMMAND);
-  const target = await resolveTarget(o);
+  const client = recipientOf(o, positionals, COMMAND);
+  const target = await resolveTarget({ ...o, ...(client === undefined ? {} : { client }) });
   const recipient = createRecipient({
     ...target,
     ...(o.provider ? { providers: o.provider } : {}),

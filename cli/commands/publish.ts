@@ -7,12 +7,13 @@ import { intendedMember } from '../../lambdas/core/member-names.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
-import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
+import { COMMON_OPTIONS, positiveInteger } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
 import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
+import { RECIPIENTS_OPTIONS, parseWithRecipient, recipientsOf } from '../recipient-flag.ts';
 import { kmsSigner, readPrivateJwk, readStackOutputs } from '../signing.ts';
 
 const COMMAND = 'publish';
@@ -54,7 +55,7 @@ ${TABLE_HELP}`;
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...TABLE_OPTIONS,
-  recipient: { type: 'string', short: 'r', multiple: true },
+  ...RECIPIENTS_OPTIONS,
   jti: { type: 'string' },
   events: { type: 'string' },
   ttl: { type: 'string' },
@@ -68,17 +69,15 @@ const OPTIONS = {
   force: { type: 'boolean' },
 } as const;
 
-type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
+type Options = ReturnType<typeof parseWithRecipient<typeof OPTIONS>>['values'];
 
 export async function publishCommand(args: readonly string[], io: Io): Promise<void> {
-  const o = parseOptions(COMMAND, args, OPTIONS);
+  const { values: o, positionals } = parseWithRecipient(COMMAND, args, OPTIONS);
   if (o.help) {
     io.out(PUBLISH_HELP);
     return;
   }
-  const recipients = o.recipient ?? [];
-  if (recipients.length === 0) throw new UsageError('at least one --recipient is required', COMMAND);
-  for (const r of recipients) if (!r.trim()) throw new UsageError('--recipient cannot be empty', COMMAND);
+  const recipients = recipientsOf(o, positionals, COMMAND);
   if (o.jti !== undefined && (o.jti.length < 1 || o.jti.length > 128)) throw new UsageError('--jti must be 1 to 128 characters', COMMAND);
   const ttlSeconds = positiveInteger(o.ttl, 'ttl', COMMAND);
   const events = o.events === undefined ? DEFAULT_EVENTS : await parseEvents(o.events, COMMAND);

@@ -3,17 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, type ReplayItem } from '../../lambdas/store/queue-admin.ts';
 import type { RecordState } from '../../lambdas/store/schema.ts';
-import { COMMON_OPTIONS, parseOptions, positiveInteger, required } from '../args.ts';
+import { COMMON_OPTIONS, positiveInteger } from '../args.ts';
 import { withTarget } from '../connection.ts';
 import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
-import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
+import { RECIPIENT_OPTIONS, parseWithRecipient, requiredRecipient } from '../recipient-flag.ts';
 
 const COMMAND = 'queue';
 
-export const QUEUE_HELP = `Usage: setpoll queue <subcommand> --client-id ID [options]
+export const QUEUE_HELP = `Usage: setpoll queue <subcommand> --recipient ID [options]
 
 Operator tools for one recipient's queue. Nothing prints a SET's contents unless asked
 (--show-sets): SETs are sensitive.
@@ -40,7 +40,7 @@ Subcommands:
 S is errored or failed.
 
 Options:
-  --client-id ID   the recipient (--client ID works too)
+  -r, --recipient ID  the recipient
   --json           machine-readable output
   -h, --help       show this help
 
@@ -53,8 +53,7 @@ ${TABLE_HELP}`;
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...TABLE_OPTIONS,
-  'client-id': { type: 'string' },
-  client: { type: 'string' },
+  ...RECIPIENT_OPTIONS,
   state: { type: 'string' },
   limit: { type: 'string' },
   'show-sets': { type: 'boolean' },
@@ -65,8 +64,8 @@ const OPTIONS = {
   jti: { type: 'string', multiple: true },
 } as const;
 
-type Options = ReturnType<typeof parse>;
-const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
+type Options = ReturnType<typeof parse>['values'];
+const parse = (args: readonly string[]) => parseWithRecipient(COMMAND, args, OPTIONS);
 
 /** Options only some subcommands take. */
 const SPECIFIC = ['state', 'limit', 'show-sets', 'timeout', 'interval', 'yes', 'dry-run', 'jti'] as const;
@@ -193,12 +192,12 @@ export async function queueCommand(args: readonly string[], io: Io): Promise<voi
   }
   const sub = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${NAMES}`, COMMAND);
-  const o = parse(rest);
+  const { values: o, positionals } = parse(rest);
   if (o.help) {
     io.out(QUEUE_HELP);
     return;
   }
-  const clientId = clientIdOf(o);
+  const clientId = requiredRecipient(o, positionals, COMMAND);
   for (const option of SPECIFIC) {
     if (o[option] !== undefined && !sub.takes.includes(option)) throw new UsageError(`queue ${name} does not take --${option}`, COMMAND);
   }
@@ -219,14 +218,6 @@ export async function queueCommand(args: readonly string[], io: Io): Promise<voi
     const admin = new QueueAdmin({ client: target.documentClient, tableName: target.tableName, queue });
     return sub.run(admin, o, io, clientId);
   });
-}
-
-/** The recipient from --client-id (or its synonym --client). */
-export function clientIdOf(o: { 'client-id'?: string | undefined; client?: string | undefined }, command = COMMAND): string {
-  if (o['client-id'] !== undefined && o.client !== undefined) throw new UsageError('give --client-id or --client, not both', command);
-  const clientId = required(o['client-id'] ?? o.client, 'client-id', command);
-  if (!isClientId(clientId)) throw new UsageError(`--client-id ${JSON.stringify(clientId)} is not valid: a client id is ${CLIENT_ID_RULE}`, command);
-  return clientId;
 }
 
 function stateOf(value: string | undefined): RecordState | undefined {

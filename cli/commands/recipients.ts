@@ -12,34 +12,34 @@ import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { NotifierQueue } from '../../lambdas/store/notifier-queue.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
-import { COMMON_OPTIONS, parseOptions } from '../args.ts';
+import { COMMON_OPTIONS } from '../args.ts';
 import { withTarget } from '../connection.ts';
 import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { clientIdOf } from './queue.ts';
+import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
 
 const COMMAND = 'recipients';
 
 export const RECIPIENTS_HELP = `Usage: setpoll recipients <subcommand> [options]
 
 Subcommands:
-  add      --client-id ID (--cert FILE.pem | --fingerprint HEX)   register a client certificate
-  remove   --client-id ID (--cert FILE.pem | --fingerprint HEX)   unregister it
-  list     --client-id ID                                         list a recipient's certificates
-  show     --client-id ID                                         each certificate's state: active,
-                                                                  revoked (when, why) or unregistered
-  rotate   --client-id ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]
-                                                                  register the new certificate,
-                                                                  verify it identifies the recipient,
-                                                                  and (with --remove-old) unregister
-                                                                  the old one in the same transaction
+  add      -r ID (--cert FILE.pem | --fingerprint HEX)   register a client certificate
+  remove   -r ID (--cert FILE.pem | --fingerprint HEX)   unregister it
+  list     -r ID                                         list a recipient's certificates
+  show     -r ID                                         each certificate's state: active, revoked
+                                                         (when, why) or unregistered
+  rotate   -r ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]
+                                                         register the new certificate, verify it
+                                                         identifies the recipient, and (with
+                                                         --remove-old) unregister the old one in
+                                                         the same transaction
   revoke   (--cert FILE.pem | --fingerprint HEX) [--reason TEXT]  deny a certificate everywhere
   unrevoke (--cert FILE.pem | --fingerprint HEX)                  lift a revocation
-  authorize      --client-id ID --provider PROVIDER   let a Data Provider notify the recipient
-  deauthorize    --client-id ID --provider PROVIDER   remove that authorization
-  authorizations --client-id ID                       the providers that may notify the recipient
+  authorize      -r ID --provider PROVIDER   let a Data Provider notify the recipient
+  deauthorize    -r ID --provider PROVIDER   remove that authorization
+  authorizations -r ID                       the providers that may notify the recipient
 
 A certificate is identified by the SHA-256 fingerprint of its DER encoding (64 hex digits).
 A recipient may hold several certificates. Rotation: rotate without --remove-old, let the
@@ -51,7 +51,7 @@ Authorizations record which Data Providers a recipient accepts notifications fro
 or by the recipient itself through the API).
 
 Options:
-  --client-id ID   the recipient (--client ID works too)
+  -r, --recipient ID  the recipient
   --provider ID    the Data Provider (authorize, deauthorize)
   --json           machine-readable output
   -h, --help       show this help
@@ -61,8 +61,7 @@ ${TABLE_HELP}`;
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...TABLE_OPTIONS,
-  'client-id': { type: 'string' },
-  client: { type: 'string' },
+  ...RECIPIENT_OPTIONS,
   cert: { type: 'string' },
   fingerprint: { type: 'string' },
   reason: { type: 'string' },
@@ -70,8 +69,8 @@ const OPTIONS = {
   provider: { type: 'string' },
 } as const;
 
-type Options = ReturnType<typeof parse>;
-const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
+type Options = ReturnType<typeof parse>['values'];
+const parse = (args: readonly string[]) => parseWithRecipient(COMMAND, args, OPTIONS);
 
 interface Stores {
   readonly registry: RecipientRegistry;
@@ -179,7 +178,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       io.out(`Verified: ${fingerprint} identifies ${clientId}`);
       const others = details.filter((d) => d.fingerprint !== fingerprint && d.state === 'active');
       for (const d of others) {
-        io.out(`Once ${clientId} polls with the new certificate: setpoll recipients remove --client-id ${clientId} --fingerprint ${d.fingerprint}`);
+        io.out(`Once ${clientId} polls with the new certificate: setpoll recipients remove --recipient ${clientId} --fingerprint ${d.fingerprint}`);
       }
     },
   },
@@ -252,13 +251,15 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
   }
   const sub = SUBCOMMANDS[name];
   if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${SUBCOMMAND_LIST}`, COMMAND);
-  const o = parse(rest);
+  const { values: o, positionals } = parse(rest);
   if (o.help) {
     io.out(RECIPIENTS_HELP);
     return;
   }
-  const clientId = sub.needsClientId ? clientIdOf(o, COMMAND) : '';
-  if (!sub.needsClientId && (o['client-id'] !== undefined || o.client !== undefined)) throw new UsageError(`recipients ${name} does not take --client-id`, COMMAND);
+  const recipient = recipientOf(o, positionals, COMMAND);
+  if (sub.needsClientId && recipient === undefined) throw new UsageError('--recipient is required', COMMAND);
+  if (!sub.needsClientId && recipient !== undefined) throw new UsageError(`recipients ${name} does not take --recipient`, COMMAND);
+  const clientId = recipient ?? '';
   if (!sub.needsCertificate && (o.cert !== undefined || o.fingerprint !== undefined)) {
     throw new UsageError(`recipients ${name} takes no --cert or --fingerprint`, COMMAND);
   }

@@ -217,7 +217,7 @@ describe('setpoll CLI', () => {
         [['publish', '-r', 'tpp-alpha', '--table', 'setpoll', ...config], 'setpoll: --config and --table cannot be used together'],
         [['recipients'], 'setpoll: a subcommand is required: add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations'],
         [['recipients', 'add', '--client-id', 'x', ...config], 'setpoll: give exactly one of --cert FILE.pem and --fingerprint HEX'],
-        [['recipients', 'add', '--cert', 'a.pem', ...config], 'setpoll: --client-id is required'],
+        [['recipients', 'add', '--cert', 'a.pem', ...config], 'setpoll: --recipient is required'],
         [['recipients', 'revoke', '--fingerprint', 'abc', ...config], 'setpoll: --fingerprint must be a SHA-256 fingerprint: 64 hex digits'],
       ];
 

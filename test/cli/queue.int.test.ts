@@ -441,6 +441,25 @@ describe('setpoll queue', () => {
     });
   });
 
+  describe('the recipient flag', () => {
+    it('takes --recipient (-r), and the hidden aliases --client-id, --client and a bare ID, to the same effect', async () => {
+      // Prepare
+      const names = [['--recipient', 'rf-alpha'], ['-r', 'rf-alpha'], ['--client-id', 'rf-alpha'], ['--client', 'rf-alpha'], ['rf-alpha']];
+
+      // Act
+      const runs = await Promise.all(names.map((name) => inProcess('queue', 'records', ...name, ...config)));
+      const helps = await Promise.all(['publish', 'recipients', 'queue', 'poll'].map((command) => inProcess(command, '--help')));
+
+      // Assess
+      for (const run of runs) expect(run).toEqual({ code: 0, stdout: 'No delivery records of rf-alpha\n', stderr: '' });
+      for (const help of helps) {
+        expect(help.stdout).toContain('--recipient ID');
+        expect(help.stdout).not.toContain('--client-id');
+        expect(help.stdout).not.toMatch(/--client\b/);
+      }
+    });
+  });
+
   describe('targets', () => {
     it('acts on a deployed table with --table and --region through the default AWS credential chain', async () => {
       // Prepare: the SDK's standard endpoint override points the "deployed" table at DynamoDB Local.
@@ -542,9 +561,10 @@ describe('setpoll queue', () => {
       const cases: Array<[string[], string]> = [
         [['queue'], 'a subcommand is required: backlog, records, drain, purge or replay'],
         [['queue', 'flush'], 'unknown subcommand "flush": use backlog, records, drain, purge or replay'],
-        [['queue', 'backlog', ...config], '--client-id is required'],
-        [['queue', 'backlog', '--client-id', 'a b', ...config], '--client-id "a b" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
-        [['queue', 'backlog', '--client-id', 'a', '--client', 'b', ...config], 'give --client-id or --client, not both'],
+        [['queue', 'backlog', ...config], '--recipient is required'],
+        [['queue', 'backlog', '--recipient', 'a b', ...config], '--recipient "a b" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
+        [['queue', 'backlog', '--client-id', 'a', '--client', 'b', ...config], 'give one recipient, with --recipient ID (got "a", "b")'],
+        [['queue', 'backlog', 'a', 'b', ...config], 'give one recipient, with --recipient ID (got "a", "b")'],
         [['queue', 'backlog', '--client-id', 'a', '--yes', ...config], 'queue backlog does not take --yes'],
         [['queue', 'drain', '--client-id', 'a', '--jti', 'j', ...config], 'queue drain does not take --jti'],
         [['queue', 'records', '--client-id', 'a', '--state', 'lost', ...config], '--state must be errored or failed, got "lost"'],
@@ -574,7 +594,7 @@ describe('setpoll queue', () => {
 
       // Assess
       expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
-      expect(runs[0]!.stdout).toMatch(/^Usage: setpoll queue <subcommand> --client-id ID \[options\]\n/);
+      expect(runs[0]!.stdout).toMatch(/^Usage: setpoll queue <subcommand> --recipient ID \[options\]\n/);
       expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
       expect(runs[2]!.stdout).toContain("\n  queue          a recipient's queue: backlog, records, drain, purge or replay\n");
     });

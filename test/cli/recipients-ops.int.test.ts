@@ -71,7 +71,7 @@ describe('setpoll recipients: operator tasks', () => {
         stdout:
           `Registered ${next.fingerprint} to tpp-rot-a\n` +
           `Verified: ${next.fingerprint} identifies tpp-rot-a\n` +
-          `Once tpp-rot-a polls with the new certificate: setpoll recipients remove --client-id tpp-rot-a --fingerprint ${old.fingerprint}\n`,
+          `Once tpp-rot-a polls with the new certificate: setpoll recipients remove --recipient tpp-rot-a --fingerprint ${old.fingerprint}\n`,
         stderr: '',
       });
       expect([oldPoll.status, newPoll.status]).toEqual([200, 200]);
@@ -90,7 +90,7 @@ describe('setpoll recipients: operator tasks', () => {
       const newPoll = await pollWith(next.material, newToken.token!);
       const oldPoll = await pollWith(old, oldToken);
       const oldTokenRequest = await token('tpp-rot-b', old);
-      const shown = await inProcess('recipients', 'show', '--client-id', 'tpp-rot-b', '--json', ...config);
+      const shown = await inProcess('recipients', 'show', '--recipient', 'tpp-rot-b', '--json', ...config);
 
       // Assess
       expect(before.status).toBe(200);
@@ -146,7 +146,7 @@ describe('setpoll recipients: operator tasks', () => {
       const foreign = await inProcess('recipients', 'rotate', '--client-id', 'tpp-rot-d', '--fingerprint', alpha.fingerprint, '--remove-old', own.fingerprint, ...config);
       const denied = await inProcess('recipients', 'rotate', '--client-id', 'tpp-rot-d', '--cert', revoked.certFile, ...config);
       const notTheirs = await inProcess('recipients', 'rotate', '--client-id', 'tpp-rot-d', '--cert', next.certFile, '--remove-old', alpha.fingerprint, ...config);
-      const shown = await inProcess('recipients', 'show', '--client-id', 'tpp-rot-d', ...config);
+      const shown = await inProcess('recipients', 'show', '--recipient', 'tpp-rot-d', ...config);
       const alphaToken = await token('tpp-alpha', stack.client('tpp-alpha'));
 
       // Assess
@@ -173,8 +173,8 @@ describe('setpoll recipients: operator tasks', () => {
       // Act
       const revoked = await inProcess('recipients', 'revoke', '--fingerprint', minted.fingerprint, '--reason', 'key compromise', ...config);
       const refused = await pollWith(minted, accessToken);
-      const shown = await inProcess('recipients', 'show', '--client-id', 'tpp-rev', ...config);
-      const shownJson = await inProcess('recipients', 'show', '--client-id', 'tpp-rev', '--json', ...config);
+      const shown = await inProcess('recipients', 'show', '--recipient', 'tpp-rev', ...config);
+      const shownJson = await inProcess('recipients', 'show', '--recipient', 'tpp-rev', '--json', ...config);
       const unrevoked = await inProcess('recipients', 'unrevoke', '--fingerprint', minted.fingerprint, ...config);
       const after = await pollWith(minted, accessToken);
 
@@ -196,7 +196,7 @@ describe('setpoll recipients: operator tasks', () => {
 
     it('show says when a recipient has no certificates', async () => {
       // Act
-      const run = await inProcess('recipients', 'show', '--client-id', 'tpp-nobody', ...config);
+      const run = await inProcess('recipients', 'show', '--recipient', 'tpp-nobody', ...config);
 
       // Assess
       expect(run).toEqual({ code: 0, stdout: 'No certificates are registered to tpp-nobody\n', stderr: '' });
@@ -206,10 +206,10 @@ describe('setpoll recipients: operator tasks', () => {
   describe('authorize, deauthorize, authorizations', () => {
     it('records which Data Providers may notify a recipient, lists them, and removes one', async () => {
       // Act
-      const authorized = await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
-      const again = await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', '--json', ...config);
-      await inProcess('recipients', 'authorize', '--client-id', 'rcp-auth', '--provider', 'prov-a', ...config);
-      const listed = await inProcess('recipients', 'authorizations', '--client-id', 'rcp-auth', ...config);
+      const authorized = await inProcess('recipients', 'authorize', '--recipient', 'rcp-auth', '--provider', 'prov-b', ...config);
+      const again = await inProcess('recipients', 'authorize', '--recipient', 'rcp-auth', '--provider', 'prov-b', '--json', ...config);
+      await inProcess('recipients', 'authorize', '--recipient', 'rcp-auth', '--provider', 'prov-a', ...config);
+      const listed = await inProcess('recipients', 'authorizations', 'rcp-auth', ...config);
       const removed = await inProcess('recipients', 'deauthorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
       const removedAgain = await inProcess('recipients', 'deauthorize', '--client-id', 'rcp-auth', '--provider', 'prov-b', ...config);
       const listedJson = await inProcess('recipients', 'authorizations', '--client-id', 'rcp-auth', '--json', ...config);
@@ -252,22 +252,24 @@ describe('setpoll recipients: operator tasks', () => {
       // Prepare
       const hex = 'ab'.repeat(32);
       const cases: Array<[string[], string]> = [
-        [['recipients', 'rotate', '--cert', 'new.pem', ...config], '--client-id is required'],
-        [['recipients', 'rotate', '--client-id', 'x', ...config], 'give exactly one of --cert FILE.pem and --fingerprint HEX'],
-        [['recipients', 'rotate', '--client-id', 'x', '--fingerprint', hex, '--remove-old', 'nope', ...config], '--remove-old must be a SHA-256 fingerprint: 64 hex digits'],
-        [['recipients', 'rotate', '--client-id', 'x', '--fingerprint', hex, '--remove-old', hex.toUpperCase(), ...config], '--remove-old names the new certificate: give the fingerprint of the one it replaces'],
-        [['recipients', 'add', '--client-id', 'x', '--fingerprint', hex, '--remove-old', hex, ...config], '--remove-old is only for recipients rotate'],
-        [['recipients', 'show', ...config], '--client-id is required'],
-        [['recipients', 'show', '--client-id', 'x', '--fingerprint', hex, ...config], 'recipients show takes no --cert or --fingerprint'],
-        [['recipients', 'show', '--client-id', 'x', '--client', 'y', ...config], 'give --client-id or --client, not both'],
-        [['recipients', 'revoke', '--client', 'x', '--fingerprint', hex, ...config], 'recipients revoke does not take --client-id'],
-        [['recipients', 'add', '--client-id', 'prov#N#x', '--fingerprint', hex, ...config], '--client-id "prov#N#x" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
-        [['recipients', 'rotate', '--client-id', 'x'.repeat(129), '--fingerprint', hex, ...config], `--client-id "${'x'.repeat(129)}" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."`],
-        [['recipients', 'add', '--client-id', 'tpp\u001balpha', '--fingerprint', hex, ...config], '--client-id "tpp\\u001balpha" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
-        [['recipients', 'add', '--client-id', 'org/tpp', '--fingerprint', hex, ...config], '--client-id "org/tpp" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
+        [['recipients', 'rotate', '--cert', 'new.pem', ...config], '--recipient is required'],
+        [['recipients', 'rotate', '--recipient', 'x', ...config], 'give exactly one of --cert FILE.pem and --fingerprint HEX'],
+        [['recipients', 'rotate', '--recipient', 'x', '--fingerprint', hex, '--remove-old', 'nope', ...config], '--remove-old must be a SHA-256 fingerprint: 64 hex digits'],
+        [['recipients', 'rotate', '--recipient', 'x', '--fingerprint', hex, '--remove-old', hex.toUpperCase(), ...config], '--remove-old names the new certificate: give the fingerprint of the one it replaces'],
+        [['recipients', 'add', '-r', 'x', '--fingerprint', hex, '--remove-old', hex, ...config], '--remove-old is only for recipients rotate'],
+        [['recipients', 'show', ...config], '--recipient is required'],
+        [['recipients', 'show', '--recipient', 'x', '--fingerprint', hex, ...config], 'recipients show takes no --cert or --fingerprint'],
+        [['recipients', 'show', '--recipient', 'x', '--client', 'y', ...config], 'give one recipient, with --recipient ID (got "x", "y")'],
+        [['recipients', 'show', '--client-id', 'x', 'y', ...config], 'give one recipient, with --recipient ID (got "x", "y")'],
+        [['recipients', 'revoke', '--client', 'x', '--fingerprint', hex, ...config], 'recipients revoke does not take --recipient'],
+        [['recipients', 'unrevoke', 'x', '--fingerprint', hex, ...config], 'recipients unrevoke does not take --recipient'],
+        [['recipients', 'add', '-r', 'prov#N#x', '--fingerprint', hex, ...config], '--recipient "prov#N#x" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
+        [['recipients', 'rotate', '--recipient', 'x'.repeat(129), '--fingerprint', hex, ...config], `--recipient "${'x'.repeat(129)}" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."`],
+        [['recipients', 'add', '-r', 'tpp\u001balpha', '--fingerprint', hex, ...config], '--recipient "tpp\\u001balpha" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
+        [['recipients', 'add', '-r', 'org/tpp', '--fingerprint', hex, ...config], '--recipient "org/tpp" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
         [['recipients', 'authorize', '--client-id', 'x', ...config], 'recipients authorize needs --provider'],
         [['recipients', 'deauthorize', '--client-id', 'x', '--provider', 'p#1', ...config], '--provider "p#1" is not valid: a client id is 1 to 128 printable ASCII characters without spaces or any of # / ? %, and not "." or ".."'],
-        [['recipients', 'add', '--client-id', 'x', '--fingerprint', hex, '--provider', 'p', ...config], '--provider is only for recipients authorize and deauthorize'],
+        [['recipients', 'add', '-r', 'x', '--fingerprint', hex, '--provider', 'p', ...config], '--provider is only for recipients authorize and deauthorize'],
         [['recipients', 'authorize', '--client-id', 'x', '--provider', 'p', '--fingerprint', hex, ...config], 'recipients authorize takes no --cert or --fingerprint'],
         [['recipients', 'rename', ...config], 'unknown subcommand "rename": use add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations'],
       ];
@@ -288,8 +290,8 @@ describe('setpoll recipients: operator tasks', () => {
       // Assess
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: setpoll recipients <subcommand>/);
-      expect(run.stdout).toContain('\n  rotate   --client-id ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]\n');
-      expect(run.stdout).toContain('\n  show     --client-id ID ');
+      expect(run.stdout).toContain('\n  rotate   -r ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]\n');
+      expect(run.stdout).toContain('\n  show     -r ID ');
     });
   });
 });

@@ -59,7 +59,7 @@ describe('setpoll poll', () => {
       const sets = await publish('tpp-alpha', 2);
 
       // Act
-      const run = await cli('poll', '--client', 'tpp-alpha', ...config);
+      const run = await cli('poll', '--recipient', 'tpp-alpha', ...config);
 
       // Assess
       expect(run).toEqual({
@@ -76,7 +76,7 @@ describe('setpoll poll', () => {
       const sets = await publish('tpp-alpha', 2);
 
       // Act
-      const run = await cli('poll', '--client', 'tpp-alpha', '--json', '--max-events', '1', ...config);
+      const run = await cli('poll', '-r', 'tpp-alpha', '--json', '--max-events', '1', ...config);
 
       // Assess
       expect(run.code).toBe(0);
@@ -171,7 +171,7 @@ describe('setpoll poll', () => {
       const [set] = await publish('tpp-beta', 1);
       const flags = [
         '--url', stack.config.pollUrl, '--cert', beta.certFile, '--key', beta.keyFile, '--token-url', stack.config.tokenUrl, '--ca', stack.config.caCertFile,
-        '--client', 'tpp-beta', '--jwks-url', stack.config.jwksUrl, '--issuer', stack.config.issuer,
+        '--recipient', 'tpp-beta', '--jwks-url', stack.config.jwksUrl, '--issuer', stack.config.issuer,
       ];
 
       // Act
@@ -230,14 +230,14 @@ describe('setpoll poll', () => {
       // Act
       const runs = [
         await cli('poll', '--client', 'tpp-alpha', '--max-events', '0', ...config),
-        await cli('poll', '--client', 'tpp-gamma', ...config),
+        await cli('poll', '--recipient', 'tpp-gamma', ...config),
         await cli('poll', '--cert', 'x.pem', ...config),
       ];
 
       // Assess
       expect(runs).toEqual([
         { code: 2, stdout: '', stderr: `setpoll: --max-events must be a positive whole number, got "0"\nRun 'setpoll poll --help' for usage.\n` },
-        { code: 2, stdout: '', stderr: `setpoll: --client "tpp-gamma" is not a recipient of the local stack: use tpp-alpha, tpp-beta\nRun 'setpoll poll --help' for usage.\n` },
+        { code: 2, stdout: '', stderr: `setpoll: --recipient "tpp-gamma" is not a recipient of the local stack: use tpp-alpha, tpp-beta\nRun 'setpoll poll --help' for usage.\n` },
         { code: 2, stdout: '', stderr: `setpoll: --cert goes with --url (a deployment); the local stack's come from local.json\nRun 'setpoll poll --help' for usage.\n` },
       ]);
     });
