@@ -2,7 +2,8 @@
  * `setpoll doctor`: the smoke test of a deployment (or of the local stack), one line per check
  * (cli/doctor-checks.ts), `--json` for scripts, exit 1 when a check fails.
  */
-import { COMMON_OPTIONS, parseOptions, positiveInteger, type OptionsConfig } from '../args.ts';
+import { COMMON_OPTIONS, positiveInteger, type OptionsConfig } from '../args.ts';
+import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
 import { runDoctor, type DoctorTarget, type StepResult } from '../doctor-checks.ts';
 import { CliFailure } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -28,7 +29,7 @@ prints one line per step: OK, FAIL or SKIP, and what was found.
                §2.4) is answered 200 with no SETs: it changes nothing in the queue
 
 Options:
-  --client ID            the recipient: one of local.json's clients (default: the first); with
+  -r, --recipient ID     the recipient: one of local.json's clients (default: the first); with
                          --url, the client_id sent to the token endpoint (default: the
                          certificate's CN)
   --scope S              the scope asked of the token endpoint (default: the server's default)
@@ -54,6 +55,7 @@ Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 usage err
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...API_OPTIONS,
+  ...RECIPIENT_OPTIONS,
   scope: { type: 'string' },
   'jwks-url': { type: 'string' },
   'public-jwks-url': { type: 'string' },
@@ -63,13 +65,14 @@ const OPTIONS = {
 const LABEL = { ok: 'OK', fail: 'FAIL', skip: 'SKIP' } as const;
 
 export async function doctorCommand(args: readonly string[], io: Io): Promise<void> {
-  const o = parseOptions(COMMAND, args, OPTIONS);
+  const { values: o, positionals } = parseWithRecipient(COMMAND, args, OPTIONS);
   if (o.help) {
     io.out(DOCTOR_HELP);
     return;
   }
   const timeoutMs = (positiveInteger(o.timeout, 'timeout', COMMAND) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
-  const target = await resolveTarget(o);
+  const client = recipientOf(o, positionals, COMMAND);
+  const target = await resolveTarget({ ...o, ...(client === undefined ? {} : { client }) });
   const steps = await runDoctor(target, { timeoutMs });
   const failed = steps.filter((s) => s.status === 'fail');
 
@@ -102,7 +105,7 @@ function describeTarget(t: DoctorTarget): Record<string, string> {
   };
 }
 
-async function resolveTarget(o: ReturnType<typeof parseOptions<typeof OPTIONS>>): Promise<DoctorTarget> {
+async function resolveTarget(o: ReturnType<typeof parseWithRecipient<typeof OPTIONS>>['values']): Promise<DoctorTarget> {
   const target = await resolveApiTarget(o, COMMAND, 'recipient');
   const jwksUrl = o['jwks-url'] === undefined ? undefined : httpsUrl(o['jwks-url'], 'jwks-url', COMMAND);
   const publicJwksUrl = o['public-jwks-url'] === undefined ? undefined : httpsUrl(o['public-jwks-url'], 'public-jwks-url', COMMAND);

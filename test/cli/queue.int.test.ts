@@ -448,7 +448,7 @@ describe('setpoll queue', () => {
 
       // Act
       const runs = await Promise.all(names.map((name) => inProcess('queue', 'records', ...name, ...config)));
-      const helps = await Promise.all(['publish', 'recipients', 'queue', 'poll'].map((command) => inProcess(command, '--help')));
+      const helps = await Promise.all(['publish', 'recipients', 'queue', 'poll', 'doctor'].map((command) => inProcess(command, '--help')));
 
       // Assess
       for (const run of runs) expect(run).toEqual({ code: 0, stdout: 'No delivery records of rf-alpha\n', stderr: '' });
