@@ -1,7 +1,4 @@
 /** `setpoll recipients ...`: which client certificates identify which recipient. */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { thumbprintOfPem } from '../../lambdas/core/certificate.ts';
 import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import type { Authorization } from '../../lambdas/store/authorization-store.ts';
 import { NotFound } from '../../lambdas/core/errors.ts';
@@ -11,7 +8,7 @@ import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorizati
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { NotifierQueue } from '../../lambdas/store/notifier-queue.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
-import { CertificateInUse, RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
+import { CertificateInUse, RecipientRegistry, type CertificateFacts } from '../../lambdas/store/recipient-registry.ts';
 import { COMMON_OPTIONS } from '../args.ts';
 import { withTarget } from '../connection.ts';
 import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
@@ -19,6 +16,7 @@ import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
+import { UNKNOWN_FACTS, certificateOf, expiryText, normalizeFingerprint } from '../recipient-certificate.ts';
 
 const COMMAND = 'recipients';
 
@@ -27,9 +25,11 @@ export const RECIPIENTS_HELP = `Usage: setpoll recipients <subcommand> [options]
 Subcommands:
   add      -r ID (--cert FILE.pem | --fingerprint HEX)   register a client certificate
   remove   -r ID (--cert FILE.pem | --fingerprint HEX)   unregister it
-  list     -r ID                                         list a recipient's certificates
+  list     [-r ID]                                       every recipient and its certificates
+                                                         (scans the table), or one recipient's
   show     -r ID                                         each certificate's state: active, revoked
-                                                         (when, why) or unregistered
+                                                         (when, why) or unregistered, its subject
+                                                         and expiry
   rotate   -r ID (--cert NEW.pem | --fingerprint HEX) [--remove-old OLD_HEX]
                                                          register the new certificate, verify it
                                                          identifies the recipient, and (with
@@ -46,6 +46,11 @@ A recipient may hold several certificates. Rotation: rotate without --remove-old
 recipient switch, then remove the old one (or rotate --remove-old OLD when it has switched).
 A new certificate works at once (within 5 s if it was just refused). Removals and revocations apply once the poll handlers' identity
 cache expires (at most 30 s).
+
+A certificate registered from its PEM (--cert) keeps its subject and expiry for list and show;
+one registered by --fingerprint shows them as unknown (add it again with --cert to fill them in).
+list without -r reads the whole table: DynamoDB bills it like reading every item, queued SETs
+included (about 0.5 read unit per 4 KB); it prints what it consumed.
 
 Authorizations record which Data Providers a recipient accepts notifications from (made here,
 or by the recipient itself through the API).
@@ -84,17 +89,19 @@ interface Subcommand {
   readonly needsClientId: boolean;
   readonly needsCertificate: boolean;
   readonly needsProvider?: boolean;
-  run(stores: Stores, o: Options, io: Io, ids: { clientId: string; fingerprint: string; oldFingerprint?: string; providerId: string }): Promise<void>;
+  /** list only: the recipient may be left out (every recipient). */
+  readonly recipientOptional?: boolean;
+  run(stores: Stores, o: Options, io: Io, ids: { clientId: string; fingerprint: string; facts?: CertificateFacts; oldFingerprint?: string; providerId: string }): Promise<void>;
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   add: {
     needsClientId: true,
     needsCertificate: true,
-    async run({ registry }, o, io, { clientId, fingerprint }) {
+    async run({ registry }, o, io, { clientId, fingerprint, facts }) {
       let outcome: 'registered' | 'unchanged';
       try {
-        outcome = await registry.register(clientId, fingerprint);
+        outcome = await registry.register(clientId, fingerprint, Date.now(), facts);
       } catch (error) {
         if (error instanceof CertificateInUse) throw new CliFailure(error.message);
         throw error;
@@ -114,18 +121,16 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
   list: {
     needsClientId: true,
+    recipientOptional: true,
     needsCertificate: false,
-    async run({ registry }, o, io, { clientId }) {
-      const certificates = await registry.list(clientId);
-      const statuses = await Promise.all(certificates.map((c) => registry.lookup(c.fingerprint)));
-      const rows = certificates.map((c, i) => ({
-        fingerprint: c.fingerprint,
-        addedAt: new Date(c.addedAt).toISOString(),
-        revoked: statuses[i]?.revoked ?? false,
-      }));
-      if (o.json) io.out(JSON.stringify({ clientId, certificates: rows }));
+    async run({ registry, certificates }, o, io, { clientId }) {
+      if (clientId === '') return listAll(certificates, o, io);
+      const listed = await registry.list(clientId);
+      const statuses = await Promise.all(listed.map((c) => registry.lookup(c.fingerprint)));
+      const rows = listed.map((c, i) => ({ ...c, revoked: statuses[i]?.revoked ?? false }));
+      if (o.json) io.out(JSON.stringify({ clientId, certificates: rows.map(listedJson) }));
       else if (rows.length === 0) io.out(`No certificates are registered to ${clientId}`);
-      else for (const r of rows) io.out(`${r.fingerprint}  added ${r.addedAt}${r.revoked ? '  REVOKED' : ''}`);
+      else for (const r of rows) io.out(`${r.fingerprint}  added ${new Date(r.addedAt).toISOString()}${r.revoked ? '  REVOKED' : ''}`);
     },
   },
   show: {
@@ -138,14 +143,15 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       else {
         const active = details.filter((d) => d.state === 'active').length;
         io.out(`${clientId}: ${details.length} certificate(s), ${active} active`);
-        for (const line of table(['FINGERPRINT', 'ADDED', 'STATE'], details.map((d) => [d.fingerprint, new Date(d.addedAt).toISOString(), stateText(d)]))) io.out(line);
+        const rows = details.map((d) => [d.fingerprint, new Date(d.addedAt).toISOString(), stateText(d), d.facts?.subject ?? UNKNOWN_FACTS, expiryText(d.facts)]);
+        for (const line of table(['FINGERPRINT', 'ADDED', 'STATE', 'SUBJECT', 'EXPIRES'], rows)) io.out(line);
       }
     },
   },
   rotate: {
     needsClientId: true,
     needsCertificate: true,
-    async run({ registry, certificates }, o, io, { clientId, fingerprint, oldFingerprint }) {
+    async run({ registry, certificates }, o, io, { clientId, fingerprint, facts, oldFingerprint }) {
       // Checked first, so a rotation that cannot work changes nothing.
       const before = await registry.lookup(fingerprint);
       if (before.revoked) {
@@ -154,8 +160,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       if (before.clientId !== undefined && before.clientId !== clientId) throw new CliFailure(`Certificate ${fingerprint} is already registered to ${before.clientId}`);
       let outcome: 'registered' | 'unchanged' = before.clientId === clientId ? 'unchanged' : 'registered';
       try {
-        if (oldFingerprint !== undefined) await certificates.swap(clientId, fingerprint, oldFingerprint);
-        else outcome = await registry.register(clientId, fingerprint);
+        if (oldFingerprint !== undefined) await certificates.swap(clientId, fingerprint, oldFingerprint, Date.now(), facts);
+        else outcome = await registry.register(clientId, fingerprint, Date.now(), facts);
       } catch (error) {
         if (error instanceof RotationRefused) throw new CliFailure(`${error.message}: nothing was changed`);
         if (error instanceof CertificateInUse) throw new CliFailure(error.message);
@@ -257,7 +263,7 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
     return;
   }
   const recipient = recipientOf(o, positionals, COMMAND);
-  if (sub.needsClientId && recipient === undefined) throw new UsageError('--recipient is required', COMMAND);
+  if (sub.needsClientId && !sub.recipientOptional && recipient === undefined) throw new UsageError('--recipient is required', COMMAND);
   if (!sub.needsClientId && recipient !== undefined) throw new UsageError(`recipients ${name} does not take --recipient`, COMMAND);
   const clientId = recipient ?? '';
   if (!sub.needsCertificate && (o.cert !== undefined || o.fingerprint !== undefined)) {
@@ -269,8 +275,8 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
   if (sub.needsProvider && o.provider === undefined) throw new UsageError(`recipients ${name} needs --provider`, COMMAND);
   const providerId = o.provider ?? '';
   if (sub.needsProvider && !isClientId(providerId)) throw new UsageError(`--provider ${JSON.stringify(providerId)} is not valid: a client id is ${CLIENT_ID_RULE}`, COMMAND);
-  const oldFingerprint = o['remove-old'] === undefined ? undefined : normalizeFingerprint(o['remove-old'], 'remove-old');
-  const fingerprint = sub.needsCertificate ? await fingerprintOf(o.cert, o.fingerprint) : '';
+  const oldFingerprint = o['remove-old'] === undefined ? undefined : normalizeFingerprint(o['remove-old'], 'remove-old', COMMAND);
+  const { fingerprint, facts } = sub.needsCertificate ? await certificateOf(o.cert, o.fingerprint, COMMAND) : { fingerprint: '', facts: undefined };
   if (oldFingerprint !== undefined && oldFingerprint === fingerprint) throw new UsageError('--remove-old names the new certificate: give the fingerprint of the one it replaces', COMMAND);
 
   await withTarget(o, COMMAND, (target) => {
@@ -281,32 +287,33 @@ export async function recipientsCommand(args: readonly string[], io: Io): Promis
     };
     const queue = new NotifierQueue({ client: target.documentClient, tableName: target.tableName, queue: new DynamoQueueStore({ client: target.documentClient, tableName: target.tableName }) });
     const consent = new AuthorizationService({ store: stores.authorizations, withdraw: providerSetsWithdrawal(queue) });
-    return sub.run({ ...stores, consent }, o, io, { clientId, fingerprint, providerId, ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
+    return sub.run({ ...stores, consent }, o, io, { clientId, fingerprint, providerId, ...(facts === undefined ? {} : { facts }), ...(oldFingerprint === undefined ? {} : { oldFingerprint }) });
   });
 }
 
-/** The registry key from exactly one of --cert and --fingerprint. */
-async function fingerprintOf(certFile: string | undefined, fingerprint: string | undefined): Promise<string> {
-  if ((certFile === undefined) === (fingerprint === undefined)) throw new UsageError('give exactly one of --cert FILE.pem and --fingerprint HEX', COMMAND);
-  if (fingerprint !== undefined) return normalizeFingerprint(fingerprint);
-  const file = resolve(certFile!);
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read the certificate ${file}: ${reason}`);
+/** Every recipient with a certificate: a scan of the whole table (RecipientCertificates.listAll). */
+async function listAll(certificates: RecipientCertificates, o: Options, io: Io): Promise<void> {
+  const { recipients, readUnits } = await certificates.listAll();
+  if (o.json) {
+    io.out(JSON.stringify({ recipients: recipients.map((r) => ({ clientId: r.clientId, certificates: r.certificates.map(listedJson) })), readUnits }));
+    return;
   }
-  const thumbprint = thumbprintOfPem(pem);
-  if (!thumbprint) throw new CliFailure(`${file} is not a PEM certificate`);
-  return thumbprint.hex;
+  const count = recipients.reduce((n, r) => n + r.certificates.length, 0);
+  if (recipients.length === 0) io.out('No recipient has a registered certificate');
+  else {
+    const rows = recipients.flatMap((r) => r.certificates.map((c) => [r.clientId, c.fingerprint, c.revoked ? 'revoked' : 'registered', c.facts?.subject ?? 'unknown', expiryText(c.facts)]));
+    for (const line of table(['RECIPIENT', 'FINGERPRINT', 'STATE', 'SUBJECT', 'EXPIRES'], rows)) io.out(line);
+  }
+  io.err(`${recipients.length} recipient(s), ${count} certificate(s); the scan read ${readUnits} read unit(s)`);
 }
 
-/** Accepts upper case and colon or space separators (as openssl prints it); answers lowercase hex. */
-export function normalizeFingerprint(raw: string, option = 'fingerprint'): string {
-  const hex = raw.replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UsageError(`--${option} must be a SHA-256 fingerprint: 64 hex digits`, COMMAND);
-  return hex;
+/** A certificate's subject and expiry in JSON: null when not on record. */
+function factsJson(facts: CertificateFacts | undefined) {
+  return { subject: facts?.subject ?? null, notAfter: facts === undefined ? null : new Date(facts.notAfter).toISOString() };
+}
+
+function listedJson(c: { fingerprint: string; addedAt: number; revoked: boolean; facts?: CertificateFacts }) {
+  return { fingerprint: c.fingerprint, addedAt: new Date(c.addedAt).toISOString(), revoked: c.revoked, ...factsJson(c.facts) };
 }
 
 function certificateJson(d: CertificateDetail) {
@@ -314,6 +321,7 @@ function certificateJson(d: CertificateDetail) {
     fingerprint: d.fingerprint,
     addedAt: new Date(d.addedAt).toISOString(),
     state: d.state,
+    ...factsJson(d.facts),
     ...(d.revokedAt === undefined ? {} : { revokedAt: new Date(d.revokedAt).toISOString() }),
     ...(d.reason === undefined ? {} : { reason: d.reason }),
     ...(d.owner === undefined ? {} : { owner: d.owner }),

@@ -1,10 +1,11 @@
 /**
- * Operators' view and rotation of a recipient's certificates (`setpoll recipients show|rotate`),
+ * Operators' view and rotation of recipients' certificates (`setpoll recipients list|show|rotate`),
  * beside RecipientRegistry (which the poll path uses and which this module does not change).
  */
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { factsOf, type CertificateFacts, type RegisteredCertificate } from './recipient-registry.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
 export type CertificateState =
@@ -15,15 +16,18 @@ export type CertificateState =
   /** Listed under the recipient, but the certificate item is missing or names another recipient. */
   | 'unregistered';
 
-export interface CertificateDetail {
-  readonly fingerprint: string;
-  /** When it was registered, epoch ms. */
-  readonly addedAt: number;
+export interface CertificateDetail extends RegisteredCertificate {
   readonly state: CertificateState;
   readonly revokedAt?: number;
   readonly reason?: string;
   /** For `unregistered`: the recipient the certificate item names, if any. */
   readonly owner?: string;
+}
+
+/** One recipient and its certificates, as `recipients list` shows every recipient. */
+export interface RecipientListing {
+  readonly clientId: string;
+  readonly certificates: readonly (RegisteredCertificate & { readonly revoked: boolean })[];
 }
 
 export class RotationRefused extends Error {
@@ -45,7 +49,7 @@ export class RecipientCertificates {
 
   /** Every certificate listed under the recipient, with its registration and revocation. */
   async describe(clientId: string): Promise<CertificateDetail[]> {
-    const listed: { fingerprint: string; addedAt: number }[] = [];
+    const listed: RegisteredCertificate[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.#client.send(
@@ -57,11 +61,12 @@ export class RecipientCertificates {
           ExclusiveStartKey: start,
         }),
       );
-      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at) });
+      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at), ...factsOf(i) });
       start = out.LastEvaluatedKey;
     } while (start);
     return Promise.all(
-      listed.map(async ({ fingerprint, addedAt }): Promise<CertificateDetail> => {
+      listed.map(async (listing): Promise<CertificateDetail> => {
+        const { fingerprint } = listing;
         const out = await this.#client.send(
           new QueryCommand({
             TableName: this.#table,
@@ -74,17 +79,61 @@ export class RecipientCertificates {
         const revocation = out.Items?.find((i) => i.sk === REVOKED_SK);
         const owner = registration === undefined ? undefined : String(registration.clientId);
         const revoked = revocation === undefined ? {} : { revokedAt: Number(revocation.at), ...(revocation.reason ? { reason: String(revocation.reason) } : {}) };
-        if (owner !== clientId) return { fingerprint, addedAt, state: 'unregistered', ...(owner === undefined ? {} : { owner }), ...revoked };
-        return { fingerprint, addedAt, state: revocation ? 'revoked' : 'active', ...revoked };
+        if (owner !== clientId) return { ...listing, state: 'unregistered', ...(owner === undefined ? {} : { owner }), ...revoked };
+        return { ...listing, state: revocation ? 'revoked' : 'active', ...revoked };
       }),
     );
+  }
+
+  /**
+   * Every recipient with a registered certificate, and its certificates: the table has no index
+   * (schema.ts), so this scans it whole, page by page; DynamoDB bills reading every item, queued
+   * SETs included. Revocations come from the same scan. `readUnits` is what the scan consumed.
+   */
+  async listAll(): Promise<{ recipients: RecipientListing[]; readUnits: number }> {
+    const byRecipient = new Map<string, (RegisteredCertificate & { revoked: boolean })[]>();
+    const revoked = new Set<string>();
+    let readUnits = 0;
+    const pages = paginateScan(
+      { client: this.#client },
+      {
+        TableName: this.#table,
+        FilterExpression: 'begins_with(#pk, :client) OR (begins_with(#pk, :cert) AND #sk = :revoked)',
+        ProjectionExpression: '#pk, #sk, #at, #subject, #notAfter',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#at': 'at', '#subject': 'subject', '#notAfter': 'notAfter' },
+        ExpressionAttributeValues: { ':client': clientPk(''), ':cert': certPk(''), ':revoked': REVOKED_SK },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+      },
+    );
+    for await (const page of pages) {
+      readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
+      for (const item of page.Items ?? []) {
+        const pk = String(item.pk);
+        const sk = String(item.sk);
+        if (sk === REVOKED_SK) revoked.add(pk.slice(certPk('').length));
+        else if (sk.startsWith(CLIENT_CERT_PREFIX)) {
+          const clientId = pk.slice(clientPk('').length);
+          const certificates = byRecipient.get(clientId) ?? [];
+          certificates.push({ fingerprint: sk.slice(CLIENT_CERT_PREFIX.length), addedAt: Number(item.at), ...factsOf(item), revoked: false });
+          byRecipient.set(clientId, certificates);
+        }
+      }
+    }
+    const recipients = [...byRecipient.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([clientId, certificates]) => ({
+        clientId,
+        certificates: certificates.map((c) => ({ ...c, revoked: revoked.has(c.fingerprint) })).sort((a, b) => a.addedAt - b.addedAt),
+      }));
+    return { recipients, readUnits };
   }
 
   /**
    * In one transaction: registers `newFingerprint` to the recipient (kept as is when it is already
    * theirs) and unregisters `oldFingerprint`, which must be theirs. Either both happen or neither.
    */
-  async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now()): Promise<void> {
+  async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now(), facts?: CertificateFacts): Promise<void> {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     try {
       await this.#client.send(
@@ -104,9 +153,9 @@ export class RecipientCertificates {
               Update: {
                 TableName: this.#table,
                 Key: { pk: clientPk(clientId), sk: clientCertSk(newFingerprint) },
-                UpdateExpression: 'SET #at = if_not_exists(#at, :now)',
+                UpdateExpression: `SET #at = if_not_exists(#at, :now)${facts === undefined ? '' : ', subject = :s, notAfter = :n'}`,
                 ExpressionAttributeNames: { '#at': 'at' },
-                ExpressionAttributeValues: { ':now': now },
+                ExpressionAttributeValues: { ':now': now, ...(facts === undefined ? {} : { ':s': facts.subject, ':n': facts.notAfter }) },
               },
             },
             {

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
@@ -10,9 +10,24 @@ export interface CertificateStatus {
   readonly revoked: boolean;
 }
 
+/** What an operator reads off a certificate at registration, kept beside its fingerprint. */
+export interface CertificateFacts {
+  /** The subject DN as node:crypto prints it, one RDN a line joined with ", " (e.g. `CN=tpp-alpha, O=TPP`). */
+  readonly subject: string;
+  /** The end of its validity, epoch ms. */
+  readonly notAfter: number;
+}
+
 export interface RegisteredCertificate {
   readonly fingerprint: string;
   readonly addedAt: number;
+  /** Absent for certificates registered by fingerprint, or before the facts were kept. */
+  readonly facts?: CertificateFacts;
+}
+
+/** The facts stored on a recipient's certificate item, when it has both. */
+export function factsOf(item: Record<string, unknown>): { facts: CertificateFacts } | Record<string, never> {
+  return typeof item.subject === 'string' && typeof item.notAfter === 'number' ? { facts: { subject: item.subject, notAfter: item.notAfter } } : {};
 }
 
 export class CertificateInUse extends Error {
@@ -55,8 +70,13 @@ export class RecipientRegistry {
     return clientId === undefined ? { revoked } : { clientId, revoked };
   }
 
-  async register(clientId: string, fingerprint: string, now = Date.now()): Promise<'registered' | 'unchanged'> {
+  /**
+   * `facts` (from the PEM, when the operator gave one) are kept on the recipient's certificate item;
+   * registering an already registered certificate again with them fills them in.
+   */
+  async register(clientId: string, fingerprint: string, now = Date.now(), facts?: CertificateFacts): Promise<'registered' | 'unchanged'> {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
+    const kept = facts === undefined ? {} : { subject: facts.subject, notAfter: facts.notAfter };
     try {
       await this.#client.send(
         new TransactWriteCommand({
@@ -68,7 +88,7 @@ export class RecipientRegistry {
                 ConditionExpression: 'attribute_not_exists(sk)',
               },
             },
-            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now } } },
+            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now, ...kept } } },
           ],
         }),
       );
@@ -76,10 +96,30 @@ export class RecipientRegistry {
     } catch (error) {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
         const current = await this.lookup(fingerprint);
-        if (current.clientId === clientId) return 'unchanged';
+        if (current.clientId === clientId) {
+          if (facts !== undefined) await this.#keepFacts(clientId, fingerprint, facts);
+          return 'unchanged';
+        }
         throw new CertificateInUse(fingerprint, current.clientId ?? 'another recipient');
       }
       throw error;
+    }
+  }
+
+  /** Only onto an existing item: a registration removed meanwhile is not brought back. */
+  async #keepFacts(clientId: string, fingerprint: string, facts: CertificateFacts): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) },
+          UpdateExpression: 'SET subject = :s, notAfter = :n',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeValues: { ':s': facts.subject, ':n': facts.notAfter },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
@@ -115,7 +155,7 @@ export class RecipientRegistry {
         ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
       }),
     );
-    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at) }));
+    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at), ...factsOf(i) }));
   }
 
   /** Adds a fingerprint to the deny list. Takes effect once the handlers' identity cache expires. */

@@ -11,7 +11,7 @@
  *  | SSF stream      | `Q#<clientId>`  | `SSF#STREAM`              | streamId, eventsRequested, eventsDelivered, status, version, … (lambdas/store/dynamo-stream-store.ts) |
  *  | delivery record | `Q#<clientId>`  | `R#<jti>`                 | state, err?, description?, lang?, att, at, set, ttl |
  *  | certificate     | `CERT#<sha256>` | `CERT`                    | clientId, at                                    |
- *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at                                              |
+ *  | client's cert   | `CLIENT#<id>`   | `CERT#<sha256>`           | at, subject?, notAfter? (epoch ms; kept when registered from a PEM) |
  *  | revoked cert    | `CERT#<sha256>` | `REVOKED`                 | at, reason?                                     |
  *  | destination     | `P#<providerId>`| `D#<clientId>`            | clientId, eventTypes? (L of S; absent: all types), version, createdAt, updatedAt |
  *  | notification    | `P#<providerId>`| `N#<notificationId>`      | notificationId, revision, jti, iat, claims (S: the JSON text; M in items of earlier builds), ttlSeconds, state, cursor?, queued, skipped, sweeping?, sweepCursor?, withdrawnSets, step, version, createdAt, updatedAt |

@@ -5,9 +5,10 @@ import type { SetQueueTable } from './set-queue-table.ts';
 
 /**
  * What `setpoll queue backlog|records|drain`, `recipients list|show` and the dry runs need: reads by
- * key and by Query on one partition (docs/runbook.md, "Permissions").
+ * key and by Query on one partition, and Scan for `recipients list` of every recipient (the table
+ * has no index to list them by; docs/runbook.md, "Permissions").
  */
-export const OPERATOR_READ_ACTIONS: readonly string[] = Object.freeze(['dynamodb:GetItem', 'dynamodb:Query']);
+export const OPERATOR_READ_ACTIONS: readonly string[] = Object.freeze(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
 
 /**
  * What the writing commands add (`recipients add|remove|rotate|revoke|unrevoke`, `queue purge|replay`).

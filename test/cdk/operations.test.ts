@@ -138,7 +138,7 @@ describe('SetpollStack, operable defaults', () => {
       const statements = managedPolicyStatements(template, 'setpoll operators: read');
       // Assess
       expect(statements).toEqual([
-        { Sid: 'SetQueueTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+        { Sid: 'SetQueueTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
       ]);
     });
 
@@ -153,7 +153,7 @@ describe('SetpollStack, operable defaults', () => {
         {
           Sid: 'SetQueueTable',
           Effect: 'Allow',
-          Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
         },
         // setpoll keys rotate --table: KmsSigner.create reads the current key's public key

@@ -135,7 +135,7 @@ describe('setpoll CLI', () => {
       expect(revoked.code).toBe(0);
       expect(JSON.parse(listed.stdout)).toEqual({
         clientId: 'tpp-delta',
-        certificates: [{ fingerprint: minted.fingerprint, addedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), revoked: true }],
+        certificates: [{ fingerprint: minted.fingerprint, addedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), revoked: true, subject: null, notAfter: null }],
       });
       expect(removed).toEqual({ code: 0, stdout: `Removed ${minted.fingerprint} from tpp-delta\n`, stderr: '' });
       expect(removedAgain).toEqual({ code: 1, stdout: '', stderr: `setpoll: ${minted.fingerprint} is not registered to tpp-delta\n` });

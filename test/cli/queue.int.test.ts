@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { inProcess, type Run } from '../support/cli.ts';
+import { configForTable, inProcess, type Run } from '../support/cli.ts';
 import { parsePollRequest } from '../../lambdas/core/poll-request.ts';
 import { PollService } from '../../lambdas/core/poll-service.ts';
 import { DEFAULT_SETTINGS, type PollSettings } from '../../lambdas/core/settings.ts';
@@ -21,7 +21,6 @@ import { LeaseConflict } from '../../lambdas/store/queue-store.ts';
 import { QueueAdmin } from '../../lambdas/store/queue-admin.ts';
 import { RECORD_PREFIX, SET_PREFIX, queuePk } from '../../lambdas/store/schema.ts';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { writeLocalConfig } from '../../local/config.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
@@ -69,20 +68,7 @@ describe('setpoll queue', () => {
   beforeAll(async () => {
     table = await createTestTable();
     scratch = mkdtempSync(join(tmpdir(), 'setpoll-queue-'));
-    const configFile = join(scratch, 'local.json');
-    await writeLocalConfig(configFile, {
-      pollUrl: 'https://localhost:8443/events',
-      jwksUrl: 'https://localhost:8443/jwks.json',
-      publicJwksUrl: 'https://localhost:8444/jwks.json',
-      tokenUrl: 'https://localhost:8443/oauth/token',
-      caCertFile: join(scratch, 'ca.pem'),
-      issuer: 'https://bank.example',
-      clients: [],
-      providers: [],
-      dynamodb: { endpoint: table.endpoint, tableName: table.tableName },
-      settings: { leaseSeconds: 30, longPollSeconds: 1, maxEvents: 100, maxDeliveryAttempts: 0 },
-    });
-    config = ['--config', configFile];
+    config = await configForTable(scratch, table);
     signer = await JwkSigner.fromJwk(await loadOrCreateSigningJwk(join(scratch, 'signing-key.json')));
     publisher = new Publisher({ store: table.store, signer, issuer: 'https://bank.example' });
     service = new PollService({ store: table.store, settings });

@@ -16,6 +16,8 @@ import { TEST_SETTINGS, startTestStack, type ClientMaterial, type TestStack } fr
 
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/.source;
+/** A certificate minted by the test stack is registered by fingerprint: no subject or expiry on record. */
+const UNKNOWN = /unknown \(registered before subjects were kept, or by fingerprint\)/.source;
 
 describe('setpoll recipients: operator tasks', () => {
   let stack: TestStack;
@@ -109,7 +111,10 @@ describe('setpoll recipients: operator tasks', () => {
       expect(oldTokenRequest.status).toBe(401);
       expect(JSON.parse(shown.stdout)).toEqual({
         clientId: 'tpp-rot-b',
-        certificates: [{ fingerprint: next.fingerprint, addedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), state: 'active' }],
+        // Rotated from its PEM: the subject and expiry are kept.
+        certificates: [
+          { fingerprint: next.fingerprint, addedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), state: 'active', subject: 'CN=tpp-rot-b', notAfter: expect.stringMatching(new RegExp(`^${ISO}$`)) },
+        ],
       });
     });
 
@@ -129,7 +134,9 @@ describe('setpoll recipients: operator tasks', () => {
         fingerprint: next.fingerprint,
         outcome: 'unchanged',
         removed: null,
-        certificates: [{ fingerprint: next.fingerprint, addedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), state: 'active' }],
+        certificates: [
+          { fingerprint: next.fingerprint, addedAt: expect.stringMatching(new RegExp(`^${ISO}$`)), state: 'active', subject: 'CN=tpp-rot-c', notAfter: expect.stringMatching(new RegExp(`^${ISO}$`)) },
+        ],
       });
       expect(removeAgain).toEqual({ code: 1, stdout: '', stderr: `setpoll: ${old.fingerprint} is not registered to tpp-rot-c: nothing was changed\n` });
     });
@@ -158,7 +165,7 @@ describe('setpoll recipients: operator tasks', () => {
       });
       expect(notTheirs).toEqual({ code: 1, stdout: '', stderr: `setpoll: ${alpha.fingerprint} is not registered to tpp-rot-d: nothing was changed\n` });
       // The transaction registered nothing: only the original certificate is there, and tpp-alpha's still works.
-      expect(shown.stdout).toMatch(new RegExp(`^tpp-rot-d: 1 certificate\\(s\\), 1 active\\nFINGERPRINT +ADDED +STATE\\n${own.fingerprint}  ${ISO}  active\\n$`));
+      expect(shown.stdout).toMatch(new RegExp(`^tpp-rot-d: 1 certificate\\(s\\), 1 active\\nFINGERPRINT +ADDED +STATE +SUBJECT +EXPIRES\\n${own.fingerprint}  ${ISO}  active  ${UNKNOWN}  unknown\\n$`));
       expect(alphaToken.status).toBe(200);
     });
   });
@@ -183,11 +190,11 @@ describe('setpoll recipients: operator tasks', () => {
       expect(revoked).toEqual({ code: 0, stdout: `Revoked ${minted.fingerprint} (running servers refuse it within 30 s)\n`, stderr: '' });
       expect(refused.status).toBe(403);
       expect(shown.code).toBe(0);
-      expect(shown.stdout).toMatch(new RegExp(`^tpp-rev: 1 certificate\\(s\\), 0 active\\nFINGERPRINT +ADDED +STATE\\n${minted.fingerprint}  ${ISO}  revoked ${ISO} \\(key compromise\\)\\n$`));
+      expect(shown.stdout).toMatch(new RegExp(`^tpp-rev: 1 certificate\\(s\\), 0 active\\nFINGERPRINT +ADDED +STATE +SUBJECT +EXPIRES\\n${minted.fingerprint}  ${ISO}  revoked ${ISO} \\(key compromise\\)  ${UNKNOWN}  unknown\\n$`));
       expect(JSON.parse(shownJson.stdout)).toEqual({
         clientId: 'tpp-rev',
         certificates: [
-          { fingerprint: minted.fingerprint, addedAt: expect.stringMatching(ISO), state: 'revoked', revokedAt: expect.stringMatching(ISO), reason: 'key compromise' },
+          { fingerprint: minted.fingerprint, addedAt: expect.stringMatching(ISO), state: 'revoked', subject: null, notAfter: null, revokedAt: expect.stringMatching(ISO), reason: 'key compromise' },
         ],
       });
       expect(unrevoked.code).toBe(0);
