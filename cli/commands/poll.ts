@@ -11,6 +11,7 @@ import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '..
 import { COMMON_OPTIONS, positiveInteger, type OptionsConfig } from '../args.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { WaitingIndicator, limitRequests, showsWaitingIndicator } from '../poll-requests.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
 import { API_ENV_HELP, API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
 
@@ -18,7 +19,7 @@ const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
 const DRAIN_RETRIES = 3;
 
-export const POLL_HELP = `Usage: setpoll poll [--recipient ID] [--follow] [--json] [--max-events N] [options]
+export const POLL_HELP = `Usage: setpoll poll [--recipient ID] [--follow] [--json | --raw] [--max N | --once] [--no-ack] [options]
 
 Polls as a recipient: verifies each SET (signature against the transmitter's keys, typ
 secevent+jwt, iss, aud, iat), prints the claims of the valid ones and acknowledges them on the
@@ -33,6 +34,11 @@ Options:
                      before exiting
   --json             one JSON object per SET and line: {"jti","provider","claims"} (provider null
                      for the transmitter's own SETs)
+  --raw              each SET as received, the signed compact JWS, one per line (verified first)
+  --no-ack           peek: acknowledge nothing and report nothing; the transmitter delivers the
+                     SETs again once their lease ends
+  --max N            stop after N SETs (the rest of a batch is delivered again after its lease)
+  --once             one poll request, then exit (with what it brought acknowledged)
   --max-events N     at most N SETs per poll (default: the transmitter's cap)
   --scope S          the scope asked of the token endpoint (default: the server's default)
   --issuer URL       the SETs' expected iss (default: the local stack's issuer; with --url, the
@@ -43,6 +49,8 @@ Options:
                      are accepted unless --providers-only
   --providers-only   refuse SETs that name no Data Provider
   -h, --help         show this help
+
+With --follow on a terminal, a line on stderr says when it is waiting for SETs.
 
 Each SET is printed with the Data Provider that sent it (the signed data_provider claim), or
 "transmitter" for the transmitter's own SETs.
@@ -73,6 +81,10 @@ const OPTIONS = {
   audience: { type: 'string' },
   provider: { type: 'string', multiple: true },
   'providers-only': { type: 'boolean' },
+  raw: { type: 'boolean' },
+  'no-ack': { type: 'boolean' },
+  max: { type: 'string' },
+  once: { type: 'boolean' },
 } as const satisfies OptionsConfig;
 
 type Options = ReturnType<typeof parseWithRecipient<typeof OPTIONS>>['values'];
@@ -92,7 +104,12 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
     io.out(POLL_HELP);
     return;
   }
-  const maxEvents = positiveInteger(o['max-events'], 'max-events', COMMAND);
+  if (o.json && o.raw) throw new UsageError('--json and --raw cannot be used together', COMMAND);
+  if (o.once && (o.follow || o.max !== undefined)) throw new UsageError(`--once cannot be used with --${o.follow ? 'follow' : 'max'}: it makes one poll request`, COMMAND);
+  const max = positiveInteger(o.max, 'max', COMMAND);
+  const perPoll = positiveInteger(o['max-events'], 'max-events', COMMAND);
+  // No poll asks for more than --max: the rest of a batch would wait out a lease for nothing.
+  const maxEvents = max === undefined ? perPoll : Math.min(max, perPoll ?? max);
   for (const p of o.provider ?? []) if (!isClientId(p)) throw new UsageError(`--provider ${JSON.stringify(p)} is not valid: a client id is ${CLIENT_ID_RULE}`, COMMAND);
   const client = recipientOf(o, positionals, COMMAND);
   const target = await resolveTarget({ ...o, ...(client === undefined ? {} : { client }) });
@@ -104,14 +121,33 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
 
   let received = 0;
   let rejected = 0;
+  const stop = new AbortController();
+  const indicator = showsWaitingIndicator({
+    follow: o.follow === true,
+    json: o.json === true,
+    raw: o.raw === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    term: process.env.TERM,
+  })
+    ? new WaitingIndicator(process.stderr)
+    : undefined;
   const poller = new Poller({
-    client: recipient.client,
+    client: limitRequests(recipient.client, {
+      peek: o['no-ack'] === true,
+      once: o.once === true,
+      stop,
+      ...(indicator ? { onPollStart: () => indicator.show(), onPollEnd: () => indicator.hide() } : {}),
+    }),
     verifier: recipient.verifier,
     ...(maxEvents === undefined ? {} : { maxEvents }),
     maxRetries: o.follow ? Infinity : DRAIN_RETRIES,
     handle: (set) => {
       received++;
-      if (o.json) {
+      if (received === max) stop.abort();
+      if (o.raw) {
+        io.out(set.set);
+      } else if (o.json) {
         io.out(JSON.stringify({ jti: set.jti, provider: set.provider ?? null, claims: set.claims }));
       } else {
         io.out(`SET ${set.jti} from ${set.provider === undefined ? 'transmitter' : `provider ${set.provider}`}`);
@@ -125,7 +161,6 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
     onRetry: (error, delayMs) => io.err(`poll: ${describe(error, target)}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
   });
 
-  const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -141,7 +176,10 @@ export async function pollCommand(args: readonly string[], io: Io, signal?: Abor
     signal?.removeEventListener('abort', onSignal);
     recipient.close();
   }
-  if (!o.json) io.err(`${received} SET${received === 1 ? '' : 's'} received and acknowledged, ${rejected} rejected`);
+  const sets = `${received} SET${received === 1 ? '' : 's'}`;
+  if (o.json) return;
+  if (o['no-ack']) io.err(`${sets} received, none acknowledged (--no-ack): they are delivered again once their lease ends; ${rejected} rejected, not reported`);
+  else io.err(`${sets} received and acknowledged, ${rejected} rejected`);
 }
 
 function describe(error: RecipientError, target: Target): string {

@@ -266,6 +266,109 @@ describe('setpoll poll', () => {
     });
   });
 
+  describe('--no-ack, --max, --once and --raw', () => {
+    it('--no-ack prints the SETs and acknowledges nothing: they stay queued, leased until their lease ends', async () => {
+      // Prepare
+      const sets = await publish('tpp-alpha', 2);
+
+      // Act
+      const peek = await cli('poll', '-r', 'tpp-alpha', '--no-ack', '--json', ...config);
+      const after = await cli('poll', '-r', 'tpp-alpha', '--json', ...config);
+
+      // Assess
+      expect(peek).toEqual({ code: 0, stdout: sets.map((s) => `${JSON.stringify({ jti: s.jti, provider: null, claims: decodeJwt(s.set) })}\n`).join(''), stderr: '' });
+      expect(await queued(stack, 'tpp-alpha')).toEqual(sets.map((s) => s.jti));
+      // Leased to the peek: nothing is delivered again before the lease ends.
+      expect(after).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('--no-ack says on stderr that nothing was acknowledged, and reports no rejection either', async () => {
+      // Prepare: the forgery first (see the verification test above: its kid is looked up in a fresh key set).
+      const forged = claimsFor(stack, 'tpp-beta', { jti: uuidv7() });
+      await enqueue(stack, 'tpp-beta', forged, { key: await foreignKey('forger') });
+      const [set] = await publish('tpp-beta', 1);
+
+      // Act
+      const run = await cli('poll', '--recipient', 'tpp-beta', '--no-ack', ...config);
+
+      // Assess
+      expect(run).toEqual({
+        code: 0,
+        stdout: `SET ${set!.jti} from transmitter\n${JSON.stringify(decodeJwt(set!.set), null, 2)}\n`,
+        stderr:
+          `rejected ${forged.jti}: invalid_key: No key of the transmitter matches SET "${forged.jti}" (kid "forger", alg "PS256")\n` +
+          '1 SET received, none acknowledged (--no-ack): they are delivered again once their lease ends; 1 rejected, not reported\n',
+      });
+      expect(await queued(stack, 'tpp-beta')).toEqual([forged.jti, set!.jti]);
+      expect(await stack.store.readRecord('tpp-beta', forged.jti)).toBeUndefined();
+    });
+
+    it('--max N stops after N SETs and asks for no more than N: the rest stays queued, not leased', async () => {
+      // Prepare
+      const sets = await publish('tpp-alpha', 3);
+      const line = (s: { jti: string; set: string }) => `${JSON.stringify({ jti: s.jti, provider: null, claims: decodeJwt(s.set) })}\n`;
+
+      // Act
+      const first = await cli('poll', '-r', 'tpp-alpha', '--max', '1', '--json', ...config);
+      const queuedAfter = await queued(stack, 'tpp-alpha');
+      const rest = await cli('poll', '-r', 'tpp-alpha', '--json', ...config);
+
+      // Assess
+      expect(first).toEqual({ code: 0, stdout: line(sets[0]!), stderr: '' });
+      expect(queuedAfter).toEqual([sets[1]!.jti, sets[2]!.jti]);
+      expect(rest).toEqual({ code: 0, stdout: line(sets[1]!) + line(sets[2]!), stderr: '' });
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+
+    it('--once makes one poll request, acknowledges what it brought, and leaves the rest for the next', async () => {
+      // Prepare
+      const sets = await publish('tpp-alpha', 3);
+
+      // Act
+      const once = await cli('poll', '-r', 'tpp-alpha', '--once', '--max-events', '2', '--raw', ...config);
+      const queuedAfter = await queued(stack, 'tpp-alpha');
+      const next = await cli('poll', '-r', 'tpp-alpha', '--once', '--raw', ...config);
+
+      // Assess
+      expect(once).toEqual({ code: 0, stdout: `${sets[0]!.set}\n${sets[1]!.set}\n`, stderr: '2 SETs received and acknowledged, 0 rejected\n' });
+      expect(queuedAfter).toEqual([sets[2]!.jti]);
+      expect(next).toEqual({ code: 0, stdout: `${sets[2]!.set}\n`, stderr: '1 SET received and acknowledged, 0 rejected\n' });
+      expect(await queued(stack, 'tpp-alpha')).toEqual([]);
+    });
+
+    it('--raw prints each SET as the signed compact JWS it arrived as, one per line', async () => {
+      // Prepare
+      const sets = await publish('tpp-beta', 2);
+
+      // Act
+      const run = await cli('poll', '-r', 'tpp-beta', '--raw', ...config);
+
+      // Assess
+      expect(run).toEqual({ code: 0, stdout: sets.map((s) => `${s.set}\n`).join(''), stderr: '2 SETs received and acknowledged, 0 rejected\n' });
+      for (const line of run.stdout.trimEnd().split('\n')) expect(line).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    });
+
+    it('refuses --json with --raw, --once with --follow or --max, and a --max that is not a positive whole number', async () => {
+      // Act
+      const runs = await Promise.all([
+        cli('poll', '--json', '--raw', ...config),
+        cli('poll', '--once', '--follow', ...config),
+        cli('poll', '--once', '--max', '2', ...config),
+        cli('poll', '--max', '0', ...config),
+      ]);
+
+      // Assess
+      expect(runs.map((r) => r.stderr.split('\n')[0])).toEqual([
+        // Under --json the error is JSON too.
+        JSON.stringify({ error: { kind: 'usage', message: '--json and --raw cannot be used together', command: 'poll', exitCode: 2 } }),
+        'setpoll: --once cannot be used with --follow: it makes one poll request',
+        'setpoll: --once cannot be used with --max: it makes one poll request',
+        'setpoll: --max must be a positive whole number, got "0"',
+      ]);
+      expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    });
+  });
+
   describe('--follow', () => {
     it('long-polls until its signal aborts, then acknowledges what it printed and returns', async () => {
       // Prepare
