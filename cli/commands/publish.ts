@@ -4,7 +4,9 @@ import { TOOL_ENV } from '../../lambdas/contract.ts';
 import { Publisher } from '../../lambdas/producer/publish.ts';
 import { JwkSigner, type SetSigner } from '../../lambdas/producer/signer.ts';
 import { intendedMember } from '../../lambdas/core/member-names.ts';
+import { StreamProfileViolation, StreamQueueStore } from '../../lambdas/ssf/stream-queue-store.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
+import { DynamoStreamStore } from '../../lambdas/store/dynamo-stream-store.ts';
 import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
 import { COMMON_OPTIONS, positiveInteger } from '../args.ts';
@@ -25,7 +27,9 @@ export const DEFAULT_EVENTS = {
 export const PUBLISH_HELP = `Usage: setpoll publish --recipient ID [--recipient ID2 ...] [options]
 
 Signs one SET and queues it for each recipient. Prints the jti of the queued SET; a recipient
-that already had this exact SET queued is reported on stderr as a duplicate.
+that already had this exact SET queued is reported on stderr as a duplicate. A recipient with an
+SSF stream gets only event types its stream delivers (others are reported on stderr as filtered);
+a SET outside the SSF SET profile (sub, several events, no txn) is refused for all recipients.
 
 Options:
   -r, --recipient ID   recipient client id (repeatable; at least one)
@@ -47,7 +51,7 @@ Options:
                        $SETPOLL_ISSUER, else required)
   --force              publish even to a recipient with no registered certificate (by default
                        that is refused: its SETs would wait for nobody)
-  --json               print {"jti","queued","duplicate"} as JSON
+  --json               print {"jti","queued","duplicate","filtered"} as JSON
   -h, --help           show this help
 
 ${TABLE_HELP}`;
@@ -93,21 +97,30 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
   });
 
   async function publishWith(target: Target, signer: SetSigner, issuer: string): Promise<void> {
-    const store = new DynamoQueueStore({ client: target.documentClient, tableName: target.tableName });
+    const { documentClient: client, tableName } = target;
+    // Through the SSF stream filter, as the Notifier's fan-out: a stream takes only what it asked for.
+    const store = new StreamQueueStore({ queue: new DynamoQueueStore({ client, tableName }), streams: new DynamoStreamStore({ client, tableName }), issuer });
     const publisher = new Publisher({ store, signer, issuer });
-    const result = await publisher.publish({
-      recipients,
-      events,
-      ...(o.jti === undefined ? {} : { jti: o.jti }),
-      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
-      ...(o.sub === undefined ? {} : { sub: o.sub }),
-      ...(o.txn === undefined ? {} : { txn: o.txn }),
-    });
+    const result = await publisher
+      .publish({
+        recipients,
+        events,
+        ...(o.jti === undefined ? {} : { jti: o.jti }),
+        ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+        ...(o.sub === undefined ? {} : { sub: o.sub }),
+        ...(o.txn === undefined ? {} : { txn: o.txn }),
+      })
+      .catch((error: unknown) => {
+        if (error instanceof StreamProfileViolation) throw new CliFailure(`nothing published: ${error.message}`);
+        throw error;
+      });
     const ordered = [...new Set(recipients)];
     const queued = ordered.filter((r) => result.outcomes.get(r) === 'queued');
     const duplicate = ordered.filter((r) => result.outcomes.get(r) === 'duplicate');
+    const filtered = ordered.filter((r) => result.outcomes.get(r) === 'filtered');
     for (const recipient of duplicate) io.err(`duplicate: ${result.jti} was already queued for ${recipient}`);
-    if (o.json) io.out(JSON.stringify({ jti: result.jti, queued, duplicate }));
+    for (const recipient of filtered) io.err(`filtered: ${recipient}'s SSF stream does not take this SET (event type not requested, or stream disabled or deleted)`);
+    if (o.json) io.out(JSON.stringify({ jti: result.jti, queued, duplicate, filtered }));
     else if (queued.length > 0) io.out(result.jti);
   }
 }

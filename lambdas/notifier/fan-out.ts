@@ -6,7 +6,8 @@ import type { InboxStore } from '../store/inbox-store.ts';
 import type { NotificationStore, ProgressChange } from '../store/notification-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
 import type { NotifierQueue, WithdrawOutcome } from '../store/notifier-queue.ts';
-import type { QueueStore } from '../store/queue-store.ts';
+import type { EnqueueOutcome, QueueStore } from '../store/queue-store.ts';
+import { StreamProfileViolation } from '../ssf/stream-queue-store.ts';
 import type { ReceiptStore } from '../store/receipt-store.ts';
 import { mapLimit, setClaims } from '../shared/helpers.ts';
 import type { Destination, DestinationService } from './destinations.ts';
@@ -76,8 +77,8 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * the authorizations of its destinations (one strongly consistent batch), so no SET is signed for a
  * recipient that has not authorized the provider; each enqueue is then conditional on the
  * authorization item still existing (the enqueue's `origin`: lambdas/store/consented-enqueue.ts), so a deauthorization
- * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped,
- * as do those whose SSF stream does not deliver the event type (the stream-aware queue's 'filtered').
+ * racing the page cannot let a SET in after its withdrawal ran. Such destinations count as skipped;
+ * those whose SSF stream does not take the SET (the stream-aware queue's 'filtered') as filtered.
  */
 export class FanOutEngine {
   readonly #notificationStore: NotificationStore;
@@ -146,8 +147,10 @@ export class FanOutEngine {
     const authorized = pending.length === 0 ? new Set<string>() : await this.#authorizations.authorizedAmong(providerId, pending.map((d) => d.clientId));
     const todo = pending.filter((d) => authorized.has(d.clientId));
     const queuedAt = new Date(this.#now()).toISOString();
-    const delivered = await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
-    const queued = matching.length - (pending.length - todo.length) - delivered.filter((ok) => !ok).length;
+    const outcomes = await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
+    const filtered = outcomes.filter((o) => o === 'filtered').length;
+    const refused = outcomes.filter((o) => o === 'unauthorized').length;
+    const queued = matching.length - (pending.length - todo.length) - refused - filtered;
 
     const done = !page.more;
     const last = page.items.at(-1)?.sk;
@@ -156,7 +159,7 @@ export class FanOutEngine {
         ...(done || last === undefined ? {} : { cursor: last }),
         state: done ? 'issued' : 'fanning_out',
       },
-      add: { queued, skipped: page.items.length - queued },
+      add: { queued, skipped: page.items.length - queued - filtered, ...(filtered > 0 ? { filtered } : {}) },
       remove: done ? ['cursor'] : [],
     });
     if (saved) return saved;
@@ -173,21 +176,27 @@ export class FanOutEngine {
 
   /**
    * Signs this revision's SET for one destination, queues it (idempotent on the jti) while the
-   * recipient authorizes the provider, and records the receipt. False when the authorization is gone
-   * or the recipient's SSF stream filtered the SET out (no receipt then: nothing was queued).
+   * recipient authorizes the provider, and records the receipt. 'unauthorized' when the
+   * authorization is gone. A destination whose SSF stream does not take the SET (an event type it
+   * did not request, a disabled or deleted stream, a SET outside the SSF profile) is 'filtered':
+   * nothing is queued and no receipt is written, so its status never reads as delivered, and the
+   * fan-out goes on.
    */
-  async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<boolean> {
+  async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<EnqueueOutcome> {
     // Who sent it, inside the signature: every provider's SETs share the deployment's iss and key.
     const claims = { ...setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
     const set = await this.#signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
-    const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin: { providerId, notificationId: item.notificationId } });
-    // Not queued: the recipient does not authorize the provider, or its SSF stream takes no SET of this type.
-    if (outcome === 'unauthorized' || outcome === 'filtered') return false;
+    const origin = { providerId, notificationId: item.notificationId };
+    const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin }).catch((error: unknown) => {
+      if (error instanceof StreamProfileViolation) return 'filtered' as const;
+      throw error;
+    });
+    if (outcome !== 'queued' && outcome !== 'duplicate') return outcome;
     // Before the receipt, which marks this destination done: a retried page then records both.
     await this.#inbox.record({ clientId, jti: item.jti, providerId, notificationId: item.notificationId, revision: item.revision, queuedAt, expiresAt });
     await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
-    return true;
+    return outcome;
   }
 
   /** One page of the withdrawal sweep over the notification's receipts. */

@@ -62,7 +62,7 @@ export function notificationError(input: unknown, defaultTtlSeconds: number, max
 
 /** The next revision of `current` with the parsed claims: a new jti and iat, its fan-out to run after a sweep of the old one. */
 export function nextRevision(current: NotificationItem, parsed: ParsedNotification, nowMs: number): NotificationItem {
-  const { cursor: _cursor, sweepCursor: _sweepCursor, ...kept } = current;
+  const { cursor: _cursor, sweepCursor: _sweepCursor, filtered: _filtered, ...kept } = current;
   return {
     ...kept,
     revision: current.revision + 1,

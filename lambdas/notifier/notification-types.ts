@@ -37,6 +37,12 @@ export interface FanOutProgress {
   readonly queued: number;
   /** Destinations passed over: their eventTypes name none of the notification's event types. */
   readonly skipped: number;
+  /**
+   * Destinations whose SSF stream did not take the SET: an event type not in its
+   * `events_delivered`, a disabled or deleted stream, or a SET outside the SSF SET profile. Nothing
+   * is queued to them and they have no delivery status. Present when above 0.
+   */
+  readonly filtered?: number;
   /** Undelivered SETs taken back by the latest replace or withdraw. */
   readonly withdrawn: number;
   /** Fan-out or withdrawal work remains (a continuation runs or is due). */
@@ -117,6 +123,7 @@ export function toNotification(item: NotificationItem): Notification {
     fanOut: {
       queued: Number(item.queued ?? 0),
       skipped: Number(item.skipped ?? 0),
+      ...(Number(item.filtered ?? 0) > 0 ? { filtered: Number(item.filtered) } : {}),
       withdrawn: Number(item.withdrawnSets ?? 0),
       pending: hasWork(item),
     },

@@ -29,13 +29,22 @@ export interface PublishResult {
   readonly set: string;
   /**
    * Per recipient: 'queued'; 'duplicate' when a SET with this jti was already queued (and is kept);
-   * 'filtered' when the recipient's SSF stream does not take this event type (or is disabled).
+   * 'filtered' when the recipient's SSF stream does not take this event type (or is disabled or
+   * deleted): not queued, and not an error. A SET outside the SSF SET profile for a recipient with a
+   * stream is refused (StreamProfileViolation) before any recipient's queue gets it.
    */
   readonly outcomes: ReadonlyMap<string, EnqueueOutcome>;
 }
 
+/** A store that can refuse a SET for some recipients (the SSF stream filter, lambdas/ssf/stream-queue-store.ts). */
+export interface SetAdmission {
+  /** Throws when any recipient refuses the SET, before anything is queued. */
+  admit(clientIds: readonly string[], compact: string): Promise<void>;
+}
+
 export interface PublisherOptions {
-  readonly store: QueueStore;
+  /** With `admit` (the stream-aware store), a SET one recipient refuses is queued to none. */
+  readonly store: QueueStore & Partial<SetAdmission>;
   readonly signer: SetSigner;
   readonly issuer: string;
   /** @default 7 days */
@@ -47,7 +56,7 @@ export const DEFAULT_SET_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The producer library: builds SET claims, signs them (`typ: secevent+jwt`) and enqueues them. */
 export class Publisher {
-  readonly #store: QueueStore;
+  readonly #store: QueueStore & Partial<SetAdmission>;
   readonly #signer: SetSigner;
   readonly #issuer: string;
   readonly #ttl: number;
@@ -80,6 +89,8 @@ export class Publisher {
     const set = await this.#signer.sign(claims);
     const ttl = iat + ttlSeconds;
 
+    // All or nothing: a recipient whose SSF stream refuses the SET's shape refuses it for all.
+    await this.#store.admit?.(recipients, set);
     // The same signed SET is put to each queue, conditional on its jti: publishing a jti again is a no-op.
     const outcomes = new Map<string, EnqueueOutcome>();
     await Promise.all(

@@ -66,12 +66,24 @@ export class StreamQueueStore extends QueueStore {
   }
 
   async enqueue(clientId: string, set: NewSet): Promise<EnqueueOutcome> {
+    return (await this.#takes(clientId, set.set)) ? this.#queue.enqueue(clientId, set) : 'filtered';
+  }
+
+  /**
+   * Checks one signed SET against every recipient's stream before any is queued, so a producer's
+   * SET outside the SSF profile is refused whole (StreamProfileViolation) rather than after some
+   * recipients got it.
+   */
+  async admit(clientIds: readonly string[], compact: string): Promise<void> {
+    await Promise.all(clientIds.map((clientId) => this.#takes(clientId, compact)));
+  }
+
+  /** Whether the recipient's queue takes the SET: yes without a stream; throws StreamProfileViolation. */
+  async #takes(clientId: string, compact: string): Promise<boolean> {
     const stream = await this.#stream(clientId);
-    if (stream === undefined) return this.#queue.enqueue(clientId, set);
-    if (stream === 'deleted' || stream.status === 'disabled') return 'filtered';
-    const eventType = checkSsfProfile(set.set, this.#issuer, clientId);
-    if (!stream.eventsDelivered.includes(eventType)) return 'filtered';
-    return this.#queue.enqueue(clientId, set);
+    if (stream === undefined) return true;
+    if (stream === 'deleted' || stream.status === 'disabled') return false;
+    return stream.eventsDelivered.includes(checkSsfProfile(compact, this.#issuer, clientId));
   }
 
   async #stream(clientId: string): Promise<StreamLookup> {

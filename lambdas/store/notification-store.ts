@@ -7,7 +7,7 @@ export type NewNotification = Omit<NotificationItem, 'pk' | 'sk'>;
 /** A fan-out or sweep step's progress, saved on the notification item. */
 export interface ProgressChange {
   readonly set: Partial<Pick<NotificationItem, 'cursor' | 'state' | 'sweepCursor'>>;
-  readonly add: Partial<Record<'queued' | 'skipped' | 'withdrawnSets', number>>;
+  readonly add: Partial<Record<'queued' | 'skipped' | 'filtered' | 'withdrawnSets', number>>;
   readonly remove: readonly (keyof NotificationItem)[];
 }
 

@@ -43,6 +43,8 @@ export interface NotificationItem {
   cursor?: string;
   queued: number;
   skipped: number;
+  /** Destinations whose SSF stream did not take the SET (absent until one did not). */
+  filtered?: number;
   /** True while undelivered SETs of earlier revisions (or, once withdrawn, of this one) are withdrawn. */
   sweeping?: boolean;
   /** Sweep: the last receipt sk processed. */

@@ -74,7 +74,7 @@ describe('setpoll CLI', () => {
       expect(run.code).toBe(0);
       expect(run.stderr).toBe('');
       const out = JSON.parse(run.stdout) as { jti: string; queued: string[]; duplicate: string[] };
-      expect(out).toEqual({ jti: expect.stringMatching(/^[0-9a-f-]{36}$/), queued: ['tpp-beta', 'tpp-alpha'], duplicate: [] });
+      expect(out).toEqual({ jti: expect.stringMatching(/^[0-9a-f-]{36}$/), queued: ['tpp-beta', 'tpp-alpha'], duplicate: [], filtered: [] });
       const poll = await stack.poll('tpp-beta');
       const set = poll.json<{ sets: Record<string, string> }>().sets[out.jti]!;
       const claims = decodeJwt(set);

@@ -122,7 +122,7 @@ describe('fan-out queues a SET only to recipients that authorize the provider', 
     expect((await env.notifications.status('prov-x', 'n-1')).items).toEqual([]);
   });
 
-  it("skips a destination whose SSF stream does not deliver the event type: nothing queued, no receipt, no inbox entry", async () => {
+  it("passes over a destination whose SSF stream does not deliver the event type: counted as filtered, nothing queued, no receipt, no inbox entry", async () => {
     // Prepare: d-ssf has a stream taking credential-change only; d-plain has none.
     const env = await setupNotifier({
       wrapQueue: (queue, table) => new StreamQueueStore({ queue, streams: new DynamoStreamStore(table), issuer: ISSUER }),
@@ -135,7 +135,7 @@ describe('fan-out queues a SET only to recipients that authorize the provider', 
     const issued = await env.notifications.issue('prov-x', { notificationId: 'n-1', events: EVENTS, txn: 'txn-1' });
 
     // Assess
-    expect(issued.notification.fanOut).toEqual({ queued: 1, skipped: 1, withdrawn: 0, pending: false });
+    expect(issued.notification.fanOut).toEqual({ queued: 1, skipped: 0, filtered: 1, withdrawn: 0, pending: false });
     expect(await env.queuedJtis('d-ssf')).toEqual([]);
     expect((await env.notifications.status('prov-x', 'n-1')).items.map((s) => s.clientId)).toEqual(['d-plain']);
     expect(await env.review.notifications('d-ssf', {})).toEqual({ items: [] });

@@ -47,9 +47,9 @@ export function createContinuationHandler(deps: {
     try {
       // A further continuation scheduled by this one carries the same interaction id.
       const result = await runWithInteraction(startedBy, () => notifications.continueFanOut(target.providerId, target.notificationId));
-      const { queued, skipped, withdrawn } = result.notification.fanOut;
+      const { queued, skipped, filtered = 0, withdrawn } = result.notification.fanOut;
       const { done, scheduled, contended } = result;
-      logger.info('Fan-out continued', { ...ids, done, scheduled, contended, queued, skipped, withdrawn });
+      logger.info('Fan-out continued', { ...ids, done, scheduled, contended, queued, skipped, filtered, withdrawn });
       metrics?.addMetric(MANAGEMENT_METRICS.fanOutContinuations, MetricUnit.Count, 1);
       metrics?.addMetadata('providerId', target.providerId);
       if (startedBy) metrics?.addMetadata('interactionId', startedBy);
