@@ -34,6 +34,8 @@ export const ENV = Object.freeze({
   issuer: 'SETPOLL_ISSUER',
   /** The poll endpoint's URL: SSF streams deliver through it; its presence turns the SSF routes on. */
   pollUrl: 'SETPOLL_POLL_URL',
+  /** The public key endpoint's JWKS URL: the `jwks_uri` of the SSF metadata served there. */
+  publicJwksUrl: 'SETPOLL_PUBLIC_JWKS_URL',
   signingKeyId: 'SETPOLL_SIGNING_KEY_ID',
   signingAlg: 'SETPOLL_SIGNING_ALG',
   /** Powertools reads it too; the handlers name their logger and metrics service after it. */
@@ -167,6 +169,9 @@ export const PUBLIC_KEYS_FUNCTION_ENV: readonly EnvName[] = Object.freeze([
   ENV.signingAlg,
   ENV.serviceName,
   ENV.dynamoDbEndpoint,
+  // The SSF metadata it serves besides the JWKS.
+  ENV.issuer,
+  ENV.publicJwksUrl,
 ]);
 
 /** Variables of the command line and the local stack (no Lambda function reads them). */

@@ -287,6 +287,8 @@ export class SetpollStack extends Stack {
         signingKey: this.signingKey,
         domainName: props.publicJwksDomainName,
         certificateArn: props.publicJwksCertificateArn,
+        // The SSF metadata is served there too (the management function serves it on the mTLS domain).
+        issuer: props.setIssuer ?? `https://${props.domainName}`,
         createDomain: props.createDomain,
         accessLogRetention: props.accessLogRetention,
         logRetention: props.functionLogRetention,

@@ -14,7 +14,7 @@ import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
-import { createPublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
+import { createPublicKeysHandler, type PublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
 import { PublishedKeys } from '../lambdas/keys/published-keys.ts';
 import { createSsfHandler } from '../lambdas/handlers/ssf.ts';
 import { createSsfServices } from '../lambdas/ssf/services.ts';
@@ -237,17 +237,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     cleanups.push(() => server.close());
     // The stand-in for the optional public custom domain (no mTLS): the same CA-issued server
-    // certificate, no client certificate asked for, and a handler that serves only the keys.
-    const publicKeys = createPublicKeysHandler({ publicKeys: () => publishedKeys.keys(), logger });
+    // certificate, no client certificate asked for, and a handler that serves only the keys and
+    // the SSF metadata (whose jwks_uri is this listener's, so it needs the port first).
+    let publicKeys: PublicKeysHandler | undefined;
     const publicServer = await startHttpsServer({
       port: options.publicJwksPort ?? 0,
       host: options.host ?? '127.0.0.1',
       tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.caCertPem },
       clientCertificates: 'none',
-      routes: { $default: publicKeys },
+      routes: { $default: (event, context) => publicKeys!(event, context) },
       logger,
     });
     cleanups.push(() => publicServer.close());
+    publicKeys = createPublicKeysHandler({
+      publicKeys: () => publishedKeys.keys(),
+      logger,
+      ssfMetadata: { issuer: server.origin, jwksUri: `${publicServer.origin}${JWKS_PATH}` },
+    });
 
     const issuer = server.origin;
     const tokenIssuer = `${server.origin}/oauth`;

@@ -9,6 +9,8 @@ import { Router } from '../http/router.ts';
 import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
 import { KmsSigner } from '../producer/kms-signer.ts';
 import { assertAlgorithm } from '../producer/signer.ts';
+import { METADATA_HEADERS, transmitterMetadata, type MetadataOptions } from '../ssf/metadata.ts';
+import { discoveryPath } from '../ssf/vocabulary.ts';
 import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { requiredEnv } from './wiring.ts';
 
@@ -17,19 +19,32 @@ export const PUBLIC_JWKS_PATH = '/jwks.json';
 export interface PublicKeysHandlerDeps {
   readonly publicKeys: () => Promise<readonly JWK[]>;
   readonly logger: Logger;
+  /**
+   * The SSF transmitter metadata, served here too (GET at the issuer's discovery path) so that a
+   * receiver can read it without a client certificate; its `jwks_uri` is this endpoint's JWKS.
+   * @default none (the JWKS only)
+   */
+  readonly ssfMetadata?: MetadataOptions;
 }
 
 export type PublicKeysHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * The handler behind the endpoint that needs no client certificate: it serves the JWKS and nothing
- * else (404 for any other path, 405 for any other method), so a route mistake in front of it can
- * never expose the poll or management API. It reads no body, no header and no query.
+ * The handler behind the endpoint that needs no client certificate: it serves the JWKS and, when
+ * given, the SSF metadata, and nothing else (404 for any other path, 405 for any other method), so
+ * a route mistake in front of it can never expose the poll or management API. It reads no body, no
+ * header and no query.
  */
 export function createPublicKeysHandler(deps: PublicKeysHandlerDeps): PublicKeysHandler {
-  const router = new Router([{ method: 'GET', path: PUBLIC_JWKS_PATH, value: true }]);
+  const { ssfMetadata } = deps;
+  const metadata = ssfMetadata ? JSON.stringify(transmitterMetadata(ssfMetadata)) : undefined;
+  const router = new Router<'jwks' | 'ssf'>([
+    { method: 'GET', path: PUBLIC_JWKS_PATH, value: 'jwks' },
+    ...(ssfMetadata ? [{ method: 'GET', path: discoveryPath(ssfMetadata.issuer), value: 'ssf' as const }] : []),
+  ]);
   const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    router.match(event.requestContext?.http?.method ?? '', event.rawPath ?? '');
+    const { route } = router.match(event.requestContext?.http?.method ?? '', event.rawPath ?? '');
+    if (route.value === 'ssf') return { statusCode: 200, headers: { ...METADATA_HEADERS }, body: metadata! };
     return jsonResponse(200, { keys: await deps.publicKeys() }, { 'cache-control': 'public, max-age=300' });
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -45,7 +60,14 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): PublicKeysHan
   const kms = new KMSClient({});
   const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
   const keySet = publishedKeysFromEnv(env, async () => [(await signer.load()).publicJwk]);
-  return { publicKeys: () => keySet.keys(), logger: new Logger({ serviceName: env[ENV.serviceName] ?? PUBLIC_KEYS_SERVICE }) };
+  // Both set (lib/constructs/public-jwks.ts) when the deployment is an SSF transmitter.
+  const issuer = env[ENV.issuer];
+  const jwksUri = env[ENV.publicJwksUrl];
+  return {
+    publicKeys: () => keySet.keys(),
+    logger: new Logger({ serviceName: env[ENV.serviceName] ?? PUBLIC_KEYS_SERVICE }),
+    ...(issuer && jwksUri ? { ssfMetadata: { issuer, jwksUri } } : {}),
+  };
 }
 
 let wired: PublicKeysHandler | undefined;

@@ -9,12 +9,10 @@ import { interactionId, type InteractionState } from '../http/interaction-id.ts'
 import { parseJsonBody } from '../http/json-body.ts';
 import { queryParams } from '../http/request-parts.ts';
 import { Router, type Route } from '../http/router.ts';
+import { METADATA_HEADERS, transmitterMetadata } from '../ssf/metadata.ts';
 import { streamIdOf } from '../ssf/stream-request.ts';
 import type { StreamService } from '../ssf/stream-service.ts';
 import {
-  OAUTH_SCHEME,
-  POLL_DELIVERY,
-  SPEC_VERSION,
   SSF_PATHS,
   SSF_READ_SCOPES,
   SSF_PREFIX,
@@ -58,22 +56,6 @@ interface Endpoint {
 const NO_CONTENT: APIGatewayProxyStructuredResultV2 = { statusCode: 204, headers: { 'cache-control': 'no-store' } };
 const STREAM_ID = ['stream_id'] as const;
 
-/** SSF 1.0 §6 transmitter metadata: what a receiver reads before it creates its stream. */
-export function transmitterMetadata(options: { issuer: string; jwksUri: string; endpointBase?: string }): Record<string, unknown> {
-  const base = (options.endpointBase ?? new URL(options.issuer).origin).replace(/\/$/, '');
-  return {
-    spec_version: SPEC_VERSION,
-    issuer: options.issuer,
-    jwks_uri: options.jwksUri,
-    delivery_methods_supported: [POLL_DELIVERY],
-    configuration_endpoint: `${base}${SSF_PATHS.configuration}`,
-    status_endpoint: `${base}${SSF_PATHS.status}`,
-    verification_endpoint: `${base}${SSF_PATHS.verification}`,
-    authorization_schemes: [{ spec_urn: OAUTH_SCHEME }],
-    default_subjects: 'ALL',
-  };
-}
-
 /**
  * The SSF transmitter's HTTP surface: discovery (no token), and the stream configuration, status
  * and verification endpoints for receivers, each with the receiver's certificate-bound token
@@ -92,7 +74,7 @@ export function createSsfHandler(deps: SsfHandlerDeps): SsfHandler {
       path: discoveryPath(deps.issuer),
       value: {
         access: 'public',
-        run: async () => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' }, body: metadata }),
+        run: async () => ({ statusCode: 200, headers: { ...METADATA_HEADERS }, body: metadata }),
       },
     },
     {

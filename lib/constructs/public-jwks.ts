@@ -11,6 +11,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, PUBLIC_KEYS_SERVICE } from '../../lambdas/contract.ts';
+import { discoveryPath } from '../../lambdas/ssf/vocabulary.ts';
 import { KEYS_PK } from '../../lambdas/store/schema.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
 import { acknowledgeNag } from './nag.ts';
@@ -20,7 +21,7 @@ import type { SigningKey } from './signing-key.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** The public keys handler source: it serves GET /jwks.json and nothing else. */
+/** The public keys handler source: it serves GET /jwks.json (and the SSF metadata) and nothing else. */
 export const PUBLIC_KEYS_HANDLER_ENTRY = path.join(HERE, '../../lambdas/handlers/public-keys.ts');
 
 /** The partition of the published keys: all the function may read. */
@@ -40,6 +41,13 @@ export interface PublicJwksProps {
    * @default true
    */
   readonly createDomain?: boolean;
+  /**
+   * The SETs' `iss`: with it, the SSF transmitter metadata is served here too, at the issuer's
+   * discovery path (`GET /.well-known/ssf-configuration` for an issuer without a path), with this
+   * endpoint's JWKS as `jwks_uri`. No stream management route is ever on this API.
+   * @default - the JWKS only
+   */
+  readonly issuer?: string;
   /** @default 50 */
   readonly throttleBurstLimit?: number;
   /** @default 20 */
@@ -52,14 +60,16 @@ export interface PublicJwksProps {
 
 /**
  * The JWKS without mutual TLS, for receivers that fetch keys without a client certificate: a
- * separate HTTP API (so no poll or management route exists on it at all) with one route,
- * `GET /jwks.json`, behind its own Regional custom domain, to a function that can read the
+ * separate HTTP API (so no poll, management or stream route exists on it at all) with the route
+ * `GET /jwks.json` (and, with `issuer`, the SSF metadata's), behind its own Regional custom domain, to a function that can read the
  * published keys and the signing key's public half and nothing else. The mTLS domain is unchanged.
  */
 export class PublicJwks extends Construct {
   public readonly function: NodejsFunction;
   public readonly httpApi: apigwv2.HttpApi;
   public readonly route: apigwv2.HttpRoute;
+  /** `GET` the SSF metadata, when `issuer` is given. */
+  public readonly discoveryRoute?: apigwv2.HttpRoute;
   public readonly stage: apigwv2.HttpStage;
   public readonly domainName?: apigwv2.DomainName;
   public readonly accessLogGroup: logs.LogGroup;
@@ -68,6 +78,7 @@ export class PublicJwks extends Construct {
 
   constructor(scope: Construct, id: string, props: PublicJwksProps) {
     super(scope, id);
+    this.url = `https://${props.domainName}${JWKS_PATH}`;
 
     const { logGroup, role } = createFunctionLogging(this, { description: 'setpoll public keys handler', retention: props.logRetention });
     this.function = new NodejsFunction(this, 'Function', {
@@ -85,6 +96,7 @@ export class PublicJwks extends Construct {
         [ENV.signingKeyId]: props.signingKey.key.keyArn,
         [ENV.signingAlg]: props.signingKey.algorithm,
         [ENV.serviceName]: PUBLIC_KEYS_SERVICE,
+        ...(props.issuer ? { [ENV.issuer]: props.issuer, [ENV.publicJwksUrl]: this.url } : {}),
         ...COMMON_FUNCTION_ENVIRONMENT,
       },
       bundling: nodejsBundling(),
@@ -107,16 +119,21 @@ export class PublicJwks extends Construct {
       disableExecuteApiEndpoint: true,
       createDefaultStage: false,
     });
-    [this.route] = this.httpApi.addRoutes({
-      path: JWKS_PATH,
-      methods: [apigwv2.HttpMethod.GET],
-      integration: new HttpLambdaIntegration('PublicKeysIntegration', this.function, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
-    }) as [apigwv2.HttpRoute];
+    const integration = new HttpLambdaIntegration('PublicKeysIntegration', this.function, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
+    [this.route] = this.httpApi.addRoutes({ path: JWKS_PATH, methods: [apigwv2.HttpMethod.GET], integration }) as [apigwv2.HttpRoute];
     acknowledgeNag(
       this.route,
       'AwsSolutions-APIG4',
       'The JWKS is public by design (RFC 7517 key sets are fetched anonymously by receivers): the route serves public key material only, from a function that can read nothing else.',
     );
+    if (props.issuer) {
+      [this.discoveryRoute] = this.httpApi.addRoutes({ path: discoveryPath(props.issuer), methods: [apigwv2.HttpMethod.GET], integration }) as [apigwv2.HttpRoute];
+      acknowledgeNag(
+        this.discoveryRoute,
+        'AwsSolutions-APIG4',
+        'The SSF transmitter metadata should be readable without prior authentication (SSF 1.0 §6): a static document naming public endpoints, from a function that can read nothing else.',
+      );
+    }
 
     if (props.createDomain ?? true) {
       this.domainName = new apigwv2.DomainName(this, 'DomainName', {
@@ -140,6 +157,5 @@ export class PublicJwks extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
       },
     });
-    this.url = `https://${props.domainName}${JWKS_PATH}`;
   }
 }

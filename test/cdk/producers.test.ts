@@ -182,10 +182,15 @@ describe('public JWKS endpoint', () => {
     expect(plain.toJSON().Outputs.PublicJwksUrl).toBeUndefined();
   });
 
-  it('is a separate API with one route, GET /jwks.json, behind a domain without mTLS', () => {
+  it('is a separate API with two routes, GET /jwks.json and the SSF metadata, behind a domain without mTLS', () => {
     const publicApi = stack.getLogicalId(stack.publicJwks!.httpApi.node.defaultChild as never);
     const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: publicApi } } });
-    expect(Object.values(routes).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey)).toEqual(['GET /jwks.json']);
+    expect(Object.values(routes).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey)).toEqual(['GET /jwks.json', 'GET /.well-known/ssf-configuration']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: { Ref: publicApi }, RouteKey: 'GET /.well-known/ssf-configuration', AuthorizationType: 'NONE' });
+    // The metadata it serves: the SETs' issuer, and this endpoint's own JWKS as jwks_uri.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'setpoll-public-keys', SETPOLL_ISSUER: 'https://events.bank.example', SETPOLL_PUBLIC_JWKS_URL: `https://${PUBLIC_DOMAIN}/jwks.json` }) },
+    });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Test-public-keys', DisableExecuteApiEndpoint: true });
     template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: PUBLIC_DOMAIN,
@@ -216,6 +221,8 @@ describe('public JWKS endpoint', () => {
     const publicRoutes = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: keyApi } }));
     const routeKeys = publicRoutes.map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey);
     for (const key of ['POST /events', 'ANY /events', 'ANY /destinations', 'ANY /notifications', 'ANY /destinations/{proxy+}', '$default']) expect(routeKeys).not.toContain(key);
+    // Nor any SSF stream management route (configuration, status, verification): only the metadata.
+    expect(routeKeys.filter((key) => key.includes('/ssf/'))).toEqual([]);
     const integrations = Object.values(template.findResources('AWS::ApiGatewayV2::Integration', { Properties: { ApiId: keyApi } }));
     expect(integrations).toHaveLength(1);
     const target = JSON.stringify(integrations[0]);

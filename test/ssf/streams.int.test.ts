@@ -84,6 +84,23 @@ describe('an SSF receiver', () => {
     });
   });
 
+  it('reads the same metadata without a client certificate on the public listener, whose jwks_uri is its own', async () => {
+    // Act
+    const { ca } = stack.client(ALPHA);
+    const publicOrigin = new URL(stack.config.publicJwksUrl).origin;
+    const res = await httpsRequest(`${publicOrigin}/.well-known/ssf-configuration`, { method: 'GET', ca });
+    const keys = await httpsRequest(String(res.json<Record<string, unknown>>().jwks_uri), { method: 'GET', ca });
+    const management = await httpsRequest(`${publicOrigin}${SSF_PATHS.configuration}`, { method: 'GET', ca });
+    const post = await httpsRequest(`${publicOrigin}/.well-known/ssf-configuration`, { method: 'POST', ca, body: {} });
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.json()).toEqual({ ...metadata, jwks_uri: stack.config.publicJwksUrl });
+    expect(keys.status).toBe(200);
+    expect(keys.json()).toEqual((await httpsRequest(String(metadata.jwks_uri), { method: 'GET', ...stack.client(ALPHA) })).json());
+    expect([management.status, post.status, post.headers.allow]).toEqual([404, 405, 'GET']);
+  });
+
   it('creates one poll stream for CAEP session-revoked (a second create is a 409)', async () => {
     // Act
     const res = await ssf(ALPHA, 'POST', endpoint('configuration_endpoint'), {
