@@ -9,8 +9,8 @@ import { Agent, request } from 'node:https';
 import { NetworkError } from './errors.ts';
 
 export interface HttpRequest {
-  /** The recipient uses GET and POST; the setpoll CLI's management calls PUT and DELETE too. */
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The recipient uses GET and POST (PATCH for an SSF stream); the setpoll CLI's management calls PUT and DELETE too. */
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: URL;
   /** Lowercase names. */
   readonly headers: Readonly<Record<string, string>>;
