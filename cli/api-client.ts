@@ -9,7 +9,7 @@ import { ClientCredentialsTokenSource } from '../recipient/token-source.ts';
 import { NetworkError, TokenRequestFailed } from '../recipient/errors.ts';
 import { mtlsTransport, type HttpRequest, type MtlsTransport } from '../recipient/transport.ts';
 import { CliFailure } from './errors.ts';
-import { API_ENV_HELP, resolveApiTarget, type ApiArgs, type ApiTarget } from './target.ts';
+import { API_ENV_HELP, resolveApiTarget, type ApiArgs, type ApiRole, type ApiTarget } from './target.ts';
 
 /** What the CLI asks the authorization server for: it both reads and changes. */
 export const MANAGEMENT_SCOPE = 'notifications:write notifications:read';
@@ -56,18 +56,21 @@ export class ManagementApi {
   readonly #transport: MtlsTransport;
   readonly #tokens: ClientCredentialsTokenSource;
 
-  private constructor(target: ApiTarget) {
+  private constructor(target: ApiTarget, scope: string) {
     this.#target = target;
     this.clientId = target.clientId;
     // Locally the management API is served beside the poll endpoint, at the root of the same origin.
     this.baseUrl = target.kind === 'deployment' ? target.url : new URL(new URL(target.local.config.pollUrl).origin);
     this.#transport = mtlsTransport(target.identity);
-    this.#tokens = new ClientCredentialsTokenSource({ tokenUrl: target.tokenUrl, clientId: target.clientId, scope: MANAGEMENT_SCOPE, transport: this.#transport });
+    this.#tokens = new ClientCredentialsTokenSource({ tokenUrl: target.tokenUrl, clientId: target.clientId, scope, transport: this.#transport });
   }
 
-  /** Resolves the target from the command line (usage errors) and reads the key material (failures). */
-  static async open(args: ApiArgs, command: string): Promise<ManagementApi> {
-    return new ManagementApi(await resolveApiTarget(args, command, 'provider'));
+  /**
+   * Resolves the target from the command line (usage errors) and reads the key material (failures).
+   * As a Data Provider with the notifier scopes, unless `as` says otherwise (a receiver's SSF calls).
+   */
+  static async open(args: ApiArgs, command: string, as: { readonly role: ApiRole; readonly scope: string } = { role: 'provider', scope: MANAGEMENT_SCOPE }): Promise<ManagementApi> {
+    return new ManagementApi(await resolveApiTarget(args, command, as.role), as.scope);
   }
 
   /**

@@ -20,6 +20,8 @@ Commands:
   keys           the published verification keys: list, register, retire, remove, rotate
   doctor         check a deployment (or the local stack) step by step: DNS, TLS, mTLS, token,
                  key sets and an acknowledge-only poll
+  streams        SSF receivers' streams: list, show, pause, enable, disable, delete (as an operator,
+                 announced to the receiver; or --receiver, its own over the API)
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
 publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] [--profile NAME]
@@ -44,8 +46,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   queue: async () => (await import('./commands/queue.ts')).queueCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  streams: async () => (await import('./commands/streams.ts')).streamsCommand,
 };
-const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue, keys or doctor';
+const COMMAND_LIST = 'publish, recipients, destinations, notify, poll, queue, keys, doctor or streams';
 
 export const VERSION: string = packageJson.version;
 

@@ -20,6 +20,28 @@ import { kmsSigner, readPrivateJwk, readStackOutputs } from '../signing.ts';
 
 const COMMAND = 'publish';
 
+/** How a command that signs SETs (publish, streams' announcements) picks its key. */
+export const SIGNING_HELP = `  --key FILE.jwk       sign with this private JWK (default: the local stack's signing-key.json).
+                       With --table, a producer key whose public half is published
+                       (setpoll keys register); the local dev key is never used unless named here
+  --kms-key-arn ARN    with --table: sign with the deployment's KMS key (default:
+                       $SETPOLL_KMS_KEY_ARN, or SigningKeyArn of --stack-outputs)
+  --stack-outputs FILE with --table: the deployment's outputs, as \`cdk deploy --outputs-file\`
+                       writes them (SigningKeyArn; SetIssuer is not an output: give --issuer)
+  --alg ALG            the KMS key's algorithm: PS256 (default), RS256 or ES256
+  --issuer URL         the iss claim (default: the local stack's issuer; with --table:
+                       $SETPOLL_ISSUER, else required)`;
+
+export const SIGNING_OPTIONS = {
+  key: { type: 'string' },
+  'kms-key-arn': { type: 'string' },
+  'stack-outputs': { type: 'string' },
+  alg: { type: 'string' },
+  issuer: { type: 'string' },
+} as const;
+
+type SigningArgs = { readonly [K in keyof typeof SIGNING_OPTIONS]?: string | undefined };
+
 export const DEFAULT_EVENTS = {
   'https://schemas.openid.net/secevent/caep/event-type/credential-change': { credential_type: 'x509', change_type: 'update' },
 };
@@ -39,16 +61,7 @@ Options:
   --ttl SECONDS        how long the SET stays queued (default: 7 days)
   --sub S              the sub claim
   --txn T              the txn claim
-  --key FILE.jwk       sign with this private JWK (default: the local stack's signing-key.json).
-                       With --table, a producer key whose public half is published
-                       (setpoll keys register); the local dev key is never used unless named here
-  --kms-key-arn ARN    with --table: sign with the deployment's KMS key (default:
-                       $SETPOLL_KMS_KEY_ARN, or SigningKeyArn of --stack-outputs)
-  --stack-outputs FILE with --table: the deployment's outputs, as \`cdk deploy --outputs-file\`
-                       writes them (SigningKeyArn; SetIssuer is not an output: give --issuer)
-  --alg ALG            the KMS key's algorithm: PS256 (default), RS256 or ES256
-  --issuer URL         the iss claim (default: the local stack's issuer; with --table:
-                       $SETPOLL_ISSUER, else required)
+${SIGNING_HELP}
   --force              publish even to a recipient with no registered certificate (by default
                        that is refused: its SETs would wait for nobody)
   --json               print {"jti","queued","duplicate","filtered"} as JSON
@@ -65,11 +78,7 @@ const OPTIONS = {
   ttl: { type: 'string' },
   sub: { type: 'string' },
   txn: { type: 'string' },
-  key: { type: 'string' },
-  'kms-key-arn': { type: 'string' },
-  'stack-outputs': { type: 'string' },
-  alg: { type: 'string' },
-  issuer: { type: 'string' },
+  ...SIGNING_OPTIONS,
   force: { type: 'boolean' },
 } as const;
 
@@ -87,7 +96,7 @@ export async function publishCommand(args: readonly string[], io: Io): Promise<v
   const events = o.events === undefined ? DEFAULT_EVENTS : await parseEvents(o.events, COMMAND);
 
   await withTarget(o, COMMAND, async (target) => {
-    const { signer, issuer, close } = await signing(target, o);
+    const { signer, issuer, close } = await signingFor(target, o, COMMAND);
     try {
       await refuseUnregistered(target, recipients, o.force === true, io);
       await publishWith(target, signer, issuer);
@@ -136,28 +145,28 @@ interface Signing {
  * KMS key, or a producer key named with --key; never a dev key found by default, which recipients
  * of a deployment could not verify.
  */
-async function signing(target: Target, o: Options): Promise<Signing> {
+export async function signingFor(target: Target, o: SigningArgs, command: string): Promise<Signing> {
   const kmsOptions = o['kms-key-arn'] !== undefined || o['stack-outputs'] !== undefined || o.alg !== undefined;
   if (target.local) {
-    if (kmsOptions) throw new UsageError('--kms-key-arn, --stack-outputs and --alg are for a deployed table (--table)', COMMAND);
+    if (kmsOptions) throw new UsageError('--kms-key-arn, --stack-outputs and --alg are for a deployed table (--table)', command);
     const keyFile = resolve(o.key ?? signingKeyFileFor(target.local.configFile));
     return { signer: await jwkSigner(keyFile), issuer: o.issuer ?? target.local.config.issuer };
   }
   const issuer = o.issuer ?? process.env.SETPOLL_ISSUER;
-  if (!issuer) throw new UsageError('--issuer (or SETPOLL_ISSUER) is required with --table', COMMAND);
+  if (!issuer) throw new UsageError('--issuer (or SETPOLL_ISSUER) is required with --table', command);
   if (o.key !== undefined) {
-    if (kmsOptions) throw new UsageError('--key and --kms-key-arn/--stack-outputs/--alg cannot be used together', COMMAND);
+    if (kmsOptions) throw new UsageError('--key and --kms-key-arn/--stack-outputs/--alg cannot be used together', command);
     return { signer: await jwkSigner(resolve(o.key)), issuer };
   }
   const keyArn = o['kms-key-arn'] ?? process.env[TOOL_ENV.kmsKeyArn] ?? (o['stack-outputs'] === undefined ? undefined : (await readStackOutputs(resolve(o['stack-outputs']))).SigningKeyArn);
   if (!keyArn) {
     throw new UsageError(
-      "publishing to a deployed table signs with the deployment's KMS key: pass --kms-key-arn ARN or --stack-outputs FILE " +
+      `${command === 'publish' ? 'publishing to a deployed table' : `${command} on a deployed table`} signs with the deployment's KMS key: pass --kms-key-arn ARN or --stack-outputs FILE ` +
         '(its SigningKeyArn), or --key FILE.jwk for a producer key published with `setpoll keys register`',
-      COMMAND,
+      command,
     );
   }
-  const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', aws: target.aws, command: COMMAND });
+  const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', aws: target.aws, command });
   return { signer, issuer, close };
 }
 

@@ -208,8 +208,8 @@ describe('setpoll CLI', () => {
     it('answers each kind of usage error with exit code 2 and a message', async () => {
       // Prepare
       const cases: Array<[string[], string]> = [
-        [[], 'setpoll: a command is required: publish, recipients, destinations, notify, poll, queue, keys or doctor'],
-        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll, queue, keys or doctor'],
+        [[], 'setpoll: a command is required: publish, recipients, destinations, notify, poll, queue, keys, doctor or streams'],
+        [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams'],
         [['publish', ...config], 'setpoll: at least one --recipient is required'],
         [['publish', '-r', 'tpp-alpha', '--bogus', ...config], "setpoll: Unknown option '--bogus'"],
         [['publish', '-r', 'tpp-alpha', '--ttl', '0', ...config], 'setpoll: --ttl must be a positive whole number, got "0"'],

@@ -24,12 +24,12 @@ describe('CLI conventions', () => {
     expect(await inProcess('pol')).toEqual({
       code: 2,
       stdout: '',
-      stderr: `setpoll: unknown command "pol" (did you mean poll?): use publish, recipients, destinations, notify, poll, queue, keys or doctor\nRun 'setpoll --help' for usage.\n`,
+      stderr: `setpoll: unknown command "pol" (did you mean poll?): use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams\nRun 'setpoll --help' for usage.\n`,
     });
     expect((await inProcess('help', 'recipeints')).stderr.split('\n')[0]).toBe(
-      'setpoll: unknown command "recipeints" (did you mean recipients?): use publish, recipients, destinations, notify, poll, queue, keys or doctor',
+      'setpoll: unknown command "recipeints" (did you mean recipients?): use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams',
     );
-    expect((await inProcess('frobnicate')).stderr.split('\n')[0]).toBe('setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll, queue, keys or doctor');
+    expect((await inProcess('frobnicate')).stderr.split('\n')[0]).toBe('setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams');
   });
 
   it('names the option meant by a near-miss', async () => {
@@ -51,7 +51,7 @@ describe('CLI conventions', () => {
     expect(await inProcess('pol', '--json')).toEqual({
       code: 2,
       stdout: '',
-      stderr: `${JSON.stringify({ error: { kind: 'usage', message: 'unknown command "pol" (did you mean poll?): use publish, recipients, destinations, notify, poll, queue, keys or doctor', exitCode: 2 } })}\n`,
+      stderr: `${JSON.stringify({ error: { kind: 'usage', message: 'unknown command "pol" (did you mean poll?): use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams', exitCode: 2 } })}\n`,
     });
     const failed = await inProcess('poll', '--json', '--config', '/nonexistent/local.json');
     expect(failed.code).toBe(1);
