@@ -13,7 +13,8 @@
  */
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TOOL_ENV } from '../lambdas/contract.ts';
+import { ENV, TOOL_ENV } from '../lambdas/contract.ts';
+import { assertAlgorithm, type SetAlgorithm } from '../lambdas/producer/signer.ts';
 import { settingsFromEnv } from '../lambdas/core/settings.ts';
 import { localLogging, logFormatFrom } from './logging.ts';
 import { DEFAULT_TABLE_NAME, startLocalStack, type LocalStack } from './stack.ts';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     publicJwksPort: publicJwksPort(),
     tableName: process.env.SETPOLL_TABLE_NAME || DEFAULT_TABLE_NAME,
     settings: settingsFromEnv(process.env),
+    ...signingAlgFromEnv(),
     logger: logging.logger,
     onRequestDone: logging.onRequestDone,
     ...(process.env.SETPOLL_DYNAMODB_ENDPOINT ? { dynamoEndpoint: process.env.SETPOLL_DYNAMODB_ENDPOINT } : {}),
@@ -127,3 +129,11 @@ main().catch((error: unknown) => {
   else console.error('setpoll: the local stack did not start:', e instanceof TypeError ? e.message : e);
   process.exit(1);
 });
+
+/** SETPOLL_SIGNING_ALG, as a deployment's signingAlg: PS256 (default), RS256 or ES256. */
+function signingAlgFromEnv(): { signingAlg?: SetAlgorithm } {
+  const alg = process.env[ENV.signingAlg];
+  if (alg === undefined || alg === '') return {};
+  assertAlgorithm(alg);
+  return { signingAlg: alg };
+}

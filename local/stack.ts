@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
-import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, DEFAULT_POLL_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
+import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, DEFAULT_POLL_SCOPES, DEFAULT_SET_ALGORITHM, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
@@ -28,7 +28,7 @@ import type { RecipientReview } from '../lambdas/notifier/recipient-review.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
 import type { NotifierLimits } from '../lambdas/notifier/limits.ts';
 import { Publisher } from '../lambdas/producer/publish.ts';
-import { JwkSigner, loadOrCreateSigningJwk, publicJwk } from '../lambdas/producer/signer.ts';
+import { JwkSigner, loadOrCreateSigningJwk, loadSigningJwkFor, publicJwk, type SetAlgorithm } from '../lambdas/producer/signer.ts';
 import { DynamoKeySetStore } from '../lambdas/store/dynamo-key-set-store.ts';
 import type { DynamoQueueStore } from '../lambdas/store/dynamo-queue-store.ts';
 import type { RecipientRegistry } from '../lambdas/store/recipient-registry.ts';
@@ -76,6 +76,12 @@ export interface LocalStackOptions {
   readonly routes?: RouteTable;
   /** Called once per request served (an access log; see AccessLogEntry). @default none */
   readonly onRequestDone?: HttpsServerOptions['onRequestDone'];
+  /**
+   * The SET signing algorithm (SETPOLL_SIGNING_ALG, as the deployment's `signingAlg`): RS256 for
+   * receivers that require it (CAEP interoperability). An RSA key switches between PS256 and RS256.
+   * @default 'PS256'
+   */
+  readonly signingAlg?: SetAlgorithm;
   /** Port of the public JWKS listener (no client certificate). @default a free port */
   readonly publicJwksPort?: number;
   /** Passed to the HTTPS server. @default 30 000 */
@@ -185,7 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pki = await loadOrCreateDevPki(join(dir, 'pki'), { clientIds: [...new Set([...recipientIds, ...providerIds])] });
 
     const signingKeyFile = join(dir, SIGNING_KEY_FILE_NAME);
-    const jwk = await loadOrCreateSigningJwk(signingKeyFile, 'PS256');
+    const jwk = await loadSigningJwkFor(signingKeyFile, options.signingAlg ?? DEFAULT_SET_ALGORITHM);
     const signer = await JwkSigner.fromJwk(jwk);
     const verificationJwk = publicJwk(jwk);
     // Read on every request (no cache): a key published with `setpoll keys` shows up at once.

@@ -62,6 +62,25 @@ export async function loadOrCreateSigningJwk(file: string, alg: SetAlgorithm = '
   return full;
 }
 
+/** RSA keys sign PS256 and RS256 alike (a KMS RSA_2048 key offers both). */
+const RSA_ALGORITHMS: readonly string[] = ['PS256', 'RS256'];
+
+/**
+ * The local stack's signing key for `alg`: as loadOrCreateSigningJwk, but an existing RSA key kept
+ * under the other RSA algorithm is switched to `alg` in place (same key, same RFC 7638 kid), so a
+ * stack restarted with SETPOLL_SIGNING_ALG=RS256 keeps its key. A key of another type is refused.
+ */
+export async function loadSigningJwkFor(file: string, alg: SetAlgorithm): Promise<JWK> {
+  const jwk = await loadOrCreateSigningJwk(file, alg);
+  if (jwk.alg === alg) return jwk;
+  if (!RSA_ALGORITHMS.includes(alg) || !RSA_ALGORITHMS.includes(String(jwk.alg))) {
+    throw new TypeError(`${file} holds a ${String(jwk.alg)} key, which cannot sign ${alg}: remove it to have a new key made`);
+  }
+  const switched = { ...jwk, alg };
+  await writeSigningJwk(file, switched);
+  return switched;
+}
+
 /** A new private signing JWK whose kid is its RFC 7638 thumbprint. */
 export async function generateSigningJwk(alg: SetAlgorithm = 'PS256'): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'ES256' ? {} : { modulusLength: 2048 }) });
