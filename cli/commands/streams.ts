@@ -10,19 +10,19 @@ import { SSF_MANAGE_SCOPE, SSF_PATHS } from '../../lambdas/ssf/vocabulary.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { DynamoStreamStore } from '../../lambdas/store/dynamo-stream-store.ts';
 import { ManagementApi } from '../api-client.ts';
-import { COMMON_OPTIONS, parseOptions } from '../args.ts';
+import { COMMON_OPTIONS } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { API_ENV_HELP, API_OPTIONS, TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
-import { clientIdOf } from './queue.ts';
+import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf, requiredRecipient } from '../recipient-flag.ts';
 import { signingFor, SIGNING_HELP, SIGNING_OPTIONS } from './publish.ts';
 
 const COMMAND = 'streams';
 
-export const STREAMS_HELP = `Usage: setpoll streams <subcommand> [--client-id ID] [options]
-       setpoll streams <subcommand> --receiver [options]
+export const STREAMS_HELP = `Usage: setpoll streams <subcommand> --recipient ID [options]
+       setpoll streams <subcommand> --receiver [--recipient ID] [options]
 
 SSF receivers' streams (docs/ssf.md).
 
@@ -34,7 +34,7 @@ Subcommands:
   disable [--reason R]   deliver nothing, hold nothing (queued SETs are discarded)
   delete --yes           delete the stream (its queued SETs are discarded)
 
-As an operator (the default), on the table: --client-id ID names the receiver (setpoll keeps no
+As an operator (the default), on the table: --recipient ID names the receiver (setpoll keeps no
 index of the receivers with streams, and operators' policies never allow a table Scan).
 pause, enable and disable are the transmitter's own changes: the receiver is sent a stream-updated
 SET first (SSF 1.0 §7.1.2), so it learns of the pause before delivery stops. Announcements are
@@ -43,13 +43,14 @@ ${SIGNING_HELP}
 
 As the receiver (--receiver), over the API with its own certificate and an ssf.manage token:
 its own stream, through the SSF endpoints; its changes are not announced.
-  --client ID        act as this recipient: one of local.json's clients (default: the first)
+  -r, --recipient ID act as this recipient: one of local.json's clients (default: the first);
+                     with --url, the client_id sent to the token endpoint
   --url URL          the deployment's mTLS origin, e.g. https://events.bank.example; with
   --cert FILE, --key FILE, --token-url URL, --ca FILE as for setpoll poll
 ${API_ENV_HELP}
 
 Options:
-  --client-id ID     the receiver (operator)
+  -r, --recipient ID the receiver
   --receiver         act as the receiver over the API
   --reason TEXT      the reason sent with the status
   --yes              confirm delete
@@ -63,14 +64,14 @@ const OPTIONS = {
   ...TABLE_OPTIONS,
   ...API_OPTIONS,
   ...SIGNING_OPTIONS,
-  'client-id': { type: 'string' },
+  ...RECIPIENT_OPTIONS,
   receiver: { type: 'boolean' },
   reason: { type: 'string' },
   yes: { type: 'boolean' },
 } as const;
 
-type Options = ReturnType<typeof parse>;
-const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
+type Options = ReturnType<typeof parse>['values'];
+const parse = (args: readonly string[]) => parseWithRecipient(COMMAND, args, OPTIONS);
 
 const STATUS_OF: Record<string, StreamStatus> = { pause: 'paused', enable: 'enabled', disable: 'disabled' };
 const NAMES = ['list', 'show', 'pause', 'enable', 'disable', 'delete'];
@@ -96,7 +97,7 @@ export async function streamsCommand(args: readonly string[], io: Io): Promise<v
     return;
   }
   if (!NAMES.includes(name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${listOf(NAMES)}`, COMMAND);
-  const o = parse(rest);
+  const { values: o, positionals } = parse(rest);
   if (o.help) {
     io.out(STREAMS_HELP);
     return;
@@ -104,16 +105,17 @@ export async function streamsCommand(args: readonly string[], io: Io): Promise<v
   if (o.reason !== undefined && !(name in STATUS_OF)) throw new UsageError(`streams ${name} does not take --reason`, COMMAND);
   if (name === 'delete' && !o.yes) throw new UsageError('streams delete discards the stream and its queued SETs: add --yes to confirm', COMMAND);
   if (o.receiver) {
-    for (const option of ['client-id', 'table', 'region', 'profile', 'kms-key-arn', 'stack-outputs', 'alg', 'issuer'] as const) {
+    for (const option of ['table', 'region', 'profile', 'kms-key-arn', 'stack-outputs', 'alg', 'issuer'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} is for an operator; a receiver (--receiver) acts on its own stream over the API`, COMMAND);
     }
-    await asReceiver(name, o, io);
+    const client = recipientOf(o, positionals, COMMAND);
+    await asReceiver(name, { ...o, ...(client === undefined ? {} : { client }) }, io);
     return;
   }
-  for (const option of ['client', 'url', 'cert', 'ca', 'token-url'] as const) {
+  for (const option of ['url', 'cert', 'ca', 'token-url'] as const) {
     if (o[option] !== undefined) throw new UsageError(`--${option} is for a receiver (--receiver)`, COMMAND);
   }
-  const clientId = clientIdOf(o, COMMAND);
+  const clientId = requiredRecipient(o, positionals, COMMAND);
   await withTarget(o, COMMAND, (target) => asOperator(name, o, io, target, clientId));
 }
 

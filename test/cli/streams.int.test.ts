@@ -39,8 +39,8 @@ async function take(): Promise<string[]> {
 describe('setpoll streams (operator)', () => {
   it('lists and shows the streams', async () => {
     // Act
-    const list = await inProcess('streams', 'list', '--client-id', ALPHA, '--json', ...config);
-    const show = await inProcess('streams', 'show', '--client-id', ALPHA, ...config);
+    const list = await inProcess('streams', 'list', '--recipient', ALPHA, '--json', ...config);
+    const show = await inProcess('streams', 'show', '--recipient', ALPHA, ...config);
     // Assert
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual({
@@ -53,10 +53,10 @@ describe('setpoll streams (operator)', () => {
 
   it('pauses with a stream-updated SET first, holds what follows, and delivers it on enable', async () => {
     // Act
-    const paused = await inProcess('streams', 'pause', '--client-id', ALPHA, '--reason', 'maintenance', ...config);
+    const paused = await inProcess('streams', 'pause', '--recipient', ALPHA, '--reason', 'maintenance', ...config);
     const held = await stack.publisher.publish({ recipients: [ALPHA], events: { [SESSION_REVOKED]: {} }, txn: 'txn-held' });
     const whilePaused = await take();
-    const enabled = await inProcess('streams', 'enable', '--client-id', ALPHA, '--json', ...config);
+    const enabled = await inProcess('streams', 'enable', '--recipient', ALPHA, '--json', ...config);
     const afterwards = await take();
     // Assert
     expect(paused).toEqual({ code: 0, stdout: `The stream of ${ALPHA} is paused (announced with a stream-updated SET)\n`, stderr: '' });
@@ -68,8 +68,8 @@ describe('setpoll streams (operator)', () => {
 
   it('refuses delete without --yes, and an unknown receiver', async () => {
     // Act
-    const noYes = await inProcess('streams', 'delete', '--client-id', ALPHA, ...config);
-    const unknown = await inProcess('streams', 'pause', '--client-id', 'tpp-nobody', ...config);
+    const noYes = await inProcess('streams', 'delete', '--recipient', ALPHA, ...config);
+    const unknown = await inProcess('streams', 'pause', '--recipient', 'tpp-nobody', ...config);
     // Assert
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('add --yes to confirm');
@@ -80,10 +80,10 @@ describe('setpoll streams (operator)', () => {
 describe('setpoll streams --receiver', () => {
   it('shows, pauses and enables its own stream over the API, without announcements', async () => {
     // Act
-    const show = await inProcess('streams', 'show', '--receiver', '--client', ALPHA, '--json', ...config);
-    const paused = await inProcess('streams', 'pause', '--receiver', '--client', ALPHA, ...config);
+    const show = await inProcess('streams', 'show', '--receiver', '--recipient', ALPHA, '--json', ...config);
+    const paused = await inProcess('streams', 'pause', '--receiver', '--recipient', ALPHA, ...config);
     const whilePaused = await take();
-    const enabled = await inProcess('streams', 'enable', '--receiver', '--client', ALPHA, ...config);
+    const enabled = await inProcess('streams', 'enable', '--receiver', '--recipient', ALPHA, ...config);
     // Assert
     expect(JSON.parse(show.stdout)).toMatchObject({ stream_id: streamId, aud: ALPHA, status: 'enabled', events_delivered: [SESSION_REVOKED] });
     expect(paused).toEqual({ code: 0, stdout: `The stream of ${ALPHA} is paused\n`, stderr: '' });
@@ -94,8 +94,8 @@ describe('setpoll streams --receiver', () => {
 
   it('deletes its own stream', async () => {
     // Act
-    const deleted = await inProcess('streams', 'delete', '--receiver', '--client', ALPHA, '--yes', ...config);
-    const list = await inProcess('streams', 'list', '--receiver', '--client', ALPHA, '--json', ...config);
+    const deleted = await inProcess('streams', 'delete', '--receiver', '--recipient', ALPHA, '--yes', ...config);
+    const list = await inProcess('streams', 'list', '--receiver', '--recipient', ALPHA, '--json', ...config);
     // Assert
     expect(deleted).toEqual({ code: 0, stdout: `Deleted the stream of ${ALPHA}\n`, stderr: '' });
     expect(JSON.parse(list.stdout)).toEqual({ streams: [] });
