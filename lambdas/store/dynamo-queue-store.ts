@@ -1,3 +1,13 @@
+/**
+ * The DynamoDB adapter of the QueueStore port (queue-store.ts): every read and write the poll path
+ * makes of a recipient's queue: enqueue, the lease record, the head read, acknowledgements, error
+ * reports and delivery records (item shapes in schema.ts).
+ *
+ * Over 350 lines on purpose: it is one adapter of one port, method for method, and the benchmark's
+ * capacity per SET (bench/) is measured on exactly these commands; split, the conditions that keep
+ * one item schema consistent would be spread over several files. Consented enqueues live apart
+ * (consented-enqueue.ts), as do the operators' reads (queue-admin.ts).
+ */
 import { ConditionalCheckFailedException, TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,

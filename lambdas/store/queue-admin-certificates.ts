@@ -4,7 +4,7 @@
  */
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, paginateQuery, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { factsOf, type CertificateFacts, type RegisteredCertificate } from './recipient-registry.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 
@@ -50,20 +50,18 @@ export class RecipientCertificates {
   /** Every certificate listed under the recipient, with its registration and revocation. */
   async describe(clientId: string): Promise<CertificateDetail[]> {
     const listed: RegisteredCertificate[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.#client },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
+        ConsistentRead: true,
+      },
+    );
+    for await (const out of pages) {
       for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at), ...factsOf(i) });
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return Promise.all(
       listed.map(async (listing): Promise<CertificateDetail> => {
         const { fingerprint } = listing;
