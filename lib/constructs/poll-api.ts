@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,16 +10,14 @@ import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag.ts';
 import { RETAINED } from './removal.ts';
 import { ConfigError } from './validation.ts';
-import { DEFAULT_POLL_PATH } from '../../lambdas/contract.ts';
+import { DEFAULT_POLL_PATH, JWKS_PATH } from '../../lambdas/contract.ts';
+import { DEFAULT_TRUSTSTORE_KEY, createTruststoreBucket, parseTruststoreUri } from './truststore.ts';
 
 /** Default poll path (the contract's); the OB profile deploys it as `/open-banking/v4.0/events`. */
 export { DEFAULT_POLL_PATH };
 
-/** Default S3 key of the mTLS truststore (PEM bundle of the CA certificates trusted for clients). */
-export const DEFAULT_TRUSTSTORE_KEY = 'truststore.pem';
-
 /** Path of the SET verification keys (the management Lambda's JWKS of the signing key). */
-export const JWKS_PATH = '/jwks.json';
+export { JWKS_PATH };
 
 /**
  * The management API's routes on the same HTTP API and custom domain (payload 2.0), all to the
@@ -205,7 +203,7 @@ export class PollApi extends Construct {
     if (existing) {
       this.truststoreBucket = s3.Bucket.fromBucketName(this, 'TruststoreBucket', existing.bucket);
     } else {
-      ({ truststoreBucket: this.truststoreBucket, accessLogBucket: this.accessLogBucket } = this.#createTruststoreBucket(props));
+      ({ truststoreBucket: this.truststoreBucket, accessLogBucket: this.accessLogBucket } = createTruststoreBucket(this, props.bucketAccessLogExpirationDays));
     }
     this.truststoreUri = `s3://${this.truststoreBucket.bucketName}/${this.truststoreKey}`;
 
@@ -303,37 +301,6 @@ export class PollApi extends Construct {
     this.managementUrl = `https://${props.domainName}`;
     this.jwksUrl = `${this.managementUrl}${JWKS_PATH}`;
   }
-
-  #createTruststoreBucket(props: PollApiProps): { truststoreBucket: s3.Bucket; accessLogBucket: s3.Bucket } {
-    // Grant S3 log delivery through a bucket policy rather than the legacy LogDeliveryWrite ACL
-    // (ACLs stay disabled: BucketOwnerEnforced). Pinned here so the construct does not depend on
-    // the app's cdk.json feature flags.
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    const accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
-      // Server access log delivery only supports SSE-S3 on the target bucket.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(props.bucketAccessLogExpirationDays ?? 365) }],
-      removalPolicy: RETAINED,
-    });
-    // No server access logs on this bucket itself: it is the log target (logging it into
-    // itself would recurse); cdk-nag's S1 recognises a log target bucket as compliant.
-
-    const truststoreBucket = new s3.Bucket(this, 'TruststoreBucket', {
-      // Versioned so a truststore rotation can be pinned by version id and rolled back.
-      versioned: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: accessLogBucket,
-      serverAccessLogsPrefix: 'truststore/',
-      removalPolicy: RETAINED,
-    });
-    return { truststoreBucket, accessLogBucket };
-  }
 }
 
 function validateProps(props: PollApiProps, pollPath: string, truststoreKey: string): void {
@@ -372,11 +339,4 @@ function validateProps(props: PollApiProps, pollPath: string, truststoreKey: str
       throw new ConfigError(`${name} must be a non-negative number (got ${value})`);
     }
   }
-}
-
-/** `s3://bucket/key` of an existing truststore. */
-function parseTruststoreUri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
-  if (!match) throw new ConfigError(`truststoreUri must be s3://bucket/key (got ${JSON.stringify(uri)})`);
-  return { bucket: match[1]!, key: match[2]! };
 }
