@@ -8,6 +8,7 @@
 import { ClientCredentialsTokenSource } from '../recipient/token-source.ts';
 import { NetworkError, TokenRequestFailed } from '../recipient/errors.ts';
 import { mtlsTransport, type HttpRequest, type MtlsTransport } from '../recipient/transport.ts';
+import { NETWORK_ERROR_CODES } from '../lambdas/shared/helpers.ts';
 import { CliFailure } from './errors.ts';
 import { API_ENV_HELP, resolveApiTarget, type ApiArgs, type ApiRole, type ApiTarget } from './target.ts';
 
@@ -45,8 +46,6 @@ export interface ApiResponse {
   /** The body parsed as JSON; undefined when empty. */
   readonly json: unknown;
 }
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
 /** The management API client of one command: one TLS agent, one access token. */
 export class ManagementApi {
@@ -107,7 +106,7 @@ export class ManagementApi {
     // The transport's NetworkError wraps what node:https raised, with its code.
     const cause = (error.cause instanceof Error ? error.cause : error) as NodeJS.ErrnoException;
     const code = cause.code ?? '';
-    if (NETWORK_CODES.has(code)) {
+    if (NETWORK_ERROR_CODES.has(code)) {
       const hint = this.#target.kind === 'local' ? ': is the local stack running (npm start)?' : '';
       return new CliFailure(`Cannot reach ${url.origin} (${code})${hint}`, { cause: error });
     }
