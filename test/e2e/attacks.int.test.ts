@@ -317,4 +317,25 @@ describe('the SSF transmitter under attack', () => {
     const polled = await stack.poll(ALPHA, { returnImmediately: true }, { authorization: `Bearer ${await stack.token(ALPHA, 'ssf.manage')}` });
     expect(Object.values(polled.json<{ sets: Record<string, string> }>().sets).map((set) => decodeJwt(set).txn)).toEqual(['txn-1']);
   });
+
+  it('of two concurrent creates one is a 201 and the other a 409; of three concurrent verifications one queues a SET, the others are 429 with Retry-After', async () => {
+    // Act
+    const creates = await Promise.all([1, 2].map(() => ssf(BETA, 'POST', '/ssf/streams', { events_requested: [SESSION_REVOKED] })));
+    const id = creates.find((res) => res.status === 201)!.json<{ stream_id: string }>().stream_id;
+    const before = await queuedJtis(BETA);
+    const verifications = await Promise.all([1, 2, 3].map(() => ssf(BETA, 'POST', '/ssf/verify', { stream_id: id, state: 'race' })));
+
+    // Assess
+    expect(creates.map((res) => res.status).sort()).toEqual([201, 409]);
+    expect(answer(await ssf(BETA, 'GET', '/ssf/streams')).body).toHaveLength(1);
+    expect(verifications.map((res) => [res.status, res.headers['retry-after']]).sort()).toEqual([
+      [204, undefined],
+      [429, '30'],
+      [429, '30'],
+    ]);
+    expect(verifications.filter((res) => res.status === 429).map(answer)).toEqual(
+      [1, 2].map(() => ({ status: 429, body: { err: 'too_many_requests', description: 'At most one verification request every 30 s (min_verification_interval)' } })),
+    );
+    expect((await queuedJtis(BETA)).length).toBe(before.length + 1);
+  });
 });
