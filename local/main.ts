@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { ENV, TOOL_ENV } from '../lambdas/contract.ts';
 import { assertAlgorithm, type SetAlgorithm } from '../lambdas/producer/signer.ts';
 import { settingsFromEnv } from '../lambdas/core/settings.ts';
+import { discoveryPath } from '../lambdas/ssf/vocabulary.ts';
 import { localLogging, logFormatFrom } from './logging.ts';
 import { DEFAULT_TABLE_NAME, startLocalStack, type LocalStack } from './stack.ts';
 
@@ -62,6 +63,7 @@ function banner(stack: LocalStack): string {
     `  Public JWKS     ${config.publicJwksUrl}   (the same keys, no client certificate)`,
     `  Token URL       ${config.tokenUrl}   (client credentials, tls_client_auth)`,
     `  Management API  ${config.issuer}/destinations, ${config.issuer}/notifications   (Data Providers)`,
+    `  SSF discovery   ${new URL(config.issuer).origin}${discoveryPath(config.issuer)}   (SSF receivers; also at the public JWKS origin)`,
     `  Settings        leaseSeconds=${s.leaseSeconds} longPollSeconds=${s.longPollSeconds} maxEvents=${s.maxEvents} maxDeliveryAttempts=${s.maxDeliveryAttempts}`,
     `  CA certificate  ${display(config.caCertFile)}`,
     `  Clients         ${[...config.clients, ...config.providers].map((c) => c.clientId).join(', ')}   (certificates and keys in ${display(dirname(config.caCertFile))}/clients)`,
