@@ -104,7 +104,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     '**Sizes.** A SET of "0.5 KB", "1 KB" or "4 KB" is one whose *stored queue item* (`pk`, `sk`, `jti`, `set`, `ttl`, sized by DynamoDB\'s rules: attribute names plus values, strings as UTF-8 bytes) is at most 512, 1024 or 4096 bytes, padded to within a few bytes of that limit: the largest SET of its class. The compact JWS is ~105 bytes shorter than the item. All three use one issuer-defined event with a padded member and ES256, because no PS256 SET fits 0.5 KB (its signature alone is 342 characters).',
     '',
-    '**Per SET** = the enqueue over all SETs, plus the steady-state polls (those that acked a full batch and delivered a full batch) over the SETs they delivered. *Whole run* divides everything, including the first poll (nothing to ack) and the last (nothing to deliver), by the SETs.',
+    '**Per SET** = the enqueue over all SETs, plus the steady-state polls (those that acked a full batch, delivered a full batch and left SETs queued behind them; the poll that empties the queue reads a varying share of the SETs it acks, a race with their deletes, and is left out) over the SETs they delivered. *Whole run* divides everything, including the first poll (nothing to ack) and the last (nothing to deliver), by the SETs.',
     '',
   );
   L.push('| SET | Item bytes | Batch | SETs | Steady polls | **WCU / SET** | **RCU / SET** | Local reported W / R | Whole run W / R | Items read per Query |', '|---|---|---|---|---|---|---|---|---|---|');
