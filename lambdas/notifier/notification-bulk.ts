@@ -48,10 +48,16 @@ export function parseOperations(raw: readonly unknown[]): (NotificationOperation
 export async function applyBulk(issuer: BulkIssuer, providerId: string, operations: readonly (NotificationOperation | InvalidRequest)[], raw: readonly unknown[], startedAt: number): Promise<IssueBulkResult> {
   const results = new Array<IssueBulkItemResult>(operations.length);
   const written = new Map<number, { item: NotificationItem; status: 200 | 201 }>();
+  // An id repeated (only `notifications` allows it) is written in the order given: the first is
+  // created, a later one is its safe retry or a 409, never the other way round.
+  const previous = new Map<string, Promise<unknown>>();
   await mapLimit(operations, BULK_CONCURRENCY, async (operation, index) => {
     if (operation instanceof InvalidRequest) return void (results[index] = bulkFailure(index, givenId(raw[index]), operation));
+    const id = givenId(raw[index]);
+    const write = (previous.get(id ?? '') ?? Promise.resolve()).then(() => issuer.apply(providerId, operation));
+    if (id !== undefined) previous.set(id, write.catch(() => undefined));
     try {
-      written.set(index, await issuer.apply(providerId, operation));
+      written.set(index, await write);
     } catch (error) {
       results[index] = bulkFailure(index, givenId(raw[index]), error);
     }

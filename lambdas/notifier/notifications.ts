@@ -174,7 +174,7 @@ export class NotificationService {
 
   /**
    * Notifications to issue, each answered on its own (applyBulk, notification-bulk.ts): the same as
-   * `bulk` with an `issue` operation each, except that an id may repeat (a safe retry, or a 409).
+   * `bulk` with an `issue` operation each, except that an id may repeat (in the order given: a safe retry, or a 409).
    */
   async issueBulk(providerId: string, inputs: readonly NotificationInput[]): Promise<IssueBulkResult> {
     const startedAt = performance.now();

@@ -9,6 +9,7 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slowCalls } from '../support/faults.ts';
 import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
@@ -194,6 +195,24 @@ describe('POST /notifications/bulk under attack', () => {
     const dup = (await stack.manage(PROVIDER, 'GET', '/notifications/bk-dup')).json<{ state: string; revision: number; jti: string }>();
     expect([dup.state, dup.revision]).toEqual(['issued', 1]);
     expect(await queuedJtis(BETA)).toEqual([...before, dup.jti].sort());
+  });
+  it('writes a notificationId repeated in the notifications form in the order given: created, then a safe retry or a 409', async () => {
+    // Act: the first write is held back, so unordered writes would let a later one create it.
+    const slow = slowCalls(stack.documentClient, { commands: ['PutCommand'], ms: 300, count: 1 });
+    const res = await bulk({
+      notifications: [
+        { notificationId: 'bk-twice', events: EVENTS },
+        ...Array.from({ length: 6 }, (_, i) => ({ notificationId: 'bk-twice', events: { [SESSION_REVOKED]: { other: i } } })),
+        { notificationId: 'bk-twice', events: EVENTS },
+      ],
+    });
+    slow.stop();
+
+    // Assess
+    const results = res.json<{ results: { status: number; error?: unknown }[] }>().results;
+    expect(results.map((r) => r.status)).toEqual([201, 409, 409, 409, 409, 409, 409, 200]);
+    expect(results[1]!.error).toEqual({ err: 'conflict', description: 'A notification bk-twice already exists with different claims' });
+    expect((await stack.manage(PROVIDER, 'GET', '/notifications/bk-twice')).json<{ claims: unknown }>().claims).toEqual({ events: EVENTS });
   });
 });
 
