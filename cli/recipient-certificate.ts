@@ -2,10 +2,9 @@
  * A recipient's certificate as the operator names it: a PEM file (`--cert`), whose fingerprint,
  * subject and expiry are read here, or a bare SHA-256 fingerprint (`--fingerprint`).
  */
-import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { thumbprintOfPem } from '../lambdas/core/certificate.ts';
+import { certificateFactsOfPem, thumbprintOfPem } from '../lambdas/core/certificate.ts';
 import type { CertificateFacts } from '../lambdas/store/recipient-registry.ts';
 import { CliFailure, UsageError } from './errors.ts';
 
@@ -30,11 +29,7 @@ export async function certificateOf(certFile: string | undefined, fingerprint: s
   }
   const thumbprint = thumbprintOfPem(pem);
   if (!thumbprint) throw new CliFailure(`${file} is not a PEM certificate`);
-  const certificate = new X509Certificate(pem);
-  return {
-    fingerprint: thumbprint.hex,
-    facts: { subject: certificate.subject.split('\n').join(', '), notAfter: new Date(certificate.validTo).getTime() },
-  };
+  return { fingerprint: thumbprint.hex, facts: certificateFactsOfPem(pem) };
 }
 
 /** Accepts upper case and colon or space separators (as openssl prints it); answers lowercase hex. */

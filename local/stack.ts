@@ -9,8 +9,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createRemoteJWKSet, customFetch, type JWK } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
-import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, DEFAULT_POLL_SCOPES, DEFAULT_SET_ALGORITHM, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
+import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, JWKS_PATH, DEFAULT_POLL_SCOPES, DEFAULT_SET_ALGORITHM, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
+import { certificateFactsOfPem } from '../lambdas/core/certificate.ts';
 import { settingsFromEnv, type PollSettings } from '../lambdas/core/settings.ts';
 import { createManagementHandler, type FanOutContinuationEvent, type ManagementHandler } from '../lambdas/handlers/management.ts';
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
@@ -127,10 +128,9 @@ export interface LocalStack {
 }
 
 export const DEFAULT_TABLE_NAME = 'setpoll-local';
-export { DEFAULT_POLL_PATH };
+export { DEFAULT_POLL_PATH, JWKS_PATH };
 /** The OB Aggregated Polling profile's path of the poll endpoint (served locally beside `/events`). */
 export const OB_POLL_PATH = '/open-banking/v4.0/events';
-export const JWKS_PATH = '/jwks.json';
 export const TOKEN_PATH = '/oauth/token';
 export const TOKEN_JWKS_PATH = '/oauth/jwks.json';
 /** The management API's top-level collections; each is served as `ANY /x` and `ANY /x/{proxy+}`. */
@@ -326,7 +326,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.notifier?.limits === undefined ? {} : { limits: options.notifier.limits }),
       },
     });
-    for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint);
+    for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint, Date.now(), certificateFactsOfPem(client.certPem));
     // The demo recipients accept notifications from the demo provider, so the README's demo works.
     for (const recipientId of recipientIds) for (const providerId of providerIds) await authorizations.authorize(recipientId, providerId, 'operator');
 

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import type { CertificateFacts } from '../store/recipient-registry.ts';
 
 /** The two encodings of a certificate's SHA-256 thumbprint that setpoll uses. */
 export interface CertificateThumbprint {
@@ -22,4 +23,10 @@ export function thumbprintOfPem(pem: string): CertificateThumbprint | undefined 
   }
   const digest = createHash('sha256').update(der).digest();
   return { hex: digest.toString('hex'), x5tS256: digest.toString('base64url') };
+}
+
+/** The subject and expiry an operator sees in `recipients show`, read off a PEM that has already parsed. */
+export function certificateFactsOfPem(pem: string): CertificateFacts {
+  const certificate = new X509Certificate(pem);
+  return { subject: certificate.subject.split('\n').join(', '), notAfter: new Date(certificate.validTo).getTime() };
 }

@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWK } from 'jose';
-import { DEFAULT_SET_ALGORITHM, ENV, PUBLIC_KEYS_SERVICE } from '../contract.ts';
+import { DEFAULT_SET_ALGORITHM, ENV, JWKS_PATH, PUBLIC_KEYS_SERVICE } from '../contract.ts';
 import { httpErrorHandler, jsonResponse } from '../http/error-handler.ts';
 import { Router } from '../http/router.ts';
 import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
@@ -13,8 +13,6 @@ import { METADATA_HEADERS, transmitterMetadata, type MetadataOptions } from '../
 import { discoveryPath } from '../ssf/vocabulary.ts';
 import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { requiredEnv } from './wiring.ts';
-
-export const PUBLIC_JWKS_PATH = '/jwks.json';
 
 export interface PublicKeysHandlerDeps {
   readonly publicKeys: () => Promise<readonly JWK[]>;
@@ -39,7 +37,7 @@ export function createPublicKeysHandler(deps: PublicKeysHandlerDeps): PublicKeys
   const { ssfMetadata } = deps;
   const metadata = ssfMetadata ? JSON.stringify(transmitterMetadata(ssfMetadata)) : undefined;
   const router = new Router<'jwks' | 'ssf'>([
-    { method: 'GET', path: PUBLIC_JWKS_PATH, value: 'jwks' },
+    { method: 'GET', path: JWKS_PATH, value: 'jwks' },
     ...(ssfMetadata ? [{ method: 'GET', path: discoveryPath(ssfMetadata.issuer), value: 'ssf' as const }] : []),
   ]);
   const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {

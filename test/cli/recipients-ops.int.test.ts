@@ -4,6 +4,7 @@
  * certificate works. The stack's identity cache is off (0 s), so a change shows on the next poll
  * instead of within 30 s.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,6 @@ import { inProcess } from '../support/cli.ts';
 import { issueClientCertificate } from '../../local/pki.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { TEST_SETTINGS, startTestStack, type ClientMaterial, type TestStack } from '../support/local-stack.ts';
-
-
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/.source;
 /** A certificate minted by the test stack is registered by fingerprint: no subject or expiry on record. */
@@ -199,6 +198,23 @@ describe('setpoll recipients: operator tasks', () => {
       });
       expect(unrevoked.code).toBe(0);
       expect(after.status).toBe(200);
+    });
+
+    it("show gives the demo recipients' certificate subject and expiry, which npm start reads off their PEMs", async () => {
+      // Arrange
+      const demo = stack.pki.clients.find((client) => client.clientId === 'tpp-alpha')!;
+      const certificate = new X509Certificate(demo.certPem);
+
+      // Act
+      const shown = await inProcess('recipients', 'show', '--recipient', 'tpp-alpha', '--json', ...config);
+
+      // Assess
+      expect(shown.code).toBe(0);
+      const certificates = (JSON.parse(shown.stdout) as { certificates: { fingerprint: string; subject: string; notAfter: string }[] }).certificates;
+      expect(certificates.find((c) => c.fingerprint === demo.fingerprint)).toMatchObject({
+        subject: certificate.subject.split('\n').join(', '),
+        notAfter: new Date(certificate.validTo).toISOString(),
+      });
     });
 
     it('show says when a recipient has no certificates', async () => {
