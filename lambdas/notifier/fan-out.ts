@@ -15,19 +15,25 @@ import type { Destination, DestinationService } from './destinations.ts';
 /** Sign + enqueue + receipt (or withdrawals) in flight at once within one page. */
 export const FAN_OUT_CONCURRENCY = 16;
 
-export interface FanOutEngineOptions {
-  readonly notificationStore: NotificationStore;
+/** What a fan-out writes to and reads from: shared by the engine and the notification service that owns it. */
+export interface FanOutDependencies {
   readonly receipts: ReceiptStore;
   /** The one enqueue point (stream-aware when SSF is on). */
   readonly queue: QueueStore;
+  /** The Notifier's reads and withdrawals of queued SETs. */
   readonly notifierQueue: NotifierQueue;
   readonly signer: SetSigner;
+  /** `iss` of every SET. */
   readonly issuer: string;
   readonly destinations: DestinationService;
-  /** Which recipients have authorized the provider: read once per page, and checked again in each enqueue. */
+  /** Recipients' consent: read once per page, and checked again in each enqueue. */
   readonly authorizations: AuthorizationStore;
   /** The recipients' inboxes: an entry per SET queued, for their review. */
   readonly inbox: InboxStore;
+}
+
+export interface FanOutEngineOptions extends FanOutDependencies {
+  readonly notificationStore: NotificationStore;
   readonly now: () => number;
   readonly pageSize: number;
   readonly budgetMs: number;

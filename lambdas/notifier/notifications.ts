@@ -1,11 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Conflict, InvalidRequest } from '../core/errors.ts';
 import { DEFAULT_SET_TTL_SECONDS } from '../producer/publish.ts';
-import type { SetSigner } from '../producer/signer.ts';
 import { uuidv7 } from '../producer/uuidv7.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
-import type { AuthorizationStore } from '../store/authorization-store.ts';
-import type { InboxStore } from '../store/inbox-store.ts';
 import type { NewNotification, NotificationStore } from '../store/notification-store.ts';
 import type { ProviderQuotaStore } from '../store/provider-quota-store.ts';
 import type { NotificationItem } from '../store/notifier-items.ts';
@@ -13,8 +10,8 @@ import type { NotifierQueue } from '../store/notifier-queue.ts';
 import type { QueueStore } from '../store/queue-store.ts';
 import type { ReceiptStore } from '../store/receipt-store.ts';
 import { ItemExists } from '../store/store-errors.ts';
-import type { DestinationService, ListOptions, Page } from './destinations.ts';
-import { FanOutEngine, type Advance } from './fan-out.ts';
+import type { ListOptions, Page } from './destinations.ts';
+import { FanOutEngine, type Advance, type FanOutDependencies } from './fan-out.ts';
 import { NotificationAdmission } from './admission.ts';
 import { resolveLimits, type NotifierLimits } from './limits.ts';
 import { admittedBulk, parseOperations, type BulkIssuer } from './notification-bulk.ts';
@@ -37,20 +34,8 @@ export type { NotificationClaims, NotificationState } from '../store/notifier-it
 export type { DeliveryState, DestinationStatus } from './status.ts';
 export * from './notification-types.ts';
 
-export interface NotificationServiceOptions {
+export interface NotificationServiceOptions extends FanOutDependencies {
   readonly notifications: NotificationStore;
-  readonly receipts: ReceiptStore;
-  readonly queue: QueueStore;
-  /** The Notifier's reads and withdrawals of queued SETs. */
-  readonly notifierQueue: NotifierQueue;
-  readonly signer: SetSigner;
-  /** `iss` of every SET. */
-  readonly issuer: string;
-  readonly destinations: DestinationService;
-  /** Recipients' consent: fan-out queues a SET only to a recipient that authorizes the provider. */
-  readonly authorizations: AuthorizationStore;
-  /** The recipients' inboxes, written by the fan-out. */
-  readonly inbox: InboxStore;
   /** Each provider's notifications per minute and destination count, held under `limits`. */
   readonly quota: ProviderQuotaStore;
   /** @default the contract's NOTIFIER_LIMIT_DEFAULTS */
