@@ -6,7 +6,8 @@
  * Over 350 lines on purpose: it is one adapter of one port, method for method, and the benchmark's
  * capacity per SET (bench/) is measured on exactly these commands; split, the conditions that keep
  * one item schema consistent would be spread over several files. Consented enqueues live apart
- * (consented-enqueue.ts), as do the operators' reads (queue-admin.ts).
+ * (consented-enqueue.ts), as do the item-to-port mappers (queue-items.ts) and the operators' reads
+ * (queue-admin.ts).
  */
 import { ConditionalCheckFailedException, TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
@@ -33,7 +34,6 @@ import {
 import {
   LeaseConflict,
   QueueStore,
-  type DeliveryGate,
   type DeliveryRecord,
   type ErrorReport,
   type Lease,
@@ -44,6 +44,7 @@ import {
 } from './queue-store.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 import { enqueueWithConsent } from './consented-enqueue.ts';
+import { toDeliveryRecord, toGate, toLease, toQueuedSet } from './queue-items.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
 
@@ -378,50 +379,4 @@ export class DynamoQueueStore extends QueueStore {
     const item = out.Item as DeliveryRecordItem | undefined;
     return item ? toDeliveryRecord(item) : undefined;
   }
-}
-
-/** A delivery record item as the store's callers see it (also the operators' view, queue-admin.ts). */
-export function toDeliveryRecord(item: DeliveryRecordItem): DeliveryRecord {
-  return {
-    jti: item.jti,
-    state: item.state,
-    ...(item.err === undefined ? {} : { err: item.err }),
-    ...(item.description === undefined ? {} : { description: item.description }),
-    ...(item.lang === undefined ? {} : { lang: item.lang }),
-    attempts: Number(item.att ?? 0),
-    at: Number(item.at),
-    set: item.set,
-    ttl: Number(item.ttl),
-  };
-}
-
-function toLease(item: Record<string, unknown> | undefined): Lease {
-  const entries = new Map<string, number>();
-  const withAcks = new Set<string>();
-  for (const pair of (item?.l ?? []) as unknown[]) {
-    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number') {
-      entries.set(pair[0], pair[1]);
-      if (pair[2] === 1) withAcks.add(pair[0]);
-    }
-  }
-  return { version: Number(item?.v ?? 0), entries, withAcks };
-}
-
-/** A gate item whose status is not 'disabled' holds SETs as a pause does: unreadable means closed. */
-function toGate(item: Record<string, unknown> | undefined): DeliveryGate | undefined {
-  if (!item) return undefined;
-  const status = item.status === 'disabled' ? 'disabled' : 'paused';
-  return typeof item.after === 'string' ? { status, after: item.after } : { status };
-}
-
-function toQueuedSet(raw: Record<string, unknown>): QueuedSet {
-  const item = raw as unknown as QueuedSetItem;
-  const queued = { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
-  if (item.err === undefined) return queued;
-  const error = {
-    err: item.err,
-    ...(item.description === undefined ? {} : { description: item.description }),
-    ...(item.lang === undefined ? {} : { lang: item.lang }),
-  };
-  return { ...queued, error };
 }

@@ -9,81 +9,21 @@
  * reads, whatever it returns or projects): about 0.5 read unit per 4 KB, i.e. ~125 read units per
  * 1,000 SETs of 1 KB, in pages of 1 MB. Each result says what it consumed (`readUnits`).
  *
- * Over 350 lines for now: the four operator commands share one paging (paginateQuery) and batching
- * core; splitting them per command is left for the next round.
+ * What each command answers is declared in queue-admin-results.ts. Over 350 lines on purpose: the four
+ * operator commands share one paging (paginateQuery) and batching core.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { jtiCreatedAt } from './set-age.ts';
-import { toDeliveryRecord } from './dynamo-queue-store.ts';
-import type { DeliveryRecord, QueueStore } from './queue-store.ts';
+import { toDeliveryRecord } from './queue-items.ts';
+import { type Backlog, type PurgeResult, type RecordView, type ReplayItem, type ReplayOutcome, type ReplayResult } from './queue-admin-results.ts';
+import type { QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
 import { mapLimit, pauseBeforeRetry } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 
-export const RECORD_STATES: readonly RecordState[] = ['errored', 'failed'];
-
-/** A recipient's queue at one moment (not a snapshot: the reads take as long as the queue is big). */
-export interface Backlog {
-  readonly clientId: string;
-  /** When the count started, epoch ms. */
-  readonly at: number;
-  /** Queued SETs that have not expired. */
-  readonly queued: number;
-  /** Of those, delivered and not yet acknowledged: named by the lease record with an unexpired lease. */
-  readonly leased: number;
-  /** Of those, deliverable to the next poll (never delivered, or their lease ran out). */
-  readonly ready: number;
-  /** Queued SETs past their expiry that TTL has not removed yet; polls skip and delete them. */
-  readonly expired: number;
-  /** The first unexpired SET in jti order: the oldest when jtis are UUIDv7 (setpoll's are). */
-  readonly oldest?: { readonly jti: string; /** From a UUIDv7 jti, epoch ms; absent otherwise. */ readonly createdAt?: number };
-  /** Unexpired delivery records by state; `expired` counts the records past their SET's expiry. */
-  readonly records: { readonly errored: number; readonly failed: number; readonly expired: number };
-  /** Read capacity units the count consumed (as DynamoDB reports them). */
-  readonly readUnits: number;
-  /** Query pages read. */
-  readonly pages: number;
-}
-
-/** A delivery record as operators see it; `set` only when asked for. */
-export type RecordView = Omit<DeliveryRecord, 'set'> & { readonly set?: string };
-
-export interface PurgeResult {
-  readonly clientId: string;
-  readonly dryRun: boolean;
-  /** Dry run: the queued SETs a purge would delete now (expired ones included). */
-  readonly found: number;
-  /** SETs this purge deleted (0 in a dry run). A SET acked while the purge ran is not counted. */
-  readonly deleted: number;
-  readonly readUnits: number;
-  readonly writeUnits: number;
-}
-
-export type ReplayOutcome =
-  /** Back in the queue (dry run: would be). */
-  | 'replayed'
-  /** Left as a record: the SET expired, a poll would drop it. */
-  | 'expired'
-  /** Left as a record: a SET with this jti is queued already (published again). */
-  | 'already_queued'
-  /** Left as a record: it changed while this replay ran (replayed by someone else, or written anew). */
-  | 'changed'
-  /** No delivery record (of the requested state) for this jti. */
-  | 'missing';
-
-export interface ReplayItem {
-  readonly jti: string;
-  readonly state?: RecordState;
-  readonly outcome: ReplayOutcome;
-}
-
-export interface ReplayResult {
-  readonly clientId: string;
-  readonly dryRun: boolean;
-  readonly items: readonly ReplayItem[];
-}
+export { RECORD_STATES } from './queue-admin-results.ts';
+export type { Backlog, PurgeResult, RecordView, ReplayItem, ReplayOutcome, ReplayResult } from './queue-admin-results.ts';
 
 export class QueueBusy extends Error {
   readonly code = 'queue_busy';
