@@ -25,8 +25,8 @@ here: previous signing keys until the SETs they signed have expired, and produce
 Subcommands:
   list                                   the published keys (--all: expired ones too)
   register --jwk FILE [--label NAME]     publish a producer's public key (a private key is refused)
-  retire   --kid KID [--keep SECONDS]    stop publishing a key once SETs it signed have expired
-  remove   --kid KID                     stop publishing a key at once (e.g. a leaked key)
+  retire   --kid=KID [--keep SECONDS]    stop publishing a key once SETs it signed have expired
+  remove   --kid=KID                     stop publishing a key at once (e.g. a leaked key)
   rotate   [--keep SECONDS]              local stack: keep the current signing key published as a
                                          previous key, then write a new signing key; restart the
                                          stack to sign with it

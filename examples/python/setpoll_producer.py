@@ -8,8 +8,11 @@ deployment's JWKS.
 Needs boto3 and cryptography (Debian: apt-get install python3-boto3 python3-cryptography).
 
   python3 setpoll_producer.py --table TABLE --recipient tpp-alpha --issuer https://producer.example \
-      --key producer-key.pem --kid KID [--alg ES256] [--events JSON] [--jti ID] [--ttl SECONDS] \
+      --key producer-key.pem --kid=KID [--alg ES256] [--events JSON] [--jti ID] [--ttl SECONDS] \
       [--region eu-west-2] [--endpoint-url http://127.0.0.1:8000]
+
+Write --kid=KID with "=": a JWK thumbprint kid may begin with "-", which argparse would take
+for an option.
 
 Prints {"jti": ..., "outcomes": {recipient: "queued" | "duplicate"}}.
 """
@@ -90,7 +93,7 @@ def main() -> int:
     parser.add_argument("--recipient", action="append", required=True)
     parser.add_argument("--issuer", required=True)
     parser.add_argument("--key", required=True, help="the producer's private key, PEM (PKCS#8)")
-    parser.add_argument("--kid", required=True, help="the kid of the key's registered public JWK")
+    parser.add_argument("--kid", required=True, help="the kid of the key's registered public JWK; write --kid=KID, as a thumbprint may begin with '-'")
     parser.add_argument("--alg", default="ES256", choices=["ES256", "PS256", "RS256"])
     parser.add_argument("--events", default=json.dumps(DEFAULT_EVENTS))
     parser.add_argument("--jti")

@@ -137,7 +137,7 @@ describe('producer keys', () => {
     const { set } = await producer.publish({ recipients: ['tpp-beta'], events: EVENT, jti: `removed-${randomUUID()}` });
     await verifyWithPublicJwks(stack, set, 'tpp-beta');
 
-    const run = await inProcess('keys', 'remove', '--kid', producerKey.kid!, '--config', stack.configFile);
+    const run = await inProcess('keys', 'remove', `--kid=${producerKey.kid!}`, '--config', stack.configFile);
 
     expect(run).toEqual({ code: 0, stdout: `Key ${producerKey.kid} is no longer published\n`, stderr: '' });
     await expect(verifyWithPublicJwks(stack, set, 'tpp-beta')).rejects.toThrow(/no applicable key found/);

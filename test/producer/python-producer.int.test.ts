@@ -50,7 +50,7 @@ describe('a Python producer (boto3) against the local stack', () => {
     const { stdout } = await run(
       PYTHON,
       [PRODUCER, '--table', stack.config.dynamodb.tableName, '--recipient', 'tpp-alpha', '--issuer', 'https://python-producer.example',
-        '--key', pem, '--kid', jwk.kid!, '--alg', alg, '--events', JSON.stringify(EVENT), '--region', 'us-east-1', '--endpoint-url', stack.config.dynamodb.endpoint],
+        '--key', pem, `--kid=${jwk.kid!}`, '--alg', alg, '--events', JSON.stringify(EVENT), '--region', 'us-east-1', '--endpoint-url', stack.config.dynamodb.endpoint],
       { env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, timeout: 30_000 },
     );
     const { jti, outcomes } = JSON.parse(stdout) as { jti: string; outcomes: Record<string, string> };
@@ -80,7 +80,7 @@ describe('a Python producer (boto3) against the local stack', () => {
     const pem = join(scratch, 'dup.pem');
     writeFileSync(pem, createPrivateKey({ key: jwk as never, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const args = [PRODUCER, '--table', stack.config.dynamodb.tableName, '--recipient', 'tpp-beta', '--issuer', 'https://python-producer.example',
-      '--key', pem, '--kid', jwk.kid!, '--jti', 'python-dup-1', '--region', 'us-east-1', '--endpoint-url', stack.config.dynamodb.endpoint];
+      '--key', pem, `--kid=${jwk.kid!}`, '--jti', 'python-dup-1', '--region', 'us-east-1', '--endpoint-url', stack.config.dynamodb.endpoint];
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
 
     const first = JSON.parse((await run(PYTHON, args, { env })).stdout) as unknown;
