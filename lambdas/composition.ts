@@ -2,7 +2,8 @@
  * The composition root: the one place that turns a table, a client and settings into setpoll's
  * services. The poll and management Lambda entry points (lambdas/handlers/*) and the local stack
  * (local/stack.ts) all call composeServices; only how they obtain its inputs differs (environment
- * variables in Lambda, files and an in-process authorization server locally).
+ * variables in Lambda, files and an in-process authorization server locally). The management
+ * handler's dependencies are composed from these services in composition-management.ts.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccessTokenVerifier } from './core/access-token.ts';

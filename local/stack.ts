@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createRemoteJWKSet, customFetch } from 'jose';
 import { composeServices } from '../lambdas/composition.ts';
+import { composeManagement } from '../lambdas/composition-management.ts';
 import { DEFAULT_ACCEPTED_POLL_SCOPES, DEFAULT_POLL_PATH, JWKS_PATH, DEFAULT_POLL_SCOPES, DEFAULT_SET_ALGORITHM, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_SCOPES, SSF_POLL_SCOPE, SSF_RECEIVER_SCOPES } from '../lambdas/contract.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token.ts';
 import { certificateFactsOfPem } from '../lambdas/core/certificate.ts';
@@ -16,7 +17,6 @@ import { createManagementHandler, type FanOutContinuationEvent, type ManagementH
 import { createPollHandler } from '../lambdas/handlers/poll.ts';
 import { createPublicKeysHandler, type PublicKeysHandler } from '../lambdas/handlers/public-keys.ts';
 import { PublishedKeys } from '../lambdas/keys/published-keys.ts';
-import { createSsfHandler } from '../lambdas/handlers/ssf.ts';
 import { createSsfServices } from '../lambdas/ssf/services.ts';
 import type { FanOutScheduler } from '../lambdas/notifier/notifications.ts';
 import { createNotifierServices } from '../lambdas/notifier/services.ts';
@@ -206,7 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const pollUrl = `${server.origin}${pollPath}`;
-    const { store, registry, authenticator, destinations, notifications, authorizations, review, streamQueue, streams } = composeServices({
+    const services = composeServices({
       client: documentClient,
       tableName,
       settings,
@@ -222,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.notifier?.limits === undefined ? {} : { limits: options.notifier.limits }),
       },
     });
+    const { store, registry, authenticator, destinations, notifications, authorizations, review, streamQueue, streams } = services;
     for (const client of pki.clients) await registry.register(client.clientId, client.fingerprint, Date.now(), certificateFactsOfPem(client.certPem));
     // The demo recipients accept notifications from the demo provider, so the README's demo works.
     for (const recipientId of recipientIds) for (const providerId of providerIds) await authorizations.authorize(recipientId, providerId, 'operator');
@@ -241,18 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     token = authorizationServer.token;
     tokenKeys = authorizationServer.keys;
     poll = createPollHandler({ store, authenticator, tokens, settings, logger });
-    management = createManagementHandler({
-      destinations,
-      notifications,
-      authorizations,
-      review,
-      authenticator,
-      tokens,
-      publicKeys: () => publishedKeys.keys(),
-      logger,
-      maxRequestBytes: settings.maxRequestBytes,
-      ssf: createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${server.origin}${JWKS_PATH}`, logger, maxRequestBytes: settings.maxRequestBytes }),
-    });
+    management = createManagementHandler(composeManagement(services, { issuer, pollUrl, publicKeys: () => publishedKeys.keys(), logger }));
 
     const publisher = new Publisher({ store: streamQueue, signer, issuer });
     const config: LocalConfig = {

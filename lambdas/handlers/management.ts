@@ -7,7 +7,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { JWK } from 'jose';
 import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { LambdaSelfScheduler } from '../aws/lambda-self-scheduler.ts';
-import { DEFAULT_SET_ALGORITHM, ENV, JWKS_PATH, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
+import { composeManagement } from '../composition-management.ts';
+import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { DEFAULT_SETTINGS } from '../core/settings.ts';
@@ -32,7 +33,7 @@ import type { AuthorizationService } from '../notifier/authorizations.ts';
 import type { RecipientReview } from '../notifier/recipient-review.ts';
 import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
 import { createSsfServices } from '../ssf/services.ts';
-import { createSsfHandler, isSsfPath, type SsfHandler } from './ssf.ts';
+import { isSsfPath, type SsfHandler } from './ssf.ts';
 import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
 /**
@@ -154,31 +155,21 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHan
   const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
   // SSF is on when the poll URL (every stream's endpoint_url) is known; then every enqueue passes the stream filter.
   const pollUrl = env[ENV.pollUrl];
-  const { destinations, notifications, authorizations, review, streams, authenticator, tokens, settings, logger } = servicesFromEnv(
+  const services = servicesFromEnv(
     env,
     { settings: [], tokenOptions: false },
     { create: createNotifierServices, signer, issuer, scheduler, limits: limitsFromEnv(env) },
     pollUrl ? { create: createSsfServices, signer, issuer, pollUrl } : undefined,
   );
-  const metrics = createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger });
+  const { logger } = services;
   const keySet = publishedKeysFromEnv(env, async () => [(await signer.load()).publicJwk]);
-  const ssf =
-    streams && pollUrl
-      ? createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${new URL(pollUrl).origin}${JWKS_PATH}`, logger, maxRequestBytes: settings.maxRequestBytes })
-      : undefined;
-  return {
-    destinations,
-    notifications,
-    authorizations,
-    review,
-    authenticator,
-    tokens,
+  return composeManagement(services, {
+    issuer,
+    ...(pollUrl ? { pollUrl } : {}),
     publicKeys: () => keySet.keys(),
     logger,
-    metrics,
-    maxRequestBytes: settings.maxRequestBytes,
-    ...(ssf ? { ssf } : {}),
-  };
+    metrics: createMetrics({ serviceName: env[ENV.serviceName] ?? MANAGEMENT_SERVICE, logger }),
+  });
 }
 
 let wired: ManagementHandler | undefined;

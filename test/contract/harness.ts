@@ -7,11 +7,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { composeManagement } from '../../lambdas/composition-management.ts';
 import type { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
 import type { ClientAuthenticator } from '../../lambdas/core/client-authenticator.ts';
+import { DEFAULT_SETTINGS } from '../../lambdas/core/settings.ts';
 import { createManagementHandler, type ManagementHandler } from '../../lambdas/handlers/management.ts';
 import { createNotifierServices } from '../../lambdas/notifier/services.ts';
-import { createSsfHandler } from '../../lambdas/handlers/ssf.ts';
 import { createSsfServices } from '../../lambdas/ssf/services.ts';
 import type { SetSigner } from '../../lambdas/producer/signer.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
@@ -49,30 +50,24 @@ const THROTTLED = Object.freeze({
 export function startHarness(): Harness {
   const tableName = 'contract-no-table';
   const signer: SetSigner = { alg: 'PS256', kid: 'contract', sign: async () => 'never.signed.here' };
-  const { destinations, notifications, authorizations, review } = createNotifierServices({
+  const issuer = 'https://contract.invalid';
+  const notifier = createNotifierServices({
     client: THROTTLED,
     tableName,
     queue: new DynamoQueueStore({ client: THROTTLED, tableName }),
     signer,
-    issuer: 'https://contract.invalid',
+    issuer,
   });
   // The caller checks are the poll path's, proven elsewhere; here every caller is one provider.
   const authenticator = { authenticate: async () => ({ clientId: HARNESS_PROVIDER, thumbprint: { hex: '00', x5tS256: 'AA' } }) } as unknown as ClientAuthenticator;
   const tokens = { warmUp: () => undefined, verify: async () => ({ clientId: HARNESS_PROVIDER, scopes: ['notifications:write'] }) } as unknown as AccessTokenVerifier;
   const logger = new Logger({ serviceName: 'setpoll-contract', logLevel: 'SILENT' });
-  const issuer = 'https://contract.invalid';
-  const { streams } = createSsfServices({ client: THROTTLED, tableName, store: new DynamoQueueStore({ client: THROTTLED, tableName }), signer, issuer, pollUrl: `${issuer}/events` });
-  const handler: ManagementHandler = createManagementHandler({
-    destinations,
-    notifications,
-    authorizations,
-    review,
-    authenticator,
-    tokens,
-    publicKeys: async () => [],
-    logger,
-    ssf: createSsfHandler({ streams, authenticator, tokens, issuer, jwksUri: `${issuer}/jwks.json`, logger }),
-  });
+  const pollUrl = `${issuer}/events`;
+  const { streams } = createSsfServices({ client: THROTTLED, tableName, store: new DynamoQueueStore({ client: THROTTLED, tableName }), signer, issuer, pollUrl });
+  // Wired as the management function and the local stack wire it (lambdas/composition-management.ts).
+  const handler: ManagementHandler = createManagementHandler(
+    composeManagement({ ...notifier, streams, authenticator, tokens, settings: DEFAULT_SETTINGS }, { issuer, pollUrl, publicKeys: async () => [], logger }),
+  );
 
   const call: Harness['call'] = async ({ method, path, query, headers = {}, body }) => {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
