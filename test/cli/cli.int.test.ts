@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inProcess, type Run } from '../support/cli.ts';
+import { expectUsageErrors, inProcess, type Run, type UsageCase } from '../support/cli.ts';
 import { issueClientCertificate } from '../../local/pki.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -207,7 +207,7 @@ describe('setpoll CLI', () => {
 
     it('answers each kind of usage error with exit code 2 and a message', async () => {
       // Prepare
-      const cases: Array<[string[], string]> = [
+      const cases: UsageCase[] = [
         [[], 'setpoll: a command is required: publish, recipients, destinations, notify, poll, queue, keys, doctor or streams'],
         [['frobnicate'], 'setpoll: unknown command "frobnicate": use publish, recipients, destinations, notify, poll, queue, keys, doctor or streams'],
         [['publish', ...config], 'setpoll: at least one --recipient is required'],
@@ -225,15 +225,7 @@ describe('setpoll CLI', () => {
       const runs = await Promise.all(cases.map(([args]) => inProcess(...args)));
 
       // Assess
-      runs.forEach((run, i) => {
-        expect({ args: cases[i]![0], code: run.code, stdout: run.stdout, firstLine: run.stderr.split('\n')[0] }).toEqual({
-          args: cases[i]![0],
-          code: 2,
-          stdout: '',
-          firstLine: expect.stringContaining(cases[i]![1]),
-        });
-        expect(run.stderr).toMatch(/Run 'setpoll (\w+ )?--help' for usage\.\n$/);
-      });
+      expectUsageErrors(cases, runs, /Run 'setpoll (\w+ )?--help' for usage\.\n$/);
     });
 
     it('prints help and exits 0 with --help', async () => {

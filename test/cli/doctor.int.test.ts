@@ -12,6 +12,9 @@ import { createCertificateAuthority, issueClientCertificate } from '../../local/
 import { inProcess } from '../support/cli.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
+/** The doctor's steps, in the order it runs and prints them. */
+const STEPS = ['dns', 'tls', 'tls-1.1', 'mtls', 'token', 'jwks', 'public-jwks', 'poll'];
+
 describe('setpoll doctor', () => {
   let stack: TestStack;
   let scratch: string;
@@ -48,16 +51,7 @@ describe('setpoll doctor', () => {
     // Assess
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
-      'OK dns',
-      'OK tls',
-      'OK tls-1.1',
-      'OK mtls',
-      'OK token',
-      'OK jwks',
-      'OK public-jwks',
-      'OK poll',
-    ]);
+    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(STEPS.map((step) => `OK ${step}`));
     expect(lines[0]).toMatch(/localhost → /);
     expect(lines[1]).toMatch(/TLSv1\.3, client certificate accepted/);
     expect(lines[2]).toMatch(/TLS 1\.1 refused/);
@@ -86,16 +80,7 @@ describe('setpoll doctor', () => {
       clientId: 'tpp-beta',
       publicJwksUrl: stack.config.publicJwksUrl,
     });
-    expect(report.steps.map((s) => [s.step, s.status])).toEqual([
-      ['dns', 'ok'],
-      ['tls', 'ok'],
-      ['tls-1.1', 'ok'],
-      ['mtls', 'ok'],
-      ['token', 'ok'],
-      ['jwks', 'ok'],
-      ['public-jwks', 'ok'],
-      ['poll', 'ok'],
-    ]);
+    expect(report.steps.map((s) => [s.step, s.status])).toEqual(STEPS.map((step) => [step, 'ok']));
     for (const s of report.steps) expect(s.ms).toBeGreaterThanOrEqual(0);
     expect(run.stderr).toBe('');
   });

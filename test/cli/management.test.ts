@@ -14,13 +14,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inProcess, type Run } from '../support/cli.ts';
+import { expectUsageErrors, inProcess, type Run, type UsageCase } from '../support/cli.ts';
 import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../local/pki.ts';
+import { CREDENTIAL_CHANGE, SESSION_REVOKED as CAEP } from '../support/event-types.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
 const TOKEN_PATH = '/oauth/token';
-const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
 
 interface Recorded {
   readonly method: string;
@@ -73,6 +72,21 @@ const notification = (id: string, overrides: Record<string, unknown> = {}) => ({
   updatedAt: '2026-11-23T10:00:00.000Z',
   ...overrides,
 });
+
+/** A destination's delivery status as GET /notifications/{id}/status lists it: acknowledged unless overridden. */
+const deliveryStatus = (clientId: string, overrides: Record<string, unknown> = {}) => ({
+  clientId,
+  jti: 'j1',
+  revision: 1,
+  state: 'acknowledged',
+  queuedAt: '2026-11-23T10:00:01.000Z',
+  expiresAt: '2026-11-30T10:00:00.000Z',
+  ...overrides,
+});
+
+/** The status of a destination whose recipient reported the SET in setErrs with `description`. */
+const erroredStatus = (clientId: string, description: string) =>
+  deliveryStatus(clientId, { state: 'errored', err: 'invalid_key', description, at: '2026-11-23T10:01:00.000Z' });
 
 describe('setpoll destinations and notify (against a stand-in management API)', () => {
   let server: Server;
@@ -519,20 +533,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
         {
           status: 200,
           body: {
-            items: [
-              { clientId: 'tpp-alpha', jti: 'j1', revision: 1, state: 'acknowledged', queuedAt: '2026-11-23T10:00:01.000Z', expiresAt: '2026-11-30T10:00:00.000Z' },
-              {
-                clientId: 'tpp-beta',
-                jti: 'j1',
-                revision: 1,
-                state: 'errored',
-                queuedAt: '2026-11-23T10:00:01.000Z',
-                expiresAt: '2026-11-30T10:00:00.000Z',
-                err: 'invalid_key',
-                description: 'unknown kid',
-                at: '2026-11-23T10:01:00.000Z',
-              },
-            ],
+            items: [deliveryStatus('tpp-alpha'), erroredStatus('tpp-beta', 'unknown kid')],
             nextCursor: 'next',
           },
         },
@@ -575,19 +576,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
       answer({
         status: 200,
         body: {
-          items: [
-            {
-              clientId: 'tpp-\u001b[8mbeta',
-              jti: 'j1',
-              revision: 1,
-              state: 'errored',
-              queuedAt: '2026-11-23T10:00:01.000Z',
-              expiresAt: '2026-11-30T10:00:00.000Z',
-              err: 'invalid_key',
-              description: '\u001b[2J\rtpp-gamma  acknowledged\n\u009b0m',
-              at: '2026-11-23T10:01:00.000Z',
-            },
-          ],
+          items: [erroredStatus('tpp-\u001b[8mbeta', '\u001b[2J\rtpp-gamma  acknowledged\n\u009b0m')],
         },
       });
 
@@ -645,7 +634,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
     it('answers each usage error with exit code 2, a message, and no request', async () => {
       // Prepare
       const deployment = ['--url', origin, '--cert', files.demoCert, '--key', files.demoKey, '--token-url', `${origin}${TOKEN_PATH}`];
-      const cases: Array<[string[], string]> = [
+      const cases: UsageCase[] = [
         [['destinations'], 'setpoll: a subcommand is required: add, list, get, update, remove or import'],
         [['destinations', 'drop'], 'setpoll: unknown subcommand "drop": use add, list, get, update, remove or import'],
         [['destinations', 'add', ...config], 'setpoll: --recipient is required'],
@@ -686,15 +675,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
       for (const [args] of cases) runs.push(await cli(...args));
 
       // Assess
-      runs.forEach((run, i) => {
-        expect({ args: cases[i]![0], code: run.code, stdout: run.stdout, firstLine: run.stderr.split('\n')[0] }).toEqual({
-          args: cases[i]![0],
-          code: 2,
-          stdout: '',
-          firstLine: expect.stringContaining(cases[i]![1]),
-        });
-        expect(run.stderr).toMatch(/Run 'setpoll (destinations|notify) --help' for usage\.\n$/);
-      });
+      expectUsageErrors(cases, runs, /Run 'setpoll (destinations|notify) --help' for usage\.\n$/);
       expect(tokenRequests).toEqual([]);
       expect(apiRequests).toEqual([]);
     });

@@ -8,9 +8,9 @@ import { SSF_PATHS, STREAM_UPDATED_EVENT } from '../../lambdas/ssf/vocabulary.ts
 import { inProcess } from '../support/cli.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { SESSION_REVOKED } from '../support/event-types.ts';
 
 const ALPHA = 'tpp-alpha';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 
 let stack: TestStack;
 let streamId: string;

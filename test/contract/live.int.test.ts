@@ -18,6 +18,7 @@ import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { OpenApiDocument } from './openapi.ts';
 import { documentPathsOf, parseRouteKey } from './routes.ts';
+import { CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 // The route table the local stack hands its HTTPS server, as it hands it: captured on the way.
 const captured = vi.hoisted(() => ({ routeKeys: [] as string[][] }));
@@ -32,8 +33,6 @@ vi.mock('../../local/https-server.ts', async (importOriginal) => {
   };
 });
 
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
 const PROVIDER = 'provider-demo';
 
 let doc: OpenApiDocument;

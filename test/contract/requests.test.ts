@@ -12,10 +12,8 @@ import { DESTINATION_PREFIX, NOTIFICATION_PREFIX, providerPk } from '../../lambd
 import { claimsFit, docAcceptsPoll, docAcceptsRequest, handlerAcceptsPoll, itemSchema } from './agreement.ts';
 import { HARNESS_PROVIDER, startHarness, type Harness, type HarnessRequest } from './harness.ts';
 import { OpenApiDocument } from './openapi.ts';
+import { ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
-const ACCOUNT_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
 
 let doc: OpenApiDocument;
 let harness: Harness;

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SignJWT, UnsecuredJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, UnsecuredJWT, createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload, type RemoteJWKSetOptions } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessTokenVerifier } from '../../lambdas/core/access-token.ts';
 import type { AuthenticatedClient } from '../../lambdas/core/client-authenticator.ts';
@@ -28,6 +30,31 @@ const claimsFor = (client: AuthenticatedClient, extra: JWTPayload = {}): JWTPayl
   cnf: { 'x5t#S256': client.thumbprint.x5tS256 },
   ...extra,
 });
+
+/** A JWKS of one ES256 public key, as the text a JWKS endpoint serves. */
+const jwksText = async (publicKey: CryptoKey, kid: string): Promise<string> => JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), alg: 'ES256', kid }] });
+
+/**
+ * A JWKS served over HTTP on a local port (the text `jwks()` gives at each request, the requests
+ * counted), and a verifier that fetches it with jose's createRemoteJWKSet.
+ */
+async function servedJwks(jwks: () => string, options: RemoteJWKSetOptions = {}) {
+  let fetches = 0;
+  const server = createServer((_req, res) => {
+    fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(jwks());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const verifier = new AccessTokenVerifier({
+    keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks.json`), options),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    realm: 'events.example',
+    now: () => NOW * 1000,
+  });
+  return { verifier, fetches: () => fetches, close: () => void server.close() };
+}
 
 beforeAll(async () => {
   const keys = await Promise.all((['ES256', 'PS256', 'RS256'] as const).map(async (alg) => ({ alg, ...(await generateKeyPair(alg, { extractable: true })) })));
@@ -134,40 +161,25 @@ describe('AccessTokenVerifier', () => {
   describe('warmUp', () => {
     it('fetches a remote JWKS once, ahead of verify, which then reuses it', async () => {
       // Prepare: a JWKS served over HTTP, counting fetches.
-      const { createServer } = await import('node:http');
-      const { createRemoteJWKSet } = await import('jose');
       const pair = await generateKeyPair('ES256', { extractable: true });
-      const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k1' }] });
-      let fetches = 0;
-      const server = createServer((_req, res) => {
-        fetches++;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as { port: number };
-      const remote = new AccessTokenVerifier({
-        keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks.json`)),
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        realm: 'events.example',
-        now: () => NOW * 1000,
-      });
+      const jwks = await jwksText(pair.publicKey, 'k1');
+      const { verifier: remote, fetches, close } = await servedJwks(() => jwks);
       const token = await new SignJWT(claimsFor(ALPHA)).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(pair.privateKey);
       try {
         // Act: warm up (twice), and wait for the fetch without calling verify.
         remote.warmUp();
         remote.warmUp();
-        for (let waited = 0; fetches === 0 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
-        const fetchedAhead = fetches;
+        for (let waited = 0; fetches() === 0 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+        const fetchedAhead = fetches();
         await new Promise((r) => setTimeout(r, 50));
         const verified = await remote.verify(`Bearer ${token}`, ALPHA);
         remote.warmUp();
         // Assess
         expect(fetchedAhead).toBe(1);
         expect(verified).toEqual({ clientId: 'tpp-alpha', scopes: ['accounts'] });
-        expect(fetches).toBe(1);
+        expect(fetches()).toBe(1);
       } finally {
-        server.close();
+        close();
       }
     });
 
@@ -222,23 +234,12 @@ describe('AccessTokenVerifier', () => {
 
     it('drops a remembered token when its key leaves the served JWKS, and accepts it again if the key returns', async () => {
       // Prepare: a JWKS served over HTTP that jose refetches after 50 ms.
-      const { createServer } = await import('node:http');
-      const { createRemoteJWKSet } = await import('jose');
       const pair = await generateKeyPair('ES256', { extractable: true });
       const other = await generateKeyPair('ES256', { extractable: true });
-      const withKey = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'k1' }] });
-      const withoutKey = JSON.stringify({ keys: [{ ...(await exportJWK(other.publicKey)), alg: 'ES256', kid: 'k2' }] });
+      const withKey = await jwksText(pair.publicKey, 'k1');
+      const withoutKey = await jwksText(other.publicKey, 'k2');
       let served = withKey;
-      const server = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(served));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as { port: number };
-      const remote = new AccessTokenVerifier({
-        keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks.json`), { cacheMaxAge: 50, cooldownDuration: 0 }),
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        realm: 'events.example',
-        now: () => NOW * 1000,
-      });
+      const { verifier: remote, close } = await servedJwks(() => served, { cacheMaxAge: 50, cooldownDuration: 0 });
       const token = await new SignJWT(claimsFor(ALPHA)).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(pair.privateKey);
       try {
         // Act
@@ -254,7 +255,7 @@ describe('AccessTokenVerifier', () => {
         expect(afterRemoval).toMatchObject(INVALID_TOKEN);
         expect(afterReturn).toEqual(before);
       } finally {
-        server.close();
+        close();
       }
     });
 

@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slowCalls } from '../support/faults.ts';
 import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
 const OTHER_PROVIDER = 'provider-x';
 const ALPHA = 'tpp-alpha';
 const BETA = 'tpp-beta';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const EVENTS = { [SESSION_REVOKED]: {} };
 const RECIPIENT_SCOPE = 'notifications:recipient';
 const SSF_SCOPE = 'ssf.manage ssf.read';

@@ -37,6 +37,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** A kept-alive connection to the poll endpoint over mTLS as clientId. */
+const connection = (clientId: string): KeepAliveClient => keepAliveClient(stack.config.pollUrl, stack.client(clientId));
+
 /** A JSON poll over a kept-alive connection. */
 async function poll(client: KeepAliveClient, token: string, body: object, signal?: AbortSignal): Promise<RawResponse> {
   return client.send({
@@ -74,6 +77,18 @@ async function queueSets(clientId: string, count: number): Promise<Map<string, s
 const queued = async (clientId: string): Promise<string[]> =>
   (await table.query(`Q#${clientId}`)).filter((i) => String(i.sk).startsWith('S#')).map((i) => String(i.jti));
 
+/**
+ * One SET queued for tpp-beta, alone, and delivered over `client` (so leased), ready to be acked:
+ * its jti, and when the poll that delivered it was sent.
+ */
+async function deliveredSet(client: KeepAliveClient, token: string): Promise<{ jti: string; sentAt: number }> {
+  await restorePartition(table, 'Q#tpp-beta', []);
+  const [jti] = (await queueSets('tpp-beta', 1)).keys();
+  const res = await poll(client, token, { returnImmediately: true });
+  expect(Object.keys((JSON.parse(res.body) as { sets: object }).sets)).toEqual([jti]);
+  return { jti: jti!, sentAt: res.sentAt };
+}
+
 interface Delivery {
   readonly jti: string;
   readonly set: string;
@@ -89,7 +104,7 @@ describe('POST /events', () => {
       const published = await queueSets('tpp-alpha', TOTAL);
       const token = await stack.token('tpp-alpha');
       const watch = watchDynamo(stack.documentClient);
-      const clients = Array.from({ length: 4 }, () => keepAliveClient(stack.config.pollUrl, stack.client('tpp-alpha')));
+      const clients = Array.from({ length: 4 }, () => connection('tpp-alpha'));
       const deliveries: Delivery[] = [];
       const deliveredOnce = new Set<string>();
       const failures: RawResponse[] = [];
@@ -155,7 +170,7 @@ describe('POST /events', () => {
       expect(deliveredOnce).toEqual(new Set(published.keys()));
       for (const d of deliveries) expect(d.set).toBe(published.get(d.jti));
       expect(await queued('tpp-alpha')).toEqual([]);
-      const last = keepAliveClient(stack.config.pollUrl, stack.client('tpp-alpha'));
+      const last = connection('tpp-alpha');
       const final = await poll(last, token, { returnImmediately: true }).finally(last.close);
       expect([final.status, final.body]).toEqual([200, '{"sets":{},"moreAvailable":false}']);
 
@@ -219,8 +234,8 @@ describe('POST /events', () => {
       // Prepare
       const sets = await queueSets('tpp-beta', 3);
       const token = await stack.token('tpp-beta');
-      const victim = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const other = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
+      const victim = connection('tpp-beta');
+      const other = connection('tpp-beta');
       const kill = killAfter(stack.documentClient, (command, input) => {
         const item = fromDynamoItem(input.Item) as { pk?: string; sk?: string };
         return /^Put/.test(command) && item.pk === 'Q#tpp-beta' && item.sk === LEASE_SK;
@@ -269,22 +284,19 @@ describe('POST /events', () => {
     it('does not deliver a SET acknowledged after its read', async () => {
       // Prepare: J delivered to one poll, so leased.
       const token = await stack.token('tpp-beta');
-      const first = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const second = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      await restorePartition(table, 'Q#tpp-beta', []);
-      const [j] = (await queueSets('tpp-beta', 1)).keys();
-      const delivered = await poll(first, token, { returnImmediately: true });
+      const first = connection('tpp-beta');
+      const second = connection('tpp-beta');
+      const { jti: j } = await deliveredSet(first, token);
       // Act: a second poll reads the lease record and the queue (J still there) and gets the answer a
       // second later; meanwhile the first acknowledges J.
       const slow = slowCalls(stack.documentClient, { commands: ['QueryCommand'], ms: 1000, count: 1, after: true });
       const racing = poll(second, token, { returnImmediately: true });
       await delay(150);
-      const ack = await poll(first, token, { returnImmediately: true, maxEvents: 0, ack: [j!] });
+      const ack = await poll(first, token, { returnImmediately: true, maxEvents: 0, ack: [j] });
       const raced = await racing.finally(slow.stop);
       first.close();
       second.close();
       // Assess
-      expect(Object.keys((JSON.parse(delivered.body) as { sets: object }).sets)).toEqual([j]);
       expect([ack.status, ack.body]).toEqual([200, '{"sets":{},"moreAvailable":false}']);
       expect(ack.receivedAt).toBeLessThan(raced.receivedAt);
       expect([raced.status, raced.body]).toEqual([200, '{"sets":{},"moreAvailable":false}']);
@@ -296,22 +308,20 @@ describe('POST /events', () => {
     it('does not let another poll receive the SET while the ack is under way', async () => {
       // Prepare: J delivered to one poll, so leased.
       const token = await stack.token('tpp-beta');
-      const first = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const second = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      await restorePartition(table, 'Q#tpp-beta', []);
-      const [j] = (await queueSets('tpp-beta', 1)).keys();
-      const delivered = await poll(first, token, { returnImmediately: true });
+      const first = connection('tpp-beta');
+      const second = connection('tpp-beta');
+      const delivered = await deliveredSet(first, token);
+      const j = delivered.jti;
       // Act: the first poll acknowledges J, and DynamoDB takes a second over the delete; meanwhile,
       // well within J's lease, a second poll.
       const slow = slowCalls(stack.documentClient, { commands: ['DeleteCommand'], ms: 1000, count: 1 });
-      const acking = poll(first, token, { returnImmediately: true, maxEvents: 0, ack: [j!] });
+      const acking = poll(first, token, { returnImmediately: true, maxEvents: 0, ack: [j] });
       await delay(300);
       const meanwhile = await poll(second, token, { returnImmediately: true });
       const ack = await acking.finally(slow.stop);
       first.close();
       second.close();
       // Assess
-      expect(Object.keys((JSON.parse(delivered.body) as { sets: object }).sets)).toEqual([j]);
       expect(meanwhile.receivedAt - delivered.sentAt).toBeLessThan(LEASE_MS);
       expect(meanwhile.receivedAt).toBeLessThan(ack.receivedAt);
       expect([meanwhile.status, meanwhile.body]).toEqual([200, '{"sets":{},"moreAvailable":false}']);
@@ -321,21 +331,12 @@ describe('POST /events', () => {
   });
 
   describe('a DynamoDB timeout on the ack path', () => {
-    /** One SET queued for tpp-beta, alone, and delivered (so leased), ready to be acked. */
-    async function deliveredSet(client: KeepAliveClient, token: string): Promise<string> {
-      await restorePartition(table, 'Q#tpp-beta', []);
-      const [jti] = (await queueSets('tpp-beta', 1)).keys();
-      const res = await poll(client, token, { returnImmediately: true });
-      expect(Object.keys((JSON.parse(res.body) as { sets: object }).sets)).toEqual([jti]);
-      return jti!;
-    }
-
     it('answers 503 with Retry-After, keeps the SET queued and leased, and a retried ack succeeds', async () => {
       // Prepare
       const token = await stack.token('tpp-beta');
-      const client = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
+      const client = connection('tpp-beta');
       const deliveredAt = Date.now();
-      const jti = await deliveredSet(client, token);
+      const { jti } = await deliveredSet(client, token);
       const faults = injectFaults(stack.documentClient, { rate: 1, kinds: ['timeout'], commands: ['DeleteCommand'] });
       // Act
       const failed = await poll(client, token, { returnImmediately: true, maxEvents: 0, ack: [jti] }).finally(faults.stop);
@@ -358,7 +359,7 @@ describe('POST /events', () => {
     it('keeps a SET leased when its ack fails in a combined ack-and-poll request: no other poll receives it within the lease', async () => {
       // Prepare: J delivered (leased for 2 s), K waiting.
       const token = await stack.token('tpp-beta');
-      const client = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
+      const client = connection('tpp-beta');
       await restorePartition(table, 'Q#tpp-beta', []);
       const sets = await queueSets('tpp-beta', 2);
       const [j, k] = [...sets.keys()] as [string, string];
@@ -381,8 +382,8 @@ describe('POST /events', () => {
     it('answers 503 when the delete took effect but every answer was lost, and the retried ack succeeds', async () => {
       // Prepare
       const token = await stack.token('tpp-beta');
-      const client = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const jti = await deliveredSet(client, token);
+      const client = connection('tpp-beta');
+      const { jti } = await deliveredSet(client, token);
       const faults = injectFaults(stack.documentClient, { rate: 1, kinds: ['timeout'], commands: ['DeleteCommand'], when: 'after' });
       // Act
       const failed = await poll(client, token, { returnImmediately: true, maxEvents: 0, ack: [jti] }).finally(faults.stop);
@@ -398,8 +399,8 @@ describe('POST /events', () => {
     it('answers 503 when the acks fail while the queue reads are still running, and no rejection goes unhandled', async () => {
       // Prepare: the deletes fail at once (after the SDK's retries); the reads take 500 ms.
       const token = await stack.token('tpp-beta');
-      const client = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const jti = await deliveredSet(client, token);
+      const client = connection('tpp-beta');
+      const { jti } = await deliveredSet(client, token);
       const unhandled: unknown[] = [];
       const listener = (reason: unknown): void => void unhandled.push(reason);
       process.on('unhandledRejection', listener);
@@ -424,8 +425,8 @@ describe('POST /events', () => {
     it('answers 200 when only the first answer was lost: the SDK\'s retry finds the SET acknowledged', async () => {
       // Prepare
       const token = await stack.token('tpp-beta');
-      const client = keepAliveClient(stack.config.pollUrl, stack.client('tpp-beta'));
-      const jti = await deliveredSet(client, token);
+      const client = connection('tpp-beta');
+      const { jti } = await deliveredSet(client, token);
       const faults = injectFaults(stack.documentClient, { rate: 1, kinds: ['timeout'], commands: ['DeleteCommand'], when: 'after', limit: 1 });
       // Act
       const res = await poll(client, token, { returnImmediately: true, maxEvents: 0, ack: [jti] }).finally(faults.stop);

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsResponse } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const EVENTS = { [SESSION_REVOKED]: {} };
 const RECIPIENTS = ['att-1', 'att-2', 'att-3', 'att-4'];
 

@@ -4,36 +4,24 @@ import { createManagementHandler, LambdaSelfScheduler, type FanOutContinuationEv
 import { runWithInteraction } from '../../lambdas/observability/request-context.ts';
 import { lambdaContext } from '../../local/https-server.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { OutputCapture } from '../support/output-capture.ts';
 
 /** Everything the Powertools logger writes goes to stdout/stderr; capture both for the run. */
-const captured: string[] = [];
-const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+const captured = new OutputCapture();
 
 let stack: TestStack;
 
 /** The JSON lines written so far: Powertools log lines and EMF (metrics) lines alike. */
-function jsonLines(): Record<string, unknown>[] {
-  return captured
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const jsonLines = (): Record<string, unknown>[] => captured.jsonLines();
 const isEmf = (line: Record<string, unknown>): boolean => '_aws' in line;
 
 beforeAll(async () => {
-  const capture = (chunk: unknown): boolean => {
-    captured.push(String(chunk));
-    return true;
-  };
-  process.stdout.write = capture as typeof process.stdout.write;
-  process.stderr.write = capture as typeof process.stderr.write;
+  captured.start();
   stack = await startTestStack({ logger: new Logger({ serviceName: 'setpoll', logLevel: 'DEBUG' }) });
 });
 
 afterAll(async () => {
-  process.stdout.write = writes.out;
-  process.stderr.write = writes.err;
+  captured.stop();
   await stack?.stop();
 });
 
@@ -56,7 +44,7 @@ describe('logs', () => {
 
     // Assess
     expect(delivered.json()).toEqual({ sets: { [published.jti]: published.set }, moreAvailable: false });
-    const log = captured.join('');
+    const log = captured.text();
     const lines = log.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.some((l) => l.includes('"interactionId":"trace-me-1"') && l.includes('"clientId":"tpp-alpha"'))).toBe(true);
@@ -119,7 +107,7 @@ describe('logs', () => {
     expect(metrics).toHaveLength(1);
     expect(metrics[0]).toMatchObject({ NotificationsIssued: 1, service: 'setpoll-management' });
     for (const line of lines) expect(line).toMatchObject({ providerId: provider, awsRequestId: expect.stringMatching(/\S/) });
-    expect(captured.join('')).not.toContain(secret);
+    expect(captured.text()).not.toContain(secret);
   });
 
   it('carries the interaction id of the request that started a fan-out into its continuations', async () => {

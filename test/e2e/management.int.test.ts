@@ -20,13 +20,12 @@ import { JwkSigner, loadOrCreateSigningJwk } from '../../lambdas/producer/signer
 import { lambdaContext } from '../../local/https-server.ts';
 import { injectFaults } from '../support/faults.ts';
 import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
+import { OutputCapture } from '../support/output-capture.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
 const OTHER = 'provider-other';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
-const ACCOUNT_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
 
 let stack: TestStack;
 
@@ -895,17 +894,11 @@ describe('the fan-out continuation event (the async self-invocation)', () => {
 describe('logs', () => {
   it('carry the interaction id, provider and route, but never claims, tokens or certificate PEMs', async () => {
     // Prepare: capture what the Powertools logger writes while a provider works through the API.
-    const captured: string[] = [];
-    const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
-    const capture = (chunk: unknown): boolean => {
-      captured.push(String(chunk));
-      return true;
-    };
+    const captured = new OutputCapture();
     const logged = await startTestStack({ logger: new Logger({ serviceName: 'setpoll', logLevel: 'DEBUG' }), notifier: { fanOutPageSize: 1, fanOutBudgetMs: 0 } });
     const token = await logged.token(PROVIDER, 'notifications:write notifications:read');
     let issued: Notification;
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
+    captured.start();
     try {
       // Act
       await logged.manage(PROVIDER, 'POST', '/destinations/bulk', { operations: [{ op: 'register', clientId: 'tpp-alpha' }, { op: 'register', clientId: 'tpp-beta' }] });
@@ -922,15 +915,14 @@ describe('logs', () => {
       await logged.manage(PROVIDER, 'POST', '/destinations', { clientId: 'secret-body' }, { authorization: `Bearer ${token}x` });
       await logged.manage(PROVIDER, 'POST', '/notifications', '{"events": {"secret-unterminated', { 'x-fapi-interaction-id': 'trace-mgmt-2' });
     } finally {
-      process.stdout.write = writes.out;
-      process.stderr.write = writes.err;
+      captured.stop();
     }
     const set = (await logged.store.readQueue('tpp-alpha', 10)).items[0]!.set;
     const material = logged.client(PROVIDER);
     await logged.stop();
 
     // Assess
-    const log = captured.join('');
+    const log = captured.text();
     const lines = log.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.some((l) => l.includes('"interactionId":"trace-mgmt-1"') && l.includes('"providerId":"provider-demo"') && l.includes('"route":"POST /notifications"'))).toBe(true);
     expect(lines.some((l) => l.includes('"interactionId":"trace-mgmt-2"') && l.includes('"code":"invalid_request"'))).toBe(true);

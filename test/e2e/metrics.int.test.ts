@@ -15,6 +15,7 @@ import { METRICS_NAMESPACE, POLL_METRICS, POLL_SERVICE } from '../../lambdas/obs
 import { createMetrics, defaultMetrics, pollVariant } from '../../lambdas/observability/metrics.ts';
 import { lambdaContext } from '../../local/https-server.ts';
 import { startTestStack, TEST_SETTINGS, type TestStack } from '../support/local-stack.ts';
+import { OutputCapture } from '../support/output-capture.ts';
 
 /** An EMF line as Powertools writes it: `_aws` metadata, dimension values, metric values, metadata. */
 interface EmfLine {
@@ -28,17 +29,11 @@ interface EmfLine {
 const LEASE_SECONDS = 1;
 const EVENTS = { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { initiating_entity: 'policy' } };
 
-const captured: string[] = [];
-const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+const captured = new OutputCapture();
 let stack: TestStack;
 
 beforeAll(async () => {
-  const capture = (chunk: unknown): boolean => {
-    captured.push(String(chunk));
-    return true;
-  };
-  process.stdout.write = capture as typeof process.stdout.write;
-  process.stderr.write = capture as typeof process.stderr.write;
+  captured.start();
   // A logger that is not SILENT: the handler's default Metrics then writes EMF to stdout, as in Lambda.
   // A 1 s lease so that a redelivery can be seen without a long wait.
   stack = await startTestStack({
@@ -48,15 +43,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.stdout.write = writes.out;
-  process.stderr.write = writes.err;
+  captured.stop();
   await stack?.stop();
 });
 
 /** Every EMF line written so far. */
 function emfLines(): EmfLine[] {
   return captured
-    .join('')
+    .text()
     .split('\n')
     .filter((l) => l.startsWith('{') && l.includes('"_aws"'))
     .map((l) => JSON.parse(l) as EmfLine);
@@ -224,7 +218,7 @@ describe('poll metrics (EMF)', () => {
     });
     expect(metricValues(linesOf(ack.interactionId)[0]!)).not.toHaveProperty(POLL_METRICS.redeliveredAfterAcks);
     const warnings = captured
-      .join('')
+      .text()
       .split('\n')
       .filter((l) => l.startsWith('{') && l.includes('"SETs redelivered after an ack request"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -274,7 +268,7 @@ describe('poll metrics (EMF)', () => {
   it('writes no EMF line (and no empty-metrics warning) for a rejected request', async () => {
     // Prepare
     const clientId = await recipient();
-    const before = captured.length;
+    const before = captured.mark();
 
     // Act
     const refused = await poll(clientId, '{"maxEvents": "ten"}');
@@ -282,7 +276,7 @@ describe('poll metrics (EMF)', () => {
     // Assess
     expect(refused.status).toBe(400);
     expect(linesOf(refused.interactionId)).toEqual([]);
-    expect(captured.slice(before).join('')).not.toContain('No application metrics');
+    expect(captured.text(before)).not.toContain('No application metrics');
   });
 });
 

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssueBulkResult, Notification } from '../../lambdas/notifier/notifications.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const EVENTS = { [SESSION_REVOKED]: {} };
 
 let stack: TestStack;

@@ -16,13 +16,11 @@ import type { DestinationService } from '../../lambdas/notifier/destinations.ts'
 import type { NotifierLimits } from '../../lambdas/notifier/limits.ts';
 import type { QueueStore } from '../../lambdas/store/queue-store.ts';
 import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
+export { ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 /** Near the real time: DynamoDB Local's TTL sweeper may delete items whose `ttl` is in the real past. */
 export const T0 = Math.floor(Date.now() / 1000) * 1000;
 export const ISSUER = 'https://provider.example';
-export const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-export const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
-export const ACCOUNT_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
 
 const keys = new Map<SetAlgorithm, Promise<JWK>>();
 /** One signing key per algorithm per test file: RSA key generation is slow. */

@@ -7,9 +7,8 @@ import { connectSsfStream, SsfSetupFailed, SSF_VERIFICATION_EVENT, type SsfRecei
 import { SSF_PATHS } from '../../lambdas/ssf/vocabulary.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
 
 let stack: TestStack;
 const receivers: SsfReceiver[] = [];

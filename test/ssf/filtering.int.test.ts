@@ -12,12 +12,11 @@ import { SSF_PATHS } from '../../lambdas/ssf/vocabulary.ts';
 import { inProcess } from '../support/cli.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
 const ALPHA = 'tpp-alpha';
 const BETA = 'tpp-beta';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
 
 let stack: TestStack;
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSF_PATHS, VERIFICATION_EVENT } from '../../lambdas/ssf/vocabulary.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { SESSION_REVOKED } from '../support/event-types.ts';
 
 const ALPHA = 'tpp-alpha';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 
 let stack: TestStack;
 

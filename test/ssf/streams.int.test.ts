@@ -10,11 +10,10 @@ import { SSF_PATHS, STREAM_UPDATED_EVENT, VERIFICATION_EVENT } from '../../lambd
 import { OpenApiDocument } from '../contract/openapi.ts';
 import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 const ALPHA = 'tpp-alpha';
 const BETA = 'tpp-beta';
-const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const CREDENTIAL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/credential-change';
 const SSF_SCOPE = 'ssf.manage ssf.read';
 
 let stack: TestStack;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { writeLocalConfig } from '../../local/config.ts';
 
@@ -36,4 +37,24 @@ export async function configForTable(dir: string, table: { readonly endpoint: st
     settings: { leaseSeconds: 30, longPollSeconds: 1, maxEvents: 100, maxDeliveryAttempts: 0 },
   });
   return ['--config', configFile];
+}
+
+/** A usage mistake: the arguments, and what the first line of stderr must say about them. */
+export type UsageCase = readonly [args: readonly string[], message: string];
+
+/**
+ * Each run (in the order of `cases`) is a usage error: exit code 2, nothing on stdout, the case's
+ * message on the first line of stderr, and `usageHint` (a pointer to --help) ending it.
+ */
+export function expectUsageErrors(cases: readonly UsageCase[], runs: readonly Run[], usageHint: RegExp): void {
+  expect(runs).toHaveLength(cases.length);
+  runs.forEach((run, i) => {
+    expect({ args: cases[i]![0], code: run.code, stdout: run.stdout, firstLine: run.stderr.split('\n')[0] }).toEqual({
+      args: cases[i]![0],
+      code: 2,
+      stdout: '',
+      firstLine: expect.stringContaining(cases[i]![1]),
+    });
+    expect(run.stderr).toMatch(usageHint);
+  });
 }
