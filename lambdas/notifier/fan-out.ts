@@ -87,37 +87,16 @@ export const matches = (destination: Pick<Destination, 'eventTypes'>, eventTypes
  * those whose SSF stream does not take the SET (the stream-aware queue's 'filtered') as filtered.
  */
 export class FanOutEngine {
-  readonly #notificationStore: NotificationStore;
-  readonly #receipts: ReceiptStore;
-  readonly #queue: QueueStore;
-  readonly #notifierQueue: NotifierQueue;
-  readonly #signer: SetSigner;
-  readonly #issuer: string;
-  readonly #destinations: DestinationService;
-  readonly #authorizations: AuthorizationStore;
-  readonly #inbox: InboxStore;
-  readonly #now: () => number;
-  readonly #pageSize: number;
-  readonly #budgetMs: number;
+  /** Its stores, signer and settings, as given: read where they are used. */
+  readonly #deps: FanOutEngineOptions;
 
   constructor(options: FanOutEngineOptions) {
-    this.#notificationStore = options.notificationStore;
-    this.#receipts = options.receipts;
-    this.#queue = options.queue;
-    this.#notifierQueue = options.notifierQueue;
-    this.#signer = options.signer;
-    this.#issuer = options.issuer;
-    this.#destinations = options.destinations;
-    this.#authorizations = options.authorizations;
-    this.#inbox = options.inbox;
-    this.#now = options.now;
-    this.#pageSize = options.pageSize;
-    this.#budgetMs = options.budgetMs;
+    this.#deps = options;
   }
 
   /** Strongly consistent read of a notification item. */
   read(providerId: string, notificationId: string): Promise<NotificationItem | undefined> {
-    return this.#notificationStore.read(providerId, notificationId);
+    return this.#deps.notificationStore.read(providerId, notificationId);
   }
 
   /**
@@ -129,7 +108,7 @@ export class FanOutEngine {
     let item = start;
     for (let pages = 0; ; pages++) {
       if (!hasWork(item)) return { item, done: true, contended: false };
-      if (pages >= minPages && performance.now() - startedAt >= this.#budgetMs) return { item, done: false, contended: false };
+      if (pages >= minPages && performance.now() - startedAt >= this.#deps.budgetMs) return { item, done: false, contended: false };
       const saved = item.sweeping === true ? await this.#sweepPage(providerId, item) : await this.#fanOutPage(providerId, item);
       if (saved === undefined) {
         const fresh = (await this.read(providerId, item.notificationId)) ?? item;
@@ -140,19 +119,19 @@ export class FanOutEngine {
   }
 
   async #fanOutPage(providerId: string, item: NotificationItem): Promise<NotificationItem | undefined> {
-    const page = await this.#destinations.pageAfter(providerId, item.cursor, this.#pageSize);
+    const page = await this.#deps.destinations.pageAfter(providerId, item.cursor, this.#deps.pageSize);
     const types = Object.keys(item.claims.events);
     const matching = page.items.filter((d) => matches(d, types));
     const receiptOf = { providerId, notificationId: item.notificationId };
     // Destinations that already hold this revision's receipt were done by an earlier attempt of
     // this page: their SET was queued, and may since have been acknowledged or withdrawn.
-    const receipts = await this.#receipts
+    const receipts = await this.#deps.receipts
       .revisions(providerId, item.notificationId, matching.map((d) => d.clientId))
       .then((found) => new Set(found.filter((r) => r.revision >= item.revision).map((r) => r.clientId)));
     const pending = matching.filter((d) => !receipts.has(d.clientId));
-    const authorized = pending.length === 0 ? new Set<string>() : await this.#authorizations.authorizedAmong(providerId, pending.map((d) => d.clientId));
+    const authorized = pending.length === 0 ? new Set<string>() : await this.#deps.authorizations.authorizedAmong(providerId, pending.map((d) => d.clientId));
     const todo = pending.filter((d) => authorized.has(d.clientId));
-    const queuedAt = new Date(this.#now()).toISOString();
+    const queuedAt = new Date(this.#deps.now()).toISOString();
     const outcomes = await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) => this.#deliver(providerId, item, d.clientId, queuedAt));
     const filtered = outcomes.filter((o) => o === 'filtered').length;
     const refused = outcomes.filter((o) => o === 'unauthorized').length;
@@ -174,7 +153,7 @@ export class FanOutEngine {
     const fresh = await this.read(providerId, item.notificationId);
     if (fresh && (fresh.revision !== item.revision || fresh.state === 'withdrawn')) {
       await mapLimit(todo, FAN_OUT_CONCURRENCY, (d) =>
-        this.#notifierQueue.withdraw(d.clientId, item.jti, receiptOf, this.#now()),
+        this.#deps.notifierQueue.withdraw(d.clientId, item.jti, receiptOf, this.#deps.now()),
       );
     }
     return undefined;
@@ -190,29 +169,29 @@ export class FanOutEngine {
    */
   async #deliver(providerId: string, item: NotificationItem, clientId: string, queuedAt: string): Promise<EnqueueOutcome> {
     // Who sent it, inside the signature: every provider's SETs share the deployment's iss and key.
-    const claims = { ...setClaims({ iss: this.#issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
-    const set = await this.#signer.sign(claims);
+    const claims = { ...setClaims({ iss: this.#deps.issuer, iat: item.iat, jti: item.jti, aud: clientId }, item.claims), [SET_PROVIDER_CLAIM]: providerId };
+    const set = await this.#deps.signer.sign(claims);
     const expiresAt = item.iat + item.ttlSeconds;
     const origin = { providerId, notificationId: item.notificationId };
-    const outcome = await this.#queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin }).catch((error: unknown) => {
+    const outcome = await this.#deps.queue.enqueue(clientId, { jti: item.jti, set, ttl: expiresAt, origin }).catch((error: unknown) => {
       if (error instanceof StreamProfileViolation) return 'filtered' as const;
       throw error;
     });
     if (outcome !== 'queued' && outcome !== 'duplicate') return outcome;
     // Before the receipt, which marks this destination done: a retried page then records both.
-    await this.#inbox.record({ clientId, jti: item.jti, providerId, notificationId: item.notificationId, revision: item.revision, queuedAt, expiresAt });
-    await this.#receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
+    await this.#deps.inbox.record({ clientId, jti: item.jti, providerId, notificationId: item.notificationId, revision: item.revision, queuedAt, expiresAt });
+    await this.#deps.receipts.record(providerId, item.notificationId, { clientId, jti: item.jti, revision: item.revision, queuedAt, expiresAt });
     return outcome;
   }
 
   /** One page of the withdrawal sweep over the notification's receipts. */
   async #sweepPage(providerId: string, item: NotificationItem): Promise<NotificationItem | undefined> {
-    const page = await this.#receipts.pageAfter(providerId, item.notificationId, item.sweepCursor, this.#pageSize);
+    const page = await this.#deps.receipts.pageAfter(providerId, item.notificationId, item.sweepCursor, this.#deps.pageSize);
     const receiptOf = { providerId, notificationId: item.notificationId };
     // Withdrawn: every revision's SETs. Replaced: those of the revisions before the current one.
     const targets = page.items.filter((r) => r.withdrawn !== true && (item.state === 'withdrawn' || Number(r.revision) < item.revision));
     const outcomes: WithdrawOutcome[] = await mapLimit(targets, FAN_OUT_CONCURRENCY, (r) =>
-      this.#notifierQueue.withdraw(r.clientId, r.jti, receiptOf, this.#now()),
+      this.#deps.notifierQueue.withdraw(r.clientId, r.jti, receiptOf, this.#deps.now()),
     );
     const done = !page.more;
     return this.#saveProgress(item, {
@@ -227,6 +206,6 @@ export class FanOutEngine {
    * the condition failed: a replace, a withdraw or another continuation got there first.
    */
   #saveProgress(item: NotificationItem, change: ProgressChange): Promise<NotificationItem | undefined> {
-    return this.#notificationStore.saveProgress(item, change, new Date(this.#now()).toISOString());
+    return this.#deps.notificationStore.saveProgress(item, change, new Date(this.#deps.now()).toISOString());
   }
 }
