@@ -30,7 +30,7 @@ async function bundle(entry: string, outfile: string) {
 
 /** Every error class whose name reaches logs or metrics, with the name it must keep. */
 const ERRORS = {
-  '../../lambdas/core/errors.ts': ['InvalidRequest', 'InvalidToken', 'Unauthenticated', 'AccessDenied', 'InsufficientScope', 'NotFound', 'Conflict', 'MethodNotAllowed', 'PayloadTooLarge', 'UnsupportedMediaType', 'ServiceUnavailable', 'ProgrammerError'],
+  '../../lambdas/core/errors.ts': ['InvalidRequest', 'InvalidToken', 'Unauthenticated', 'AccessDenied', 'InsufficientScope', 'NotFound', 'Conflict', 'MethodNotAllowed', 'PayloadTooLarge', 'UnsupportedMediaType', 'TooManyRequests', 'ServiceUnavailable', 'ProgrammerError'],
   '../../lambdas/store/store-errors.ts': ['ItemMissing', 'ItemExists', 'VersionConflict', 'InvalidCursor', 'StoreUnavailable', 'WriteContended', 'TransactionRefused'],
   '../../lambdas/store/queue-store.ts': ['LeaseConflict'],
   '../../lambdas/store/recipient-registry.ts': ['CertificateInUse'],
