@@ -4,10 +4,13 @@
  *
  * - SetVerificationError: one SET is invalid. Its `code` is the RFC 8935 error code the recipient
  *   reports back in `setErrs`; its message is the human description sent with it.
- * - Transport-level errors (token, poll, network, key set): the exchange failed; `retryable` says
+ * - Transport-level errors (token, poll, network, key set, SSF setup): the exchange failed; `retryable` says
  *   whether trying again later can help, which is what the Poller's backoff looks at.
  *
  * Programmer misuse (bad options, maxEvents 0 on the poll path) throws TypeError instead.
+ *
+ * Every class names itself with a literal `name` (through errorClass): `this.constructor.name`
+ * would be the minified class name in an application's bundle.
  */
 
 /** The RFC 8935 §2.3 error codes a recipient reports for an invalid SET. */
@@ -24,14 +27,38 @@ export const ERR_MAX_LENGTH = 40;
 export const DESCRIPTION_MAX_LENGTH = 256;
 
 export abstract class RecipientError extends Error {
+  abstract override readonly name: string;
   abstract readonly code: string;
   /** Whether the same request may succeed later: the Poller backs off and retries these. */
   readonly retryable: boolean = false;
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = this.constructor.name;
   }
+}
+
+// A mixin's base must take `any[]` (TS2545); the class made from it keeps the base's own constructor.
+type RecipientErrorClass = abstract new (...args: any[]) => RecipientError;
+
+/**
+ * The base of one error class of the `Family` it extends: its literal `name` and `code`, and whether
+ * the Poller retries it. Each exported class extends one, so it stays a class of its own for
+ * `instanceof`, with its family's constructor. The annotation tells bundlers a call has no side
+ * effects, so an application's bundle can still drop the classes it does not use.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+function errorClass<Family extends RecipientErrorClass, const Name extends string, const Code extends InstanceType<Family>['code']>(
+  Family: Family,
+  name: Name,
+  code: Code,
+  retryable = false,
+) {
+  abstract class RecipientErrorOfFamily extends Family {
+    override readonly name = name;
+    override readonly code = code;
+    override readonly retryable: boolean = retryable;
+  }
+  return RecipientErrorOfFamily;
 }
 
 // ── One SET is invalid ────────────────────────────────────────────────────────────────────────
@@ -47,47 +74,31 @@ export abstract class SetVerificationError extends RecipientError {
 }
 
 /** The SET cannot be parsed, or its claims break RFC 8417 or this recipient's rules (typ, iat, jti, events). */
-export class MalformedSet extends SetVerificationError {
-  readonly code = 'invalid_request';
-}
+export class MalformedSet extends errorClass(SetVerificationError, 'MalformedSet', 'invalid_request') {}
 
 /** The signature does not verify, or no acceptable key (or algorithm) signed it. */
-export class InvalidSetKey extends SetVerificationError {
-  readonly code = 'invalid_key';
-}
+export class InvalidSetKey extends errorClass(SetVerificationError, 'InvalidSetKey', 'invalid_key') {}
 
-export class InvalidSetIssuer extends SetVerificationError {
-  readonly code = 'invalid_issuer';
-}
+export class InvalidSetIssuer extends errorClass(SetVerificationError, 'InvalidSetIssuer', 'invalid_issuer') {}
 
-export class InvalidSetAudience extends SetVerificationError {
-  readonly code = 'invalid_audience';
-}
+export class InvalidSetAudience extends errorClass(SetVerificationError, 'InvalidSetAudience', 'invalid_audience') {}
 
 /** The SET carries no authentication at all (an unsecured JWS, `alg: none`). */
-export class SetAuthenticationFailed extends SetVerificationError {
-  readonly code = 'authentication_failed';
-}
+export class SetAuthenticationFailed extends errorClass(SetVerificationError, 'SetAuthenticationFailed', 'authentication_failed') {}
 
 /** The transmitter may not send this SET to this recipient (e.g. an event type it did not subscribe to). */
-export class SetAccessDenied extends SetVerificationError {
-  readonly code = 'access_denied';
-}
+export class SetAccessDenied extends errorClass(SetVerificationError, 'SetAccessDenied', 'access_denied') {}
 
 // ── The exchange failed ───────────────────────────────────────────────────────────────────────
 
 /** The connection failed, timed out or was aborted before an HTTP answer arrived. */
-export class NetworkError extends RecipientError {
-  readonly code = 'network_error';
-  override readonly retryable = true;
-}
+export class NetworkError extends errorClass(RecipientError, 'NetworkError', 'network_error', true) {}
 
 /**
  * The token endpoint did not issue a token. `error` and `errorDescription` are its RFC 6749 §5.2
  * body; `retryAfterMs` its Retry-After (on a 429 or 5xx only), which the Poller waits at least.
  */
-export class TokenRequestFailed extends RecipientError {
-  readonly code = 'token_request_failed';
+export class TokenRequestFailed extends errorClass(RecipientError, 'TokenRequestFailed', 'token_request_failed') {
   override readonly retryable: boolean;
   /** Retry-After, in milliseconds from when the answer arrived; only set when retryable. */
   readonly retryAfterMs?: number;
@@ -139,41 +150,31 @@ export abstract class PollFailed extends RecipientError implements PollErrorDeta
 }
 
 /** A 4xx other than 429: the request, the token or the certificate is wrong; retrying the same request cannot help. */
-export class PollRejected extends PollFailed {
-  readonly code = 'poll_rejected';
-}
+export class PollRejected extends errorClass(PollFailed, 'PollRejected', 'poll_rejected') {}
 
 /** 429: too many requests; wait (Retry-After when given) and retry. */
-export class PollThrottled extends PollFailed {
-  readonly code = 'poll_throttled';
-  override readonly retryable = true;
-}
+export class PollThrottled extends errorClass(PollFailed, 'PollThrottled', 'poll_throttled', true) {}
 
 /** 5xx: the transmitter failed (setpoll's 503 says nothing was lost); wait and retry. */
-export class PollUnavailable extends PollFailed {
-  readonly code = 'poll_unavailable';
-  override readonly retryable = true;
-}
+export class PollUnavailable extends errorClass(PollFailed, 'PollUnavailable', 'poll_unavailable', true) {}
 
-/** A 200 whose body is not `{"sets": {jti: string}, "moreAvailable"?: boolean}`. */
-export class MalformedPollResponse extends RecipientError {
-  readonly code = 'malformed_response';
-  // The SETs it may have leased come back after the lease; a later poll may be well-formed.
-  override readonly retryable = true;
-}
+/**
+ * A 200 whose body is not `{"sets": {jti: string}, "moreAvailable"?: boolean}`. Retryable: the SETs
+ * it may have leased come back after the lease, and a later poll may be well-formed.
+ */
+export class MalformedPollResponse extends errorClass(RecipientError, 'MalformedPollResponse', 'malformed_response', true) {}
 
 /**
  * The transmitter's key set could not be fetched or read. Not the SET's fault, so nothing is
  * reported in setErrs: the SET stays unacknowledged and comes back after its lease.
  */
-export class KeySetUnavailable extends RecipientError {
-  readonly code = 'key_set_unavailable';
-  override readonly retryable = true;
-}
+export class KeySetUnavailable extends errorClass(RecipientError, 'KeySetUnavailable', 'key_set_unavailable', true) {}
+
+/** The transmitter's SSF metadata or a stream call was not what SSF 1.0 says. */
+export class SsfSetupFailed extends errorClass(RecipientError, 'SsfSetupFailed', 'ssf_setup_failed') {}
 
 /** The application's handler threw (anything but a SetVerificationError): the Poller stops. */
-export class HandlerFailed extends RecipientError {
-  readonly code = 'handler_failed';
+export class HandlerFailed extends errorClass(RecipientError, 'HandlerFailed', 'handler_failed') {
   readonly jti: string;
   constructor(jti: string, cause: unknown) {
     super(`The handler failed on SET ${jti}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

@@ -9,7 +9,6 @@ export { parseRetryAfter } from './retry-after.ts';
 export {
   connectSsfStream,
   ssfDiscoveryUrl,
-  SsfSetupFailed,
   SSF_MANAGE_SCOPE,
   SSF_POLL_DELIVERY,
   SSF_VERIFICATION_EVENT,

@@ -5,7 +5,7 @@
  * ready Recipient on the stream's `endpoint_url`: `new Poller({ ...receiver, handle })`.
  */
 import { randomUUID } from 'node:crypto';
-import { RecipientError } from './errors.ts';
+import { SsfSetupFailed } from './errors.ts';
 import { createRecipient, type Recipient, type RecipientOptions } from './recipient.ts';
 import { ClientCredentialsTokenSource } from './token-source.ts';
 import type { VerifiedSet } from './set-verifier.ts';
@@ -35,11 +35,6 @@ export interface SsfStream {
   readonly events_delivered: readonly string[];
   readonly delivery: { readonly method: string; readonly endpoint_url: string };
   readonly [member: string]: unknown;
-}
-
-/** The transmitter's metadata or a stream call was not what SSF 1.0 says. */
-export class SsfSetupFailed extends RecipientError {
-  readonly code = 'ssf_setup_failed';
 }
 
 export interface SsfReceiverOptions extends Omit<RecipientOptions, 'pollUrl' | 'keys' | 'issuer' | 'scope' | 'eventTypes'> {

@@ -34,6 +34,12 @@ const ERRORS = {
   '../../lambdas/store/store-errors.ts': ['ItemMissing', 'ItemExists', 'VersionConflict', 'InvalidCursor', 'StoreUnavailable', 'WriteContended', 'TransactionRefused'],
   '../../lambdas/store/queue-store.ts': ['LeaseConflict'],
   '../../lambdas/store/recipient-registry.ts': ['CertificateInUse'],
+  // The recipient library's, as an application that bundles it with minification would log them.
+  '../../recipient/errors.ts': [
+    'MalformedSet', 'InvalidSetKey', 'InvalidSetIssuer', 'InvalidSetAudience', 'SetAuthenticationFailed', 'SetAccessDenied',
+    'NetworkError', 'TokenRequestFailed', 'PollRejected', 'PollThrottled', 'PollUnavailable', 'MalformedPollResponse',
+    'KeySetUnavailable', 'SsfSetupFailed', 'HandlerFailed',
+  ],
 } as const;
 
 describe('the Lambda bundles', () => {
