@@ -10,21 +10,10 @@ import { NetworkError, TokenRequestFailed } from '../recipient/errors.ts';
 import { mtlsTransport, type HttpRequest, type MtlsTransport } from '../recipient/transport.ts';
 import { NETWORK_ERROR_CODES } from '../lambdas/shared/helpers.ts';
 import { CliFailure } from './errors.ts';
-import { API_ENV_HELP, resolveApiTarget, type ApiArgs, type ApiRole, type ApiTarget } from './target.ts';
+import { resolveApiTarget, type ApiArgs, type ApiRole, type ApiTarget } from './target.ts';
 
 /** What the CLI asks the authorization server for: it both reads and changes. */
 export const MANAGEMENT_SCOPE = 'notifications:write notifications:read';
-
-export const API_HELP = `Target (default: the local stack, as its first provider, provider-demo):
-  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --client ID        act as this provider: one of local.json's providers; with --url, the
-                     client_id sent to the token endpoint (default: the certificate's CN)
-  --url URL          a deployment's management API, e.g. https://events.bank.example; with:
-  --cert FILE        the provider's client certificate (PEM)
-  --key FILE         its private key (PEM)
-  --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
-  --ca FILE          also trust this CA (PEM) for the API and the token endpoint
-${API_ENV_HELP}`;
 
 export interface ApiRequest {
   readonly method: HttpRequest['method'];

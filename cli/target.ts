@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalClientConfig, type LocalConfig } from '../local/config.ts';
 import type { MtlsIdentity } from '../recipient/transport.ts';
-import type { OptionsConfig } from './args.ts';
+import { COMMON_OPTIONS, type OptionsConfig, type ParsedOptions } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
 
 /**
@@ -75,15 +75,15 @@ export const TABLE_OPTIONS = {
   profile: { type: 'string' },
 } as const satisfies OptionsConfig;
 
-export interface TableArgs {
-  readonly config?: string | undefined;
-  readonly table?: string | undefined;
-  readonly region?: string | undefined;
-  readonly profile?: string | undefined;
-}
+export type TableArgs = Readonly<ParsedOptions<typeof TABLE_OPTIONS>>;
+
+/** What every command on the table takes: its common options and the table target. */
+export const TABLE_COMMAND_OPTIONS = { ...COMMON_OPTIONS, ...TABLE_OPTIONS } as const satisfies OptionsConfig;
+
+const CONFIG_HELP = '  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)';
 
 export const TABLE_HELP = `Target (default: the local stack):
-  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
+${CONFIG_HELP}
   --table NAME       act on a deployed table instead (default: $SETPOLL_TABLE), with the AWS SDK's
                      default credential chain
   --region REGION    the deployed table's region (default: $SETPOLL_REGION, AWS_REGION, the profile's)
@@ -132,19 +132,45 @@ export const API_OPTIONS = {
   'token-url': { type: 'string' },
 } as const satisfies OptionsConfig;
 
-export interface ApiArgs {
-  readonly config?: string | undefined;
-  readonly client?: string | undefined;
-  readonly url?: string | undefined;
-  readonly cert?: string | undefined;
-  readonly key?: string | undefined;
-  readonly ca?: string | undefined;
-  readonly 'token-url'?: string | undefined;
-}
+export type ApiArgs = Readonly<ParsedOptions<typeof API_OPTIONS>>;
+
+/** What every command over the API takes: its common options and the API target. */
+export const API_COMMAND_OPTIONS = { ...COMMON_OPTIONS, ...API_OPTIONS } as const satisfies OptionsConfig;
 
 /** The last lines of the API commands' target help. */
 export const API_ENV_HELP = `  Each of --url, --cert, --key, --token-url and --ca defaults to ${TARGET_ENV.url}, ${TARGET_ENV.cert},
   ${TARGET_ENV.key}, ${TARGET_ENV['token-url']} and ${TARGET_ENV.ca}; a flag wins over its variable, --config over all.`;
+
+/** The key material of --url, as `role` presents it, and where the flags come from. */
+const apiCredentialsHelp = (role: ApiRole): string => `  --cert FILE        the ${role}'s client certificate (PEM)
+  --key FILE         its private key (PEM)
+  --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
+  --ca FILE          also trust this CA (PEM) for the deployment's servers
+${API_ENV_HELP}`;
+
+/** The target of poll and doctor: the recipient's side of a deployment. */
+export const RECIPIENT_API_HELP = `Target (default: the local stack):
+${CONFIG_HELP}
+  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events (an
+                     origin alone means /events); with:
+${apiCredentialsHelp('recipient')}`;
+
+/** The target of destinations and notify: a Data Provider's management API. */
+export const PROVIDER_API_HELP = `Target (default: the local stack, as its first provider, provider-demo):
+${CONFIG_HELP}
+  --client ID        act as this provider: one of local.json's providers; with --url, the
+                     client_id sent to the token endpoint (default: the certificate's CN)
+  --url URL          a deployment's management API, e.g. https://events.bank.example; with:
+${apiCredentialsHelp('provider')}`;
+
+/**
+ * The end of a command's options help: the lines of COMMON_OPTIONS, their descriptions at `column`
+ * as the command's other options' are, then (after a blank line) its target section.
+ */
+export function helpFooter(column: number, target: string, json = 'machine-readable output'): string {
+  const line = (flag: string, what: string) => `  ${`${flag} `.padEnd(column - 2)}${what}`;
+  return `${line('--json', json)}\n${line('-h, --help', 'show this help')}\n\n${target}`;
+}
 
 /** Who the command acts as: a recipient polls (local.json's `clients`), a Data Provider manages (`providers`). */
 export type ApiRole = 'recipient' | 'provider';

@@ -1,11 +1,11 @@
 /** `setpoll destinations ...`: a Data Provider's notification destinations, over the management API. */
-import { COMMON_OPTIONS, entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
-import { API_HELP, withManagementApi, type ManagementApi } from '../api-client.ts';
+import { entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
+import { withManagementApi, type ManagementApi } from '../api-client.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { readTextFile } from '../events.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { API_OPTIONS } from '../target.ts';
+import { API_COMMAND_OPTIONS, PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'destinations';
 
@@ -30,12 +30,9 @@ Subcommands:
 import prints one line per operation and exits 1 when any failed (or, --atomic, when none applied).
 
 Options:
-  --json       print the API's JSON as is
-  -h, --help   show this help
+${helpFooter(15, PROVIDER_API_HELP, "print the API's JSON as is")}`;
 
-${API_HELP}`;
-
-const BASE = { ...COMMON_OPTIONS, ...API_OPTIONS } as const satisfies OptionsConfig;
+const BASE = API_COMMAND_OPTIONS;
 const EVENT_TYPE = { 'event-type': { type: 'string', multiple: true } } as const satisfies OptionsConfig;
 const IF_MATCH = { 'if-match': { type: 'string' } } as const satisfies OptionsConfig;
 const PAGE = { limit: { type: 'string' }, cursor: { type: 'string' } } as const satisfies OptionsConfig;

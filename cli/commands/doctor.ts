@@ -2,13 +2,13 @@
  * `setpoll doctor`: the smoke test of a deployment (or of the local stack), one line per check
  * (cli/doctor-checks.ts), `--json` for scripts, exit 1 when a check fails.
  */
-import { COMMON_OPTIONS, positiveInteger, type OptionsConfig } from '../args.ts';
+import { positiveInteger, type OptionsConfig } from '../args.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
 import { runDoctor, type DoctorTarget, type StepResult } from '../doctor-checks.ts';
 import { CliFailure } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { DEFAULT_POLL_PATH } from '../../lambdas/contract.ts';
-import { API_ENV_HELP, API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
+import { API_COMMAND_OPTIONS, RECIPIENT_API_HELP, helpFooter, httpsUrl, resolveApiTarget } from '../target.ts';
 
 const COMMAND = 'doctor';
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -37,24 +37,12 @@ Options:
   --public-jwks-url URL  the JWKS served without client certificates (default: local.json's
                          publicJwksUrl; with --url, none: the step is skipped)
   --timeout SECONDS      per step (default: ${DEFAULT_TIMEOUT_SECONDS})
-  --json                 one JSON object: {"ok", "target", "steps": [{"step","status","detail","ms"}]}
-  -h, --help             show this help
-
-Target (default: the local stack):
-  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events (an
-                     origin alone checks /events); with:
-  --cert FILE        the recipient's client certificate (PEM)
-  --key FILE         its private key (PEM)
-  --token-url URL    the authorization server's token endpoint
-  --ca FILE          also trust this CA (PEM) for the servers
-${API_ENV_HELP}
+${helpFooter(25, RECIPIENT_API_HELP, 'one JSON object: {"ok", "target", "steps": [{"step","status","detail","ms"}]}')}
 
 Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 usage error.`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...API_OPTIONS,
+  ...API_COMMAND_OPTIONS,
   ...RECIPIENT_OPTIONS,
   scope: { type: 'string' },
   'jwks-url': { type: 'string' },

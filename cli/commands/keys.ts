@@ -7,9 +7,9 @@ import { assertAlgorithm, generateSigningJwk, publicJwk, writeSigningJwk } from 
 import { DynamoKeySetStore } from '../../lambdas/store/dynamo-key-set-store.ts';
 import { KeyAlreadyPublished } from '../../lambdas/store/key-set-store.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
-import { COMMON_OPTIONS, parseOptions, positiveInteger } from '../args.ts';
+import { parseOptions, positiveInteger } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
-import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
+import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -40,14 +40,10 @@ Options:
                    (default: $${TOOL_ENV.previousKeySeconds}, else ${DEFAULT_PREVIOUS_KEY_SECONDS}: 7 days, setpoll's
                    default SET lifetime; it must cover the longest --ttl producers use)
   --alg ALG        the KMS key's algorithm: PS256 (default), RS256 or ES256
-  --json           machine-readable output
-  -h, --help       show this help
-
-${TABLE_HELP}`;
+${helpFooter(19, TABLE_HELP)}`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...TABLE_OPTIONS,
+  ...TABLE_COMMAND_OPTIONS,
   all: { type: 'boolean' },
   jwk: { type: 'string' },
   label: { type: 'string' },

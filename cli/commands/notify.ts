@@ -1,11 +1,11 @@
 /** `setpoll notify ...`: issue a notification to a Data Provider's destinations, and manage it. */
-import { COMMON_OPTIONS, entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
-import { API_HELP, withManagementApi, type ApiResponse } from '../api-client.ts';
+import { entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
+import { withManagementApi, type ApiResponse } from '../api-client.ts';
 import { UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { API_OPTIONS } from '../target.ts';
+import { API_COMMAND_OPTIONS, PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'notify';
 
@@ -30,12 +30,9 @@ Options:
   --txn T         the txn claim
   --ttl SECONDS   how long each SET stays queued (default: 7 days)
   --if-match V    apply only if the notification is still at version V (as shown by get)
-  --json          print the API's JSON as is
-  -h, --help      show this help
+${helpFooter(18, PROVIDER_API_HELP, "print the API's JSON as is")}`;
 
-${API_HELP}`;
-
-const BASE = { ...COMMON_OPTIONS, ...API_OPTIONS } as const satisfies OptionsConfig;
+const BASE = API_COMMAND_OPTIONS;
 const CLAIMS = {
   events: { type: 'string' },
   sub: { type: 'string' },

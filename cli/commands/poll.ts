@@ -8,12 +8,12 @@ import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
 import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';
-import { COMMON_OPTIONS, positiveInteger, type OptionsConfig } from '../args.ts';
+import { positiveInteger, type OptionsConfig } from '../args.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { WaitingIndicator, limitRequests, showsWaitingIndicator } from '../poll-requests.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf } from '../recipient-flag.ts';
-import { API_ENV_HELP, API_OPTIONS, httpsUrl, resolveApiTarget } from '../target.ts';
+import { API_COMMAND_OPTIONS, RECIPIENT_API_HELP, httpsUrl, resolveApiTarget } from '../target.ts';
 
 const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
@@ -55,23 +55,14 @@ With --follow on a terminal, a line on stderr says when it is waiting for SETs.
 Each SET is printed with the Data Provider that sent it (the signed data_provider claim), or
 "transmitter" for the transmitter's own SETs.
 
-Target (default: the local stack):
-  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)
-  --url URL          a deployment's poll endpoint, e.g. https://events.bank.example/events (an
-                     origin alone polls /events); with:
-  --cert FILE        the recipient's client certificate (PEM)
-  --key FILE         its private key (PEM)
-  --token-url URL    the authorization server's token endpoint (client credentials over mTLS)
-  --ca FILE          also trust this CA (PEM) for the servers
-${API_ENV_HELP}
+${RECIPIENT_API_HELP}
 
 Keys:
   --jwks-url URL     the transmitter's SET signing keys, when they are published apart from the
                      poll endpoint (default: local.json's jwksUrl; with --url, <origin>/jwks.json)`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...API_OPTIONS,
+  ...API_COMMAND_OPTIONS,
   ...RECIPIENT_OPTIONS,
   follow: { type: 'boolean', short: 'f' },
   'max-events': { type: 'string' },

@@ -9,9 +9,9 @@ import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { DynamoStreamStore } from '../../lambdas/store/dynamo-stream-store.ts';
 import { RecipientRegistry } from '../../lambdas/store/recipient-registry.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
-import { COMMON_OPTIONS, positiveInteger } from '../args.ts';
+import { positiveInteger } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
-import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
+import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
@@ -64,14 +64,10 @@ Options:
 ${SIGNING_HELP}
   --force              publish even to a recipient with no registered certificate (by default
                        that is refused: its SETs would wait for nobody)
-  --json               print {"jti","queued","duplicate","filtered"} as JSON
-  -h, --help           show this help
-
-${TABLE_HELP}`;
+${helpFooter(23, TABLE_HELP, 'print {"jti","queued","duplicate","filtered"} as JSON')}`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...TABLE_OPTIONS,
+  ...TABLE_COMMAND_OPTIONS,
   ...RECIPIENTS_OPTIONS,
   jti: { type: 'string' },
   events: { type: 'string' },

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, type ReplayItem } from '../../lambdas/store/queue-admin.ts';
 import type { RecordState } from '../../lambdas/store/schema.ts';
-import { COMMON_OPTIONS, positiveInteger } from '../args.ts';
+import { positiveInteger } from '../args.ts';
 import { withTarget } from '../connection.ts';
-import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
+import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -39,20 +39,16 @@ Subcommands:
 
 S is errored or failed.
 
-Options:
-  -r, --recipient ID  the recipient
-  --json           machine-readable output
-  -h, --help       show this help
-
 Cost: backlog, and drain at every check, read the recipient's whole queue: DynamoDB bills that like
 reading every SET (about 0.5 read unit per 4 KB, ~125 read units per 1,000 SETs of 1 KB, one
 query page per MB). backlog prints what it consumed. Raise --interval for big queues.
 
-${TABLE_HELP}`;
+Options:
+  -r, --recipient ID the recipient
+${helpFooter(21, TABLE_HELP)}`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...TABLE_OPTIONS,
+  ...TABLE_COMMAND_OPTIONS,
   ...RECIPIENT_OPTIONS,
   state: { type: 'string' },
   limit: { type: 'string' },

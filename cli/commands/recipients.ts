@@ -9,9 +9,8 @@ import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { NotifierQueue } from '../../lambdas/store/notifier-queue.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry, type CertificateFacts } from '../../lambdas/store/recipient-registry.ts';
-import { COMMON_OPTIONS } from '../args.ts';
 import { withTarget } from '../connection.ts';
-import { TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
+import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -56,16 +55,12 @@ Authorizations record which Data Providers a recipient accepts notifications fro
 or by the recipient itself through the API).
 
 Options:
-  -r, --recipient ID  the recipient
-  --provider ID    the Data Provider (authorize, deauthorize)
-  --json           machine-readable output
-  -h, --help       show this help
-
-${TABLE_HELP}`;
+  -r, --recipient ID the recipient
+  --provider ID      the Data Provider (authorize, deauthorize)
+${helpFooter(21, TABLE_HELP)}`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...TABLE_OPTIONS,
+  ...TABLE_COMMAND_OPTIONS,
   ...RECIPIENT_OPTIONS,
   cert: { type: 'string' },
   fingerprint: { type: 'string' },

@@ -10,12 +10,11 @@ import { SSF_MANAGE_SCOPE, SSF_PATHS } from '../../lambdas/ssf/vocabulary.ts';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { DynamoStreamStore } from '../../lambdas/store/dynamo-stream-store.ts';
 import { ManagementApi } from '../api-client.ts';
-import { COMMON_OPTIONS } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { API_ENV_HELP, API_OPTIONS, TABLE_HELP, TABLE_OPTIONS } from '../target.ts';
+import { API_ENV_HELP, API_OPTIONS, TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf, requiredRecipient } from '../recipient-flag.ts';
 import { signingFor, SIGNING_HELP, SIGNING_OPTIONS } from './publish.ts';
 
@@ -54,14 +53,10 @@ Options:
   --receiver         act as the receiver over the API
   --reason TEXT      the reason sent with the status
   --yes              confirm delete
-  --json             machine-readable output
-  -h, --help         show this help
-
-${TABLE_HELP}`;
+${helpFooter(21, TABLE_HELP)}`;
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...TABLE_OPTIONS,
+  ...TABLE_COMMAND_OPTIONS,
   ...API_OPTIONS,
   ...SIGNING_OPTIONS,
   ...RECIPIENT_OPTIONS,
