@@ -1,6 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { intendedMember } from '../lambdas/core/member-names.ts';
 import { UsageError } from './errors.ts';
+import { listOf } from './format.ts';
+import type { Io } from './io.ts';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 type StrictConfig<O extends OptionsConfig> = { args: string[]; options: O; strict: true; allowPositionals: false };
@@ -11,6 +13,55 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
+
+/** The first words that ask a command with subcommands for its help, as `setpoll help` does. */
+const HELP_WORDS: ReadonlySet<string> = new Set(['help', '--help', '-h']);
+
+/**
+ * The subcommand a command line names with its first word, and the words after it; undefined when
+ * the first word asks for the command's help. No subcommand, or one not in `names`, is a usage
+ * error that lists them.
+ */
+export function subcommandOf<const N extends string>(command: string, args: readonly string[], names: readonly N[]): { name: N; rest: string[] } | undefined {
+  const [word, ...rest] = args;
+  if (word === undefined) throw new UsageError(`a subcommand is required: ${listOf(names)}`, command);
+  if (HELP_WORDS.has(word)) return undefined;
+  if (!names.some((name) => name === word)) throw unknownSubcommand(command, word, names);
+  return { name: word as N, rest };
+}
+
+/** A command as the parsing of its subcommands needs it: its name (in messages) and its help. */
+export interface CommandHelp {
+  readonly name: string;
+  readonly help: string;
+}
+
+/**
+ * The command line of a command whose subcommands share its options: the subcommand (see
+ * subcommandOf) and the words after it as `parse` reads them. Help asked for, by the first word or
+ * by --help after it, is printed, and the answer is undefined.
+ */
+export function subcommandLine<const N extends string, P extends { readonly values: { readonly help?: boolean | undefined } }>(
+  command: CommandHelp,
+  args: readonly string[],
+  names: readonly N[],
+  parse: (rest: readonly string[]) => P,
+  io: Io,
+): (P & { readonly name: N }) | undefined {
+  const chosen = subcommandOf(command.name, args, names);
+  const parsed = chosen && parse(chosen.rest);
+  if (chosen === undefined || parsed?.values.help) {
+    io.out(command.help);
+    return undefined;
+  }
+  return { ...parsed!, name: chosen.name };
+}
+
+/** A word that is none of `names`, with the one probably meant (as for commands and options); `otherwise` follows the list. */
+export function unknownSubcommand(command: string, word: string, names: readonly string[], otherwise = ''): UsageError {
+  const meant = intendedMember(word, names);
+  return new UsageError(`unknown subcommand ${JSON.stringify(word)}${meant ? ` (did you mean ${meant}?)` : ''}: use ${listOf(names)}${otherwise}`, command);
+}
 
 /** `parseArgs` in strict mode, with its errors turned into usage errors of `command`. */
 export function parseOptions<const O extends OptionsConfig>(command: string, args: readonly string[], options: O): ParsedOptions<O> {

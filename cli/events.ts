@@ -1,7 +1,16 @@
-/** The `--events JSON|@FILE` option of `publish` and `notify`: the SET's events claim. */
+/** The claims options of `publish` and `notify`: above all `--events JSON|@FILE`, the SET's events claim. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { OptionsConfig } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
+
+/** The SET claims a producer gives, and how long the SET stays queued (--ttl SECONDS). */
+export const CLAIM_OPTIONS = {
+  events: { type: 'string' },
+  sub: { type: 'string' },
+  txn: { type: 'string' },
+  ttl: { type: 'string' },
+} as const satisfies OptionsConfig;
 
 export type EventsClaim = Record<string, Record<string, unknown>>;
 

@@ -1,11 +1,12 @@
 /** `setpoll destinations ...`: a Data Provider's notification destinations, over the management API. */
-import { entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
+import { entityTag, subcommandOf, type OptionsConfig } from '../args.ts';
 import { withManagementApi, type ManagementApi } from '../api-client.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { readTextFile } from '../events.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { API_COMMAND_OPTIONS, PROVIDER_API_HELP, helpFooter } from '../target.ts';
+import { IF_MATCH_OPTIONS, PAGE_OPTIONS, printList, subcommand, type Run } from '../management-command.ts';
+import { PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'destinations';
 
@@ -32,10 +33,8 @@ import prints one line per operation and exits 1 when any failed (or, --atomic, 
 Options:
 ${helpFooter(15, PROVIDER_API_HELP, "print the API's JSON as is")}`;
 
-const BASE = API_COMMAND_OPTIONS;
+const THIS = { name: COMMAND, help: DESTINATIONS_HELP };
 const EVENT_TYPE = { 'event-type': { type: 'string', multiple: true } } as const satisfies OptionsConfig;
-const IF_MATCH = { 'if-match': { type: 'string' } } as const satisfies OptionsConfig;
-const PAGE = { limit: { type: 'string' }, cursor: { type: 'string' } } as const satisfies OptionsConfig;
 
 interface Destination {
   readonly clientId: string;
@@ -61,46 +60,28 @@ interface BulkResult {
   readonly totals: { readonly succeeded: number; readonly failed: number };
 }
 
-type Run = (args: readonly string[], io: Io) => Promise<void>;
-
-/** Prints the help and answers true when --help was given. */
-function help(o: { help?: boolean | undefined }, io: Io): boolean {
-  if (o.help) io.out(DESTINATIONS_HELP);
-  return o.help === true;
-}
-
 const SUBCOMMANDS: Record<string, Run> = {
-  async add(args, io) {
-    const { values: o } = parseWithPositionals(COMMAND, args, { ...BASE, ...EVENT_TYPE, recipient: { type: 'string', short: 'r' } }, []);
-    if (help(o, io)) return;
+  add: subcommand(THIS, { ...EVENT_TYPE, recipient: { type: 'string', short: 'r' } }, [], async (o, _, io) => {
     const clientId = recipientId(o.recipient);
     const eventTypes = eventTypeList(o['event-type']);
     await withManagementApi(o, COMMAND, async (api) => {
       const res = await api.send({ method: 'POST', path: '/destinations', body: { clientId, ...(eventTypes ? { eventTypes } : {}) } });
       printResponse(io, o.json, res, (d: Destination) => [`Registered destination ${d.clientId} (version ${d.version}): ${describeTypes(d)}`]);
     });
-  },
+  }),
 
-  async list(args, io) {
-    const { values: o } = parseWithPositionals(COMMAND, args, { ...BASE, ...PAGE }, []);
-    if (help(o, io)) return;
-    const limit = positiveInteger(o.limit, 'limit', COMMAND);
-    await withManagementApi(o, COMMAND, async (api) => {
-      const res = await api.send({ method: 'GET', path: '/destinations', query: { limit, cursor: o.cursor } });
-      printResponse(io, o.json, res, (page: { items: Destination[]; nextCursor?: string }) => {
-        if (page.nextCursor) io.err(`More: setpoll destinations list --cursor ${page.nextCursor}`);
-        if (page.items.length === 0) return [o.cursor ? 'No more destinations' : 'No destinations'];
-        return table(
-          ['CLIENT ID', 'VERSION', 'UPDATED', 'EVENT TYPES'],
-          page.items.map((d) => [d.clientId, String(d.version), cell(d.updatedAt), describeTypes(d)]),
-        );
-      });
-    });
-  },
+  list: subcommand(THIS, PAGE_OPTIONS, [], (o, _, io) =>
+    printList(COMMAND, o, io, {
+      path: '/destinations',
+      next: 'setpoll destinations list',
+      none: 'No destinations',
+      noMore: 'No more destinations',
+      columns: ['CLIENT ID', 'VERSION', 'UPDATED', 'EVENT TYPES'],
+      row: (d: Destination) => [d.clientId, String(d.version), cell(d.updatedAt), describeTypes(d)],
+    }),
+  ),
 
-  async get(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, BASE, ['ID']);
-    if (help(o, io)) return;
+  get: subcommand(THIS, {}, ['ID'], async (o, positionals, io) => {
     await withManagementApi(o, COMMAND, async (api) => {
       const res = await api.send({ method: 'GET', path: destinationPath(positionals[0]!) });
       printResponse(io, o.json, res, (d: Destination) =>
@@ -113,11 +94,9 @@ const SUBCOMMANDS: Record<string, Run> = {
         ]),
       );
     });
-  },
+  }),
 
-  async update(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, ...EVENT_TYPE, ...IF_MATCH, 'all-types': { type: 'boolean' } }, ['ID']);
-    if (help(o, io)) return;
+  update: subcommand(THIS, { ...EVENT_TYPE, ...IF_MATCH_OPTIONS, 'all-types': { type: 'boolean' } }, ['ID'], async (o, positionals, io) => {
     const eventTypes = eventTypeList(o['event-type']);
     if ((eventTypes === undefined) === (o['all-types'] !== true)) {
       throw new UsageError('give the new event types with --event-type URI (repeatable), or --all-types for every type', COMMAND);
@@ -127,37 +106,29 @@ const SUBCOMMANDS: Record<string, Run> = {
       const res = await api.send({ method: 'PUT', path: destinationPath(positionals[0]!), body: { eventTypes: eventTypes ?? null }, ifMatch });
       printResponse(io, o.json, res, (d: Destination) => [`Updated destination ${d.clientId} (version ${d.version}): ${describeTypes(d)}`]);
     });
-  },
+  }),
 
-  async remove(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, ...IF_MATCH }, ['ID']);
-    if (help(o, io)) return;
+  remove: subcommand(THIS, IF_MATCH_OPTIONS, ['ID'], async (o, positionals, io) => {
     const ifMatch = entityTag(o['if-match'], COMMAND);
     await withManagementApi(o, COMMAND, async (api) => {
       const res = await api.send({ method: 'DELETE', path: destinationPath(positionals[0]!), ifMatch });
       printResponse(io, o.json, res, () => [`Removed destination ${positionals[0]}`]);
     });
-  },
+  }),
 
-  async import(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, atomic: { type: 'boolean' } }, ['FILE.json']);
-    if (help(o, io)) return;
+  import: subcommand(THIS, { atomic: { type: 'boolean' } }, ['FILE.json'], async (o, positionals, io) => {
     const operations = await readOperations(positionals[0]!);
     await withManagementApi(o, COMMAND, (api) => importOperations(api, operations, o.atomic === true, o.json === true, io));
-  },
+  }),
 };
 
-const NAMES = Object.keys(SUBCOMMANDS);
-
 export async function destinationsCommand(args: readonly string[], io: Io): Promise<void> {
-  const [name, ...rest] = args;
-  if (name === '--help' || name === '-h' || name === 'help') {
+  const chosen = subcommandOf(COMMAND, args, Object.keys(SUBCOMMANDS));
+  if (chosen === undefined) {
     io.out(DESTINATIONS_HELP);
     return;
   }
-  if (name === undefined) throw new UsageError(`a subcommand is required: ${listOf(NAMES)}`, COMMAND);
-  if (!Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${listOf(NAMES)}`, COMMAND);
-  await SUBCOMMANDS[name]!(rest, io);
+  await SUBCOMMANDS[chosen.name]!(chosen.rest, io);
 }
 
 async function importOperations(api: ManagementApi, operations: unknown[], atomic: boolean, json: boolean, io: Io): Promise<void> {

@@ -7,7 +7,7 @@ import { assertAlgorithm, generateSigningJwk, publicJwk, writeSigningJwk } from 
 import { DynamoKeySetStore } from '../../lambdas/store/dynamo-key-set-store.ts';
 import { KeyAlreadyPublished } from '../../lambdas/store/key-set-store.ts';
 import { signingKeyFileFor } from '../../local/config.ts';
-import { parseOptions, positiveInteger } from '../args.ts';
+import { parseWithPositionals, positiveInteger, subcommandLine } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
 import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
@@ -53,8 +53,8 @@ const OPTIONS = {
   alg: { type: 'string' },
 } as const;
 
-type Options = ReturnType<typeof parse>;
-const parse = (args: readonly string[]) => parseOptions(COMMAND, args, OPTIONS);
+type Options = ReturnType<typeof parse>['values'];
+const parse = (args: readonly string[]) => parseWithPositionals(COMMAND, args, OPTIONS, []);
 
 interface Subcommand {
   /** Options this subcommand takes besides the common and target ones. */
@@ -138,22 +138,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
 };
 
-const NAMES = Object.keys(SUBCOMMANDS).join(', ');
-
 export async function keysCommand(args: readonly string[], io: Io): Promise<void> {
-  const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    if (name === undefined) throw new UsageError(`a subcommand is required: ${NAMES}`, COMMAND);
-    io.out(KEYS_HELP);
-    return;
-  }
-  const sub = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${NAMES}`, COMMAND);
-  const o = parse(rest);
-  if (o.help) {
-    io.out(KEYS_HELP);
-    return;
-  }
+  const line = subcommandLine({ name: COMMAND, help: KEYS_HELP }, args, Object.keys(SUBCOMMANDS), parse, io);
+  if (line === undefined) return;
+  const { name, values: o } = line;
+  const sub = SUBCOMMANDS[name]!;
   for (const option of ['all', 'jwk', 'label', 'kid', 'keep', 'kms-key-arn', 'alg'] as const) {
     if (o[option] !== undefined && !sub.takes.includes(option)) throw new UsageError(`keys ${name} does not take --${option}`, COMMAND);
   }

@@ -1,11 +1,12 @@
 /** `setpoll notify ...`: issue a notification to a Data Provider's destinations, and manage it. */
-import { entityTag, parseWithPositionals, positiveInteger, type OptionsConfig } from '../args.ts';
+import { entityTag, positiveInteger, unknownSubcommand } from '../args.ts';
 import { withManagementApi, type ApiResponse } from '../api-client.ts';
 import { UsageError } from '../errors.ts';
-import { parseEvents } from '../events.ts';
-import { cell, fields, listOf, printResponse, table } from '../format.ts';
+import { CLAIM_OPTIONS, parseEvents } from '../events.ts';
+import { cell, fields, listOf, printResponse } from '../format.ts';
 import type { Io } from '../io.ts';
-import { API_COMMAND_OPTIONS, PROVIDER_API_HELP, helpFooter } from '../target.ts';
+import { IF_MATCH_OPTIONS, PAGE_OPTIONS, printList, subcommand, type Run } from '../management-command.ts';
+import { PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'notify';
 
@@ -32,15 +33,7 @@ Options:
   --if-match V    apply only if the notification is still at version V (as shown by get)
 ${helpFooter(18, PROVIDER_API_HELP, "print the API's JSON as is")}`;
 
-const BASE = API_COMMAND_OPTIONS;
-const CLAIMS = {
-  events: { type: 'string' },
-  sub: { type: 'string' },
-  txn: { type: 'string' },
-  ttl: { type: 'string' },
-} as const satisfies OptionsConfig;
-const IF_MATCH = { 'if-match': { type: 'string' } } as const satisfies OptionsConfig;
-const PAGE = { limit: { type: 'string' }, cursor: { type: 'string' } } as const satisfies OptionsConfig;
+const THIS = { name: COMMAND, help: NOTIFY_HELP };
 
 interface Notification {
   readonly notificationId: string;
@@ -69,39 +62,19 @@ interface DestinationStatus {
   readonly at?: string;
 }
 
-interface Page<T> {
-  readonly items: readonly T[];
-  readonly nextCursor?: string;
-}
-
-type Run = (args: readonly string[], io: Io) => Promise<void>;
-
-function help(o: { help?: boolean | undefined }, io: Io): boolean {
-  if (o.help) io.out(NOTIFY_HELP);
-  return o.help === true;
-}
-
 const SUBCOMMANDS: Record<string, Run> = {
-  async list(args, io) {
-    const { values: o } = parseWithPositionals(COMMAND, args, { ...BASE, ...PAGE }, []);
-    if (help(o, io)) return;
-    const limit = positiveInteger(o.limit, 'limit', COMMAND);
-    await withManagementApi(o, COMMAND, async (api) => {
-      const res = await api.send({ method: 'GET', path: '/notifications', query: { limit, cursor: o.cursor } });
-      printResponse(io, o.json, res, (page: Page<Notification>) => {
-        if (page.nextCursor) io.err(`More: setpoll notify list --cursor ${page.nextCursor}`);
-        if (page.items.length === 0) return [o.cursor ? 'No more notifications' : 'No notifications'];
-        return table(
-          ['NOTIFICATION ID', 'STATE', 'REVISION', 'VERSION', 'QUEUED', 'SKIPPED', 'CREATED'],
-          page.items.map((n) => [n.notificationId, n.state, String(n.revision), String(n.version), String(n.fanOut.queued), String(n.fanOut.skipped), n.createdAt]),
-        );
-      });
-    });
-  },
+  list: subcommand(THIS, PAGE_OPTIONS, [], (o, _, io) =>
+    printList(COMMAND, o, io, {
+      path: '/notifications',
+      next: 'setpoll notify list',
+      none: 'No notifications',
+      noMore: 'No more notifications',
+      columns: ['NOTIFICATION ID', 'STATE', 'REVISION', 'VERSION', 'QUEUED', 'SKIPPED', 'CREATED'],
+      row: (n: Notification) => [n.notificationId, n.state, String(n.revision), String(n.version), String(n.fanOut.queued), String(n.fanOut.skipped), n.createdAt],
+    }),
+  ),
 
-  async get(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, BASE, ['ID']);
-    if (help(o, io)) return;
+  get: subcommand(THIS, {}, ['ID'], async (o, positionals, io) => {
     await withManagementApi(o, COMMAND, async (api) => {
       const res = await api.send({ method: 'GET', path: notificationPath(positionals[0]!) });
       printResponse(io, o.json, res, (n: Notification) =>
@@ -119,28 +92,20 @@ const SUBCOMMANDS: Record<string, Run> = {
         ]),
       );
     });
-  },
+  }),
 
-  async status(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, ...PAGE }, ['ID']);
-    if (help(o, io)) return;
-    const limit = positiveInteger(o.limit, 'limit', COMMAND);
-    await withManagementApi(o, COMMAND, async (api) => {
-      const res = await api.send({ method: 'GET', path: `${notificationPath(positionals[0]!)}/status`, query: { limit, cursor: o.cursor } });
-      printResponse(io, o.json, res, (page: Page<DestinationStatus>) => {
-        if (page.nextCursor) io.err(`More: setpoll notify status ${positionals[0]} --cursor ${page.nextCursor}`);
-        if (page.items.length === 0) return [o.cursor ? 'No more destinations' : 'No destination has received this notification'];
-        return table(
-          ['CLIENT ID', 'STATE', 'REVISION', 'QUEUED AT', 'DETAIL'],
-          page.items.map((s) => [s.clientId, s.state, String(s.revision), s.queuedAt, statusDetail(s)]),
-        );
-      });
-    });
-  },
+  status: subcommand(THIS, PAGE_OPTIONS, ['ID'], (o, [id], io) =>
+    printList(COMMAND, o, io, {
+      path: `${notificationPath(id!)}/status`,
+      next: `setpoll notify status ${id}`,
+      none: 'No destination has received this notification',
+      noMore: 'No more destinations',
+      columns: ['CLIENT ID', 'STATE', 'REVISION', 'QUEUED AT', 'DETAIL'],
+      row: (s: DestinationStatus) => [s.clientId, s.state, String(s.revision), s.queuedAt, statusDetail(s)],
+    }),
+  ),
 
-  async withdraw(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, ...IF_MATCH }, ['ID']);
-    if (help(o, io)) return;
+  withdraw: subcommand(THIS, IF_MATCH_OPTIONS, ['ID'], async (o, positionals, io) => {
     const ifMatch = entityTag(o['if-match'], COMMAND);
     await withManagementApi(o, COMMAND, async (api) => {
       const res = await api.send({ method: 'DELETE', path: notificationPath(positionals[0]!), ifMatch });
@@ -148,11 +113,9 @@ const SUBCOMMANDS: Record<string, Run> = {
         `Withdrew notification ${n.notificationId}: ${n.fanOut.withdrawn} undelivered SET(s) taken back; delivered ones stay with their recipients${continuing(n)}`,
       ]);
     });
-  },
+  }),
 
-  async replace(args, io) {
-    const { values: o, positionals } = parseWithPositionals(COMMAND, args, { ...BASE, ...CLAIMS, ...IF_MATCH }, ['ID']);
-    if (help(o, io)) return;
+  replace: subcommand(THIS, { ...CLAIM_OPTIONS, ...IF_MATCH_OPTIONS }, ['ID'], async (o, positionals, io) => {
     const body = await notificationBody(o);
     const ifMatch = entityTag(o['if-match'], COMMAND);
     await withManagementApi(o, COMMAND, async (api) => {
@@ -161,7 +124,7 @@ const SUBCOMMANDS: Record<string, Run> = {
         `Replaced notification ${n.notificationId} with revision ${n.revision} (jti ${n.jti}): ${describeFanOut(n)}${continuing(n)}`,
       ]);
     });
-  },
+  }),
 };
 
 const NAMES = Object.keys(SUBCOMMANDS);
@@ -175,14 +138,12 @@ export async function notifyCommand(args: readonly string[], io: Io): Promise<vo
   if (first !== undefined && Object.hasOwn(SUBCOMMANDS, first)) return SUBCOMMANDS[first]!(rest, io);
   // No subcommand: issue. A leading word that is not an option is a mistyped subcommand.
   if (first !== undefined && !first.startsWith('-')) {
-    throw new UsageError(`unknown subcommand ${JSON.stringify(first)}: use ${listOf(NAMES)}, or options only to issue a notification`, COMMAND);
+    throw unknownSubcommand(COMMAND, first, NAMES, ', or options only to issue a notification');
   }
   await issue(args, io);
 }
 
-async function issue(args: readonly string[], io: Io): Promise<void> {
-  const { values: o } = parseWithPositionals(COMMAND, args, { ...BASE, ...CLAIMS, id: { type: 'string' } }, []);
-  if (help(o, io)) return;
+const issue = subcommand(THIS, { ...CLAIM_OPTIONS, id: { type: 'string' } }, [], async (o, _, io) => {
   if (o.id !== undefined && !/^[A-Za-z0-9._~:-]{1,128}$/.test(o.id)) {
     throw new UsageError('--id must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ : -', COMMAND);
   }
@@ -191,7 +152,7 @@ async function issue(args: readonly string[], io: Io): Promise<void> {
     const res = await api.send({ method: 'POST', path: '/notifications', body });
     printResponse(io, o.json, res, (n: Notification) => [issued(res, n)]);
   });
-}
+});
 
 /** The claims of issue and replace, from --events, --sub, --txn, --ttl. */
 async function notificationBody(o: { events?: string; sub?: string; txn?: string; ttl?: string }): Promise<Record<string, unknown>> {

@@ -13,7 +13,7 @@ import { positiveInteger } from '../args.ts';
 import { withTarget, type Target } from '../connection.ts';
 import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
-import { parseEvents } from '../events.ts';
+import { CLAIM_OPTIONS, parseEvents } from '../events.ts';
 import type { Io } from '../io.ts';
 import { RECIPIENTS_OPTIONS, parseWithRecipient, recipientsOf } from '../recipient-flag.ts';
 import { kmsSigner, readPrivateJwk, readStackOutputs } from '../signing.ts';
@@ -69,11 +69,8 @@ ${helpFooter(23, TABLE_HELP, 'print {"jti","queued","duplicate","filtered"} as J
 const OPTIONS = {
   ...TABLE_COMMAND_OPTIONS,
   ...RECIPIENTS_OPTIONS,
+  ...CLAIM_OPTIONS,
   jti: { type: 'string' },
-  events: { type: 'string' },
-  ttl: { type: 'string' },
-  sub: { type: 'string' },
-  txn: { type: 'string' },
   ...SIGNING_OPTIONS,
   force: { type: 'boolean' },
 } as const;

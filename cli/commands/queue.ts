@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, type ReplayItem } from '../../lambdas/store/queue-admin.ts';
 import type { RecordState } from '../../lambdas/store/schema.ts';
-import { positiveInteger } from '../args.ts';
+import { positiveInteger, subcommandLine } from '../args.ts';
 import { withTarget } from '../connection.ts';
 import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
@@ -177,22 +177,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
 };
 
-const NAMES = listOf(Object.keys(SUBCOMMANDS));
-
 export async function queueCommand(args: readonly string[], io: Io): Promise<void> {
-  const [name, ...rest] = args;
-  if (name === undefined) throw new UsageError(`a subcommand is required: ${NAMES}`, COMMAND);
-  if (name === '--help' || name === '-h' || name === 'help') {
-    io.out(QUEUE_HELP);
-    return;
-  }
-  const sub = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${NAMES}`, COMMAND);
-  const { values: o, positionals } = parse(rest);
-  if (o.help) {
-    io.out(QUEUE_HELP);
-    return;
-  }
+  const line = subcommandLine({ name: COMMAND, help: QUEUE_HELP }, args, Object.keys(SUBCOMMANDS), parse, io);
+  if (line === undefined) return;
+  const { name, values: o, positionals } = line;
+  const sub = SUBCOMMANDS[name]!;
   const clientId = requiredRecipient(o, positionals, COMMAND);
   for (const option of SPECIFIC) {
     if (o[option] !== undefined && !sub.takes.includes(option)) throw new UsageError(`queue ${name} does not take --${option}`, COMMAND);

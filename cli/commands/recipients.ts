@@ -10,6 +10,7 @@ import { NotifierQueue } from '../../lambdas/store/notifier-queue.ts';
 import { RecipientCertificates, RotationRefused, type CertificateDetail } from '../../lambdas/store/queue-admin-certificates.ts';
 import { CertificateInUse, RecipientRegistry, type CertificateFacts } from '../../lambdas/store/recipient-registry.ts';
 import { withTarget } from '../connection.ts';
+import { subcommandLine } from '../args.ts';
 import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
@@ -241,22 +242,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
 };
 
-const SUBCOMMAND_LIST = 'add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations';
-
 export async function recipientsCommand(args: readonly string[], io: Io): Promise<void> {
-  const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    if (name === undefined) throw new UsageError(`a subcommand is required: ${SUBCOMMAND_LIST}`, COMMAND);
-    io.out(RECIPIENTS_HELP);
-    return;
-  }
-  const sub = SUBCOMMANDS[name];
-  if (!sub || !Object.hasOwn(SUBCOMMANDS, name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${SUBCOMMAND_LIST}`, COMMAND);
-  const { values: o, positionals } = parse(rest);
-  if (o.help) {
-    io.out(RECIPIENTS_HELP);
-    return;
-  }
+  const line = subcommandLine({ name: COMMAND, help: RECIPIENTS_HELP }, args, Object.keys(SUBCOMMANDS), parse, io);
+  if (line === undefined) return;
+  const { name, values: o, positionals } = line;
+  const sub = SUBCOMMANDS[name]!;
   const recipient = recipientOf(o, positionals, COMMAND);
   if (sub.needsClientId && !sub.recipientOptional && recipient === undefined) throw new UsageError('--recipient is required', COMMAND);
   if (!sub.needsClientId && recipient !== undefined) throw new UsageError(`recipients ${name} does not take --recipient`, COMMAND);

@@ -14,6 +14,7 @@ import { withTarget, type Target } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { fields, listOf, table } from '../format.ts';
 import type { Io } from '../io.ts';
+import { subcommandLine } from '../args.ts';
 import { API_ENV_HELP, API_OPTIONS, TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf, requiredRecipient } from '../recipient-flag.ts';
 import { signingFor, SIGNING_HELP, SIGNING_OPTIONS } from './publish.ts';
@@ -85,18 +86,9 @@ interface StreamView {
 }
 
 export async function streamsCommand(args: readonly string[], io: Io): Promise<void> {
-  const [name, ...rest] = args;
-  if (name === undefined) throw new UsageError(`a subcommand is required: ${listOf(NAMES)}`, COMMAND);
-  if (name === '--help' || name === '-h' || name === 'help') {
-    io.out(STREAMS_HELP);
-    return;
-  }
-  if (!NAMES.includes(name)) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}: use ${listOf(NAMES)}`, COMMAND);
-  const { values: o, positionals } = parse(rest);
-  if (o.help) {
-    io.out(STREAMS_HELP);
-    return;
-  }
+  const line = subcommandLine({ name: COMMAND, help: STREAMS_HELP }, args, NAMES, parse, io);
+  if (line === undefined) return;
+  const { name, values: o, positionals } = line;
   if (o.reason !== undefined && !(name in STATUS_OF)) throw new UsageError(`streams ${name} does not take --reason`, COMMAND);
   if (name === 'delete' && !o.yes) throw new UsageError('streams delete discards the stream and its queued SETs: add --yes to confirm', COMMAND);
   if (o.receiver) {

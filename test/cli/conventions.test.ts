@@ -3,6 +3,9 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { HELP } from '../../cli/main.ts';
 import { POLL_HELP } from '../../cli/commands/poll.ts';
 import { PUBLISH_HELP } from '../../cli/commands/publish.ts';
+import { QUEUE_HELP } from '../../cli/commands/queue.ts';
+import { RECIPIENTS_HELP } from '../../cli/commands/recipients.ts';
+import { helpFooter } from '../../cli/target.ts';
 import { inProcess } from '../support/cli.ts';
 
 describe('CLI conventions', () => {
@@ -59,5 +62,46 @@ describe('CLI conventions', () => {
     const parsed = JSON.parse(failed.stderr) as { error: { kind: string; exitCode: number; message: string } };
     expect(parsed.error).toMatchObject({ kind: 'failure', exitCode: 1 });
     expect(parsed.error.message).toContain('/nonexistent/local.json');
+  });
+
+  it('answers every command with subcommands alike: help, --help and -h print its help; none, or an unknown one, is a usage error', async () => {
+    // Act
+    const helps = await Promise.all(['help', '--help', '-h'].map((word) => inProcess('queue', word)));
+    const subcommandHelp = await inProcess('recipients', 'show', '--help');
+    const missing = await Promise.all(['keys', 'queue', 'recipients', 'streams', 'destinations'].map((command) => inProcess(command)));
+    const misspelt = await Promise.all([inProcess('queue', 'backlgo'), inProcess('keys', 'rotte'), inProcess('notify', 'withdrw'), inProcess('streams', 'frobnicate', '--json')]);
+
+    // Assess
+    for (const run of helps) expect(run).toEqual({ code: 0, stdout: `${QUEUE_HELP}\n`, stderr: '' });
+    expect(subcommandHelp).toEqual({ code: 0, stdout: `${RECIPIENTS_HELP}\n`, stderr: '' });
+    expect(missing.map((r) => [r.code, r.stdout, r.stderr.split('\n')[0]])).toEqual([
+      [2, '', 'setpoll: a subcommand is required: list, register, retire, remove or rotate'],
+      [2, '', 'setpoll: a subcommand is required: backlog, records, drain, purge or replay'],
+      [2, '', 'setpoll: a subcommand is required: add, remove, list, show, rotate, revoke, unrevoke, authorize, deauthorize or authorizations'],
+      [2, '', 'setpoll: a subcommand is required: list, show, pause, enable, disable or delete'],
+      [2, '', 'setpoll: a subcommand is required: add, list, get, update, remove or import'],
+    ]);
+    expect(misspelt).toEqual([
+      { code: 2, stdout: '', stderr: `setpoll: unknown subcommand "backlgo" (did you mean backlog?): use backlog, records, drain, purge or replay\nRun 'setpoll queue --help' for usage.\n` },
+      { code: 2, stdout: '', stderr: `setpoll: unknown subcommand "rotte" (did you mean rotate?): use list, register, retire, remove or rotate\nRun 'setpoll keys --help' for usage.\n` },
+      {
+        code: 2,
+        stdout: '',
+        stderr: `setpoll: unknown subcommand "withdrw" (did you mean withdraw?): use list, get, status, withdraw or replace, or options only to issue a notification\nRun 'setpoll notify --help' for usage.\n`,
+      },
+      {
+        code: 2,
+        stdout: '',
+        stderr: `${JSON.stringify({ error: { kind: 'usage', message: 'unknown subcommand "frobnicate": use list, show, pause, enable, disable or delete', command: 'streams', exitCode: 2 } })}\n`,
+      },
+    ]);
+  });
+
+  it('ends each command\'s options with --json and -h in the column of its other options, then its target', () => {
+    expect(helpFooter(21, 'Target: T')).toBe('  --json             machine-readable output\n  -h, --help         show this help\n\nTarget: T');
+    expect(helpFooter(9, 'T', 'as JSON')).toBe('  --json as JSON\n  -h, --help show this help\n\nT');
+    expect(RECIPIENTS_HELP).toContain(
+      '\n  -r, --recipient ID the recipient\n  --provider ID      the Data Provider (authorize, deauthorize)\n  --json             machine-readable output\n  -h, --help         show this help\n\nTarget (default: the local stack):\n',
+    );
   });
 });
