@@ -5,10 +5,9 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWK } from 'jose';
-import { DeferredSigner } from '../aws/deferred-signer.ts';
 import { LambdaSelfScheduler } from '../aws/lambda-self-scheduler.ts';
 import { composeManagement } from '../composition-management.ts';
-import { DEFAULT_SET_ALGORITHM, ENV, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
+import { ENV, NOTIFIER_READ_SCOPES, NOTIFIER_RECIPIENT_SCOPES, NOTIFIER_WRITE_SCOPES } from '../contract.ts';
 import type { AccessTokenVerifier } from '../core/access-token.ts';
 import type { ClientAuthenticator } from '../core/client-authenticator.ts';
 import { DEFAULT_SETTINGS } from '../core/settings.ts';
@@ -25,8 +24,6 @@ import { MANAGEMENT_METRICS, MANAGEMENT_SERVICE } from '../observability/metric-
 import { createMetrics, defaultMetrics, publishMetrics } from '../observability/metrics.ts';
 import { runWithInteraction } from '../observability/request-context.ts';
 import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
-import { KmsSigner } from '../producer/kms-signer.ts';
-import { assertAlgorithm } from '../producer/signer.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
 import { managementRoutes, type Access } from './management/routes.ts';
 import type { AuthorizationService } from '../notifier/authorizations.ts';
@@ -34,6 +31,7 @@ import type { RecipientReview } from '../notifier/recipient-review.ts';
 import { deadlineOf, runWithDeadline, withDeadline } from '../runtime/deadline.ts';
 import { createSsfServices } from '../ssf/services.ts';
 import { isSsfPath, type SsfHandler } from './ssf.ts';
+import { kmsSignerFromEnv } from './kms-signer-from-env.ts';
 import { requiredEnv, servicesFromEnv } from './wiring.ts';
 
 /**
@@ -146,12 +144,8 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
 /** Wires the handler from the Lambda environment (SETPOLL_* variables and AWS_LAMBDA_FUNCTION_NAME). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ManagementHandlerDeps {
   const issuer = requiredEnv(env, ENV.issuer);
-  const keyId = requiredEnv(env, ENV.signingKeyId);
+  const signer = kmsSignerFromEnv(env, withDeadline(new KMSClient({})));
   const functionName = requiredEnv(env, ENV.functionName);
-  const alg = env[ENV.signingAlg] || DEFAULT_SET_ALGORITHM;
-  assertAlgorithm(alg);
-  const kms = withDeadline(new KMSClient({}));
-  const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
   const scheduler = new LambdaSelfScheduler({ lambda: withDeadline(new LambdaClient({})), functionName });
   // SSF is on when the poll URL (every stream's endpoint_url) is known; then every enqueue passes the stream filter.
   const pollUrl = env[ENV.pollUrl];

@@ -3,16 +3,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWK } from 'jose';
-import { DEFAULT_SET_ALGORITHM, ENV, JWKS_PATH, PUBLIC_KEYS_SERVICE } from '../contract.ts';
+import { ENV, JWKS_PATH, PUBLIC_KEYS_SERVICE } from '../contract.ts';
 import { httpErrorHandler, jsonResponse } from '../http/error-handler.ts';
 import { Router } from '../http/router.ts';
 import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
-import { KmsSigner } from '../producer/kms-signer.ts';
-import { assertAlgorithm } from '../producer/signer.ts';
 import { METADATA_HEADERS, transmitterMetadata, type MetadataOptions } from '../ssf/metadata.ts';
 import { discoveryPath } from '../ssf/vocabulary.ts';
-import { DeferredSigner } from '../aws/deferred-signer.ts';
-import { requiredEnv } from './wiring.ts';
+import { kmsSignerFromEnv } from './kms-signer-from-env.ts';
 
 export interface PublicKeysHandlerDeps {
   readonly publicKeys: () => Promise<readonly JWK[]>;
@@ -52,11 +49,7 @@ export function createPublicKeysHandler(deps: PublicKeysHandlerDeps): PublicKeys
 
 /** Wires the handler from the Lambda environment (PUBLIC_KEYS_FUNCTION_ENV in lambdas/contract.ts). */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): PublicKeysHandlerDeps {
-  const keyId = requiredEnv(env, ENV.signingKeyId);
-  const alg = env[ENV.signingAlg] || DEFAULT_SET_ALGORITHM;
-  assertAlgorithm(alg);
-  const kms = new KMSClient({});
-  const signer = new DeferredSigner(alg, () => KmsSigner.create({ kms, keyId, alg }));
+  const signer = kmsSignerFromEnv(env, new KMSClient({}));
   const keySet = publishedKeysFromEnv(env, async () => [(await signer.load()).publicJwk]);
   // Both set (lib/constructs/public-jwks.ts) when the deployment is an SSF transmitter.
   const issuer = env[ENV.issuer];
