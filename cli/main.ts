@@ -12,22 +12,22 @@ Commands:
   publish        sign a SET and queue it for one or more recipients
   recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client certificates;
                  authorize or deauthorize Data Providers to notify a recipient
-  destinations   a Data Provider's notification destinations: add, list, get, update, remove, import
+  destinations   a Data Provider's notification destinations: add, list, get, update, remove or import
   notify         issue a notification to the provider's destinations; list, get, status,
                  withdraw or replace one
   poll           poll as a recipient: print and acknowledge verified SETs, report invalid ones
   queue          a recipient's queue: backlog, records, drain, purge or replay
-  keys           the published verification keys: list, register, retire, remove, rotate
+  keys           the published verification keys: list, register, retire, remove or rotate
   doctor         check a deployment (or the local stack) step by step: DNS, TLS, mTLS, token,
                  key sets and an acknowledge-only poll
-  streams        SSF receivers' streams: list, show, pause, enable, disable, delete (as an operator,
-                 announced to the receiver; or --receiver, its own over the API)
+  streams        SSF receivers' streams: list, show, pause, enable, disable or delete (as an
+                 operator, announced to the receiver; or --receiver, its own over the API)
 
 By default commands act on the local stack started by \`npm start\` (.setpoll/local.json).
-publish, recipients, queue and keys act on DynamoDB: --table NAME [--region REGION] [--profile NAME]
-acts on a deployed table with the default AWS credential chain. destinations, notify and poll call
-the API over mutual TLS with a client-credentials token: --url URL --cert FILE --key FILE
---token-url URL [--ca FILE] call a deployment. SETPOLL_TABLE, SETPOLL_REGION, SETPOLL_URL,
+publish, recipients, queue, keys and streams act on DynamoDB: --table NAME [--region REGION]
+[--profile NAME] acts on a deployed table with the default AWS credential chain. destinations,
+notify, poll, doctor and streams --receiver call the API over mutual TLS with a client-credentials
+token: --url URL --cert FILE --key FILE --token-url URL [--ca FILE] call a deployment. SETPOLL_TABLE, SETPOLL_REGION, SETPOLL_URL,
 SETPOLL_CERT, SETPOLL_KEY, SETPOLL_TOKEN_URL and SETPOLL_CA stand for those flags.
 
 Run 'setpoll help <command>' or 'setpoll <command> --help' for a command's options,
@@ -84,7 +84,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
     }
     if (command === '--help' || command === '-h' || command === 'help') {
       const topic = rest.find((a) => !a.startsWith('-'));
-      if (topic === undefined) io.out(HELP);
+      if (topic === undefined || topic === 'help') io.out(HELP);
       else await (await commandNamed(topic))(['--help'], io);
       return 0;
     }
@@ -93,9 +93,11 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
     return 0;
   } catch (error) {
     if (error instanceof UsageError) return report(io, json, { kind: 'usage', message: error.message, command: error.command, exitCode: error.exitCode });
-    if (error instanceof CliFailure) return report(io, json, { kind: 'failure', message: error.message, exitCode: error.exitCode });
+    // The command that failed, for --json readers: a failure names it as a usage error does.
+    const ran = command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined;
+    if (error instanceof CliFailure) return report(io, json, { kind: 'failure', message: error.message, command: ran, exitCode: error.exitCode });
     const e = error instanceof Error ? error : new Error(String(error));
-    const code = report(io, json, { kind: 'error', message: `${e.name}: ${e.message}`, exitCode: 1 });
+    const code = report(io, json, { kind: 'error', message: `${e.name}: ${e.message}`, command: ran, exitCode: 1 });
     if (process.env.SETPOLL_DEBUG) io.err(e.stack ?? '');
     return code;
   }

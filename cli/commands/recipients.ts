@@ -286,7 +286,7 @@ async function listAll(certificates: RecipientCertificates, o: Options, io: Io):
   const count = recipients.reduce((n, r) => n + r.certificates.length, 0);
   if (recipients.length === 0) io.out('No recipient has a registered certificate');
   else {
-    const rows = recipients.flatMap((r) => r.certificates.map((c) => [r.clientId, c.fingerprint, c.revoked ? 'revoked' : 'registered', c.facts?.subject ?? 'unknown', expiryText(c.facts)]));
+    const rows = recipients.flatMap((r) => r.certificates.map((c) => [r.clientId, c.fingerprint, c.revoked ? 'revoked' : 'active', c.facts?.subject ?? 'unknown', expiryText(c.facts)]));
     for (const line of table(['RECIPIENT', 'FINGERPRINT', 'STATE', 'SUBJECT', 'EXPIRES'], rows)) io.out(line);
   }
   io.err(`${recipients.length} recipient(s), ${count} certificate(s); the scan read ${readUnits} read unit(s)`);

@@ -21,6 +21,7 @@ describe('CLI conventions', () => {
     expect(await inProcess('poll', '--help')).toEqual({ code: 0, stdout: `${POLL_HELP}\n`, stderr: '' });
     expect(await inProcess('help', 'publish')).toEqual({ code: 0, stdout: `${PUBLISH_HELP}\n`, stderr: '' });
     expect(await inProcess('help')).toEqual({ code: 0, stdout: `${HELP}\n`, stderr: '' });
+    expect(await inProcess('help', 'help')).toEqual({ code: 0, stdout: `${HELP}\n`, stderr: '' });
   });
 
   it('names the command meant by a near-miss', async () => {
@@ -60,7 +61,7 @@ describe('CLI conventions', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toBe('');
     const parsed = JSON.parse(failed.stderr) as { error: { kind: string; exitCode: number; message: string } };
-    expect(parsed.error).toMatchObject({ kind: 'failure', exitCode: 1 });
+    expect(parsed.error).toMatchObject({ kind: 'failure', command: 'poll', exitCode: 1 });
     expect(parsed.error.message).toContain('/nonexistent/local.json');
   });
 

@@ -165,7 +165,7 @@ describe('setpoll doctor', () => {
     expect(report.ok).toBe(false);
     expect(report.steps[0]).toMatchObject({ step: 'dns', status: 'fail', detail: expect.stringMatching(/^setpoll-doctor\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN)/) });
     expect(report.steps.slice(1).every((s) => s.status === 'skip')).toBe(true);
-    expect(JSON.parse(run.stderr)).toEqual({ error: { kind: 'failure', message: '1 check failed: dns (see docs/deploy.md, Troubleshooting)', exitCode: 1 } });
+    expect(JSON.parse(run.stderr)).toEqual({ error: { kind: 'failure', message: '1 check failed: dns (see docs/deploy.md, Troubleshooting)', command: 'doctor', exitCode: 1 } });
   });
 
   it('sends an acknowledge-only poll as RFC 8936 §2.4 defines it', () => {

@@ -626,7 +626,7 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
 
       // Assess
       expect(json).toEqual({ code: 0, stdout: `${JSON.stringify(notification('n-1'))}\n`, stderr: '' });
-      expect(missing).toEqual({ code: 1, stdout: '', stderr: '{"error":{"kind":"failure","message":"not_found: No notification n-9","exitCode":1}}\n' });
+      expect(missing).toEqual({ code: 1, stdout: '', stderr: '{"error":{"kind":"failure","message":"not_found: No notification n-9","command":"notify","exitCode":1}}\n' });
     });
   });
 

@@ -72,10 +72,10 @@ describe('setpoll recipients list and show', () => {
     expect(list).toEqual({
       code: 0,
       stdout:
-        `RECIPIENT  ${'FINGERPRINT'.padEnd(64)}  STATE       SUBJECT       EXPIRES\n` +
-        `lst-alpha  ${a}  registered  CN=lst-alpha  2030-01-02T03:04:05.000Z\n` +
-        `lst-beta   ${o}  revoked     CN=lst-beta   2026-01-01T00:00:00.000Z (expired)\n` +
-        `lst-beta   ${n}  registered  unknown       unknown\n`,
+        `RECIPIENT  ${'FINGERPRINT'.padEnd(64)}  STATE    SUBJECT       EXPIRES\n` +
+        `lst-alpha  ${a}  active   CN=lst-alpha  2030-01-02T03:04:05.000Z\n` +
+        `lst-beta   ${o}  revoked  CN=lst-beta   2026-01-01T00:00:00.000Z (expired)\n` +
+        `lst-beta   ${n}  active   unknown       unknown\n`,
       stderr: expect.stringMatching(/^2 recipient\(s\), 3 certificate\(s\); the scan read \d+(\.\d+)? read unit\(s\)\n$/),
     });
     const listed = JSON.parse(listJson.stdout) as { recipients: unknown; readUnits: number };
