@@ -1,8 +1,7 @@
 /** The claims options of `publish` and `notify`: above all `--events JSON|@FILE`, the SET's events claim. */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { OptionsConfig } from './args.ts';
-import { CliFailure, UsageError } from './errors.ts';
+import { UsageError } from './errors.ts';
+import { readTextFile } from './files.ts';
 
 /** The SET claims a producer gives, and how long the SET stays queued (--ttl SECONDS). */
 export const CLAIM_OPTIONS = {
@@ -15,15 +14,6 @@ export const CLAIM_OPTIONS = {
 export type EventsClaim = Record<string, Record<string, unknown>>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A file's text; a file that cannot be read is a failure (exit 1). */
-export async function readTextFile(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(resolve(file), 'utf8');
-  } catch (error) {
-    throw new CliFailure(`Cannot read ${what} ${file}: ${(error as Error).message}`);
-  }
-}
 
 /** The text of an option given inline or as `@FILE`. */
 export async function inlineOrFile(raw: string, option: string): Promise<string> {

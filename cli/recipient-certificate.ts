@@ -2,11 +2,11 @@
  * A recipient's certificate as the operator names it: a PEM file (`--cert`), whose fingerprint,
  * subject and expiry are read here, or a bare SHA-256 fingerprint (`--fingerprint`).
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { certificateFactsOfPem, thumbprintOfPem } from '../lambdas/core/certificate.ts';
 import type { CertificateFacts } from '../lambdas/store/recipient-registry.ts';
 import { CliFailure, UsageError } from './errors.ts';
+import { readTextFile } from './files.ts';
 
 export interface NamedCertificate {
   /** Lowercase hex of the SHA-256 of the DER encoding: the registry's key. */
@@ -20,13 +20,7 @@ export async function certificateOf(certFile: string | undefined, fingerprint: s
   if ((certFile === undefined) === (fingerprint === undefined)) throw new UsageError('give exactly one of --cert FILE.pem and --fingerprint HEX', command);
   if (fingerprint !== undefined) return { fingerprint: normalizeFingerprint(fingerprint, 'fingerprint', command) };
   const file = resolve(certFile!);
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read the certificate ${file}: ${reason}`);
-  }
+  const pem = await readTextFile(file, 'the certificate');
   const thumbprint = thumbprintOfPem(pem);
   if (!thumbprint) throw new CliFailure(`${file} is not a PEM certificate`);
   return { fingerprint: thumbprint.hex, facts: certificateFactsOfPem(pem) };

@@ -1,21 +1,15 @@
 /** Where `setpoll publish` and `setpoll keys` get signing keys: a private JWK file, or a KMS key. */
-import { readFile } from 'node:fs/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { JWK } from 'jose';
 import { KmsSigner } from '../lambdas/producer/kms-signer.ts';
 import { assertAlgorithm } from '../lambdas/producer/signer.ts';
 import { CliFailure, UsageError } from './errors.ts';
+import { readJsonFile } from './files.ts';
 import type { AwsClientOptions } from './target.ts';
 
 /** Reads a private JWK from a file; a missing or unusable file is a readable failure. */
 export async function readPrivateJwk(file: string): Promise<JWK> {
-  let jwk: JWK;
-  try {
-    jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read the signing key ${file}: ${reason}`);
-  }
+  const jwk = (await readJsonFile(file, 'the signing key')) as JWK;
   if (typeof jwk !== 'object' || jwk === null || !('d' in jwk)) throw new CliFailure(`${file} is not a private JWK`);
   return jwk;
 }
@@ -25,13 +19,7 @@ export async function readPrivateJwk(file: string): Promise<JWK> {
  * (`{"<stack>": {"SigningKeyArn": ..., ...}}`), or a flat `{"SigningKeyArn": ...}`.
  */
 export async function readStackOutputs(file: string): Promise<Record<string, string>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read the stack outputs ${file}: ${reason}`);
-  }
+  const parsed = await readJsonFile(file, 'the stack outputs');
   const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isRecord(parsed)) throw new CliFailure(`${file} is not a stack outputs file (cdk deploy --outputs-file)`);
   if (typeof parsed.SigningKeyArn === 'string') return parsed as Record<string, string>;

@@ -16,13 +16,13 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { CONFIG_FILE_NAME, DEFAULT_STATE_DIR, readLocalConfig, type LocalClientConfig, type LocalConfig } from '../local/config.ts';
 import type { MtlsIdentity } from '../recipient/transport.ts';
 import { COMMON_OPTIONS, type OptionsConfig, type ParsedOptions } from './args.ts';
 import { CliFailure, UsageError } from './errors.ts';
+import { readTextFile } from './files.ts';
 
 /**
  * The environment variables that stand for target flags, as AWS_PROFILE and AWS_REGION do for the
@@ -219,9 +219,9 @@ export async function resolveApiTarget(args: ApiArgs, command: string, role: Api
   const caFile = given('ca')?.value;
   const certFile = needed.cert!.value;
   const [cert, key, ca] = await Promise.all([
-    readPem(certFile, 'the client certificate'),
-    readPem(needed.key!.value, 'the client key'),
-    caFile === undefined ? undefined : readPem(caFile, 'the CA certificate'),
+    readTextFile(certFile, 'the client certificate'),
+    readTextFile(needed.key!.value, 'the client key'),
+    caFile === undefined ? undefined : readTextFile(caFile, 'the CA certificate'),
   ]);
   const clientId = args.client ?? commonName(cert, certFile);
   // A private CA is trusted besides the public roots, not instead of them.
@@ -243,9 +243,9 @@ async function localApiTarget(args: ApiArgs, command: string, role: ApiRole): Pr
     throw new CliFailure(`${configFile} has no tokenUrl or caCertFile: restart the local stack (npm start)`);
   }
   const [cert, key, ca] = await Promise.all([
-    readPem(client.certFile, `the certificate of ${client.clientId}`),
-    readPem(client.keyFile, `the key of ${client.clientId}`),
-    readPem(config.caCertFile, 'the local CA certificate'),
+    readTextFile(client.certFile, `the certificate of ${client.clientId}`),
+    readTextFile(client.keyFile, `the key of ${client.clientId}`),
+    readTextFile(config.caCertFile, 'the local CA certificate'),
   ]);
   // Only the dev CA: the local stack's certificates come from it.
   return { kind: 'local', local, tokenUrl: new URL(config.tokenUrl), clientId: client.clientId, identity: { cert, key, ca } };
@@ -263,16 +263,6 @@ export function httpsUrl(value: string, name: string, command: string): URL {
   // The token and the certificate-bound requests must never travel in the clear.
   if (url.protocol !== 'https:') throw new UsageError(`${source} must use https, got ${JSON.stringify(value)}`, command);
   return url;
-}
-
-export async function readPem(file: string, what: string): Promise<string> {
-  const path = resolve(file);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read ${what} ${path}: ${reason}`);
-  }
 }
 
 /** The subject CN of a PEM certificate: the client id when the CA names clients that way. */

@@ -2,7 +2,7 @@
 import { entityTag, subcommandOf, type OptionsConfig } from '../args.ts';
 import { withManagementApi, type ManagementApi } from '../api-client.ts';
 import { CliFailure, UsageError } from '../errors.ts';
-import { readTextFile } from '../events.ts';
+import { readTextFile } from '../files.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { IF_MATCH_OPTIONS, PAGE_OPTIONS, printList, subcommand, type Run } from '../management-command.ts';

@@ -1,6 +1,4 @@
 /** `setpoll keys ...`: the keys the JWKS publishes besides the current signing key, and rotation. */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { DEFAULT_PREVIOUS_KEY_SECONDS, TOOL_ENV } from '../../lambdas/contract.ts';
 import { KeySetAdmin, isPublished } from '../../lambdas/keys/published-keys.ts';
 import { assertAlgorithm, generateSigningJwk, publicJwk, writeSigningJwk } from '../../lambdas/producer/signer.ts';
@@ -11,6 +9,7 @@ import { parseWithPositionals, positiveInteger, subcommandLine } from '../args.t
 import { withTarget, type Target } from '../connection.ts';
 import { TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { CliFailure, UsageError } from '../errors.ts';
+import { readJsonFile } from '../files.ts';
 import { table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { kmsSigner, readPrivateJwk } from '../signing.ts';
@@ -84,7 +83,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     takes: ['jwk', 'label'],
     async run(admin, o, io) {
       if (o.jwk === undefined) throw new UsageError('--jwk FILE is required', COMMAND);
-      const jwk = await readJson(resolve(o.jwk));
+      const jwk = await readJsonFile(o.jwk, 'the JWK');
       const key = await refuseInvalid(() => admin.registerProducerKey(jwk, o.label));
       io.out(o.json ? JSON.stringify(key) : `Published producer key ${key.kid}`);
     },
@@ -166,15 +165,6 @@ function positiveIntegerSetting(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${TOOL_ENV.previousKeySeconds} must be a positive whole number, got ${JSON.stringify(raw)}`, COMMAND);
   return n;
-}
-
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliFailure(`Cannot read ${file}: ${reason}`);
-  }
 }
 
 /** A key the validator refuses, or a kid already taken, is the operator's to fix: exit 1 with why. */
