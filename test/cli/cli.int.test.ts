@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,19 +24,14 @@ function setpoll(...args: string[]): Promise<Run> {
 
 describe('setpoll CLI', () => {
   let stack: TestStack;
-  let scratch: string;
   let config: string[];
 
   beforeAll(async () => {
     stack = await startTestStack();
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-cli-'));
     config = ['--config', stack.configFile];
   });
 
-  afterAll(async () => {
-    await stack?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   describe('publish', () => {
     it('prints the jti and queues a signed SET that a poll then delivers', async () => {
@@ -86,7 +80,7 @@ describe('setpoll CLI', () => {
     it('add registers a new certificate, so its polls get 200 instead of 403 once the 5 s refusal cache lets go', async () => {
       // Prepare
       const minted = await issueClientCertificate(stack.pki.ca, 'tpp-gamma');
-      const certFile = join(scratch, 'tpp-gamma.pem');
+      const certFile = join(stack.scratch, 'tpp-gamma.pem');
       writeFileSync(certFile, minted.certPem);
       const material = { cert: minted.certPem, key: minted.keyPem, ca: stack.pki.caCertPem };
       const pollAsGamma = (authorization = '') =>
@@ -241,7 +235,7 @@ describe('setpoll CLI', () => {
 
     it('exits 1 when there is no local stack configuration', async () => {
       // Prepare
-      const missing = join(scratch, 'missing', 'local.json');
+      const missing = join(stack.scratch, 'missing', 'local.json');
 
       // Act
       const run = await setpoll('publish', '--recipient', 'tpp-alpha', '--config', missing);

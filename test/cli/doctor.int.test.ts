@@ -3,8 +3,7 @@
  * HTTPS server with client certificates, the authorization server): green with the stack's own
  * recipient, and each failure named when the certificate is wrong.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACK_ONLY_POLL } from '../../cli/doctor-checks.ts';
@@ -17,25 +16,20 @@ const STEPS = ['dns', 'tls', 'tls-1.1', 'mtls', 'token', 'jwks', 'public-jwks', 
 
 describe('setpoll doctor', () => {
   let stack: TestStack;
-  let scratch: string;
   /** The local stack's dev CA, for --ca. */
   let caFile: string;
 
   beforeAll(async () => {
     stack = await startTestStack();
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-doctor-'));
-    caFile = join(scratch, 'dev-ca.pem');
+    caFile = join(stack.scratch, 'dev-ca.pem');
     writeFileSync(caFile, stack.pki.caCertPem);
   });
-  afterAll(async () => {
-    await stack?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   /** Writes PEM files for a --url run. */
   function files(name: string, material: { certPem: string; keyPem: string }): string[] {
-    const cert = join(scratch, `${name}.pem`);
-    const key = join(scratch, `${name}.key`);
+    const cert = join(stack.scratch, `${name}.pem`);
+    const key = join(stack.scratch, `${name}.key`);
     writeFileSync(cert, material.certPem);
     writeFileSync(key, material.keyPem);
     return ['--cert', cert, '--key', key];

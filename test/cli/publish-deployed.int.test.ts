@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,20 +17,17 @@ const ISSUER = 'https://events.bank.example';
 describe('setpoll publish --table (a deployed table)', () => {
   let stack: TestStack;
   let kms: KmsStandIn;
-  let scratch: string;
   let table: string[];
   const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
     stack = await startTestStack();
     kms = await startKmsStandIn('rsa');
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-publish-'));
     table = ['--table', stack.config.dynamodb.tableName, '--region', 'us-east-1'];
   });
   afterAll(async () => {
     await stack?.stop();
     await kms?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
   beforeEach(() => {
     const env = {
@@ -90,7 +86,7 @@ describe('setpoll publish --table (a deployed table)', () => {
   });
 
   it('finds the key in the outputs file cdk deploy --outputs-file writes', async () => {
-    const outputs = join(scratch, 'cdk-outputs.json');
+    const outputs = join(stack.scratch, 'cdk-outputs.json');
     writeFileSync(outputs, JSON.stringify({ Setpoll: { TableName: stack.config.dynamodb.tableName, SigningKeyArn: kms.keyArn, TableArn: 'arn:aws:dynamodb:…' } }));
     kms.calls.length = 0;
 
@@ -104,7 +100,7 @@ describe('setpoll publish --table (a deployed table)', () => {
 
   it('signs with a producer key when --key names it', async () => {
     const jwk = await generateSigningJwk('ES256');
-    const file = join(scratch, 'producer.jwk');
+    const file = join(stack.scratch, 'producer.jwk');
     writeFileSync(file, JSON.stringify(jwk));
 
     const run = await inProcess('publish', '-r', 'tpp-beta', '--jti', 'own-key', '--issuer', ISSUER, '--key', file, ...table);

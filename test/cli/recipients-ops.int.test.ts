@@ -5,8 +5,7 @@
  * instead of within 30 s.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcess } from '../support/cli.ts';
@@ -20,7 +19,6 @@ const UNKNOWN = /unknown \(registered before subjects were kept, or by fingerpri
 
 describe('setpoll recipients: operator tasks', () => {
   let stack: TestStack;
-  let scratch: string;
   let config: string[];
 
   /** A client-credentials token for whoever holds `material` (401 once the certificate is unregistered). */
@@ -38,21 +36,17 @@ describe('setpoll recipients: operator tasks', () => {
   /** A certificate for clientId from the dev CA, written to a PEM file; not registered. */
   const newCertificate = async (clientId: string, name: string) => {
     const issued = await issueClientCertificate(stack.pki.ca, clientId);
-    const certFile = join(scratch, `${name}.pem`);
+    const certFile = join(stack.scratch, `${name}.pem`);
     writeFileSync(certFile, issued.certPem);
     return { fingerprint: issued.fingerprint, certFile, material: { cert: issued.certPem, key: issued.keyPem, ca: stack.pki.caCertPem } };
   };
 
   beforeAll(async () => {
     stack = await startTestStack({ settings: { ...TEST_SETTINGS, identityCacheSeconds: 0 } });
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-recipients-'));
     config = ['--config', stack.configFile];
   });
 
-  afterAll(async () => {
-    await stack?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   describe('rotate', () => {
     it('adds the new certificate beside the old one, verifies it, and says how to remove the old one', async () => {

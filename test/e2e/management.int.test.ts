@@ -22,6 +22,7 @@ import { injectFaults } from '../support/faults.ts';
 import { httpsRequest, type HttpsResponse } from '../support/https-client.ts';
 import { OutputCapture } from '../support/output-capture.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { drain as drainQueue } from '../support/queue.ts';
 import { ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 const PROVIDER = 'provider-demo';
@@ -58,13 +59,7 @@ async function clearDestinations(providerId: string): Promise<void> {
 }
 
 /** Empties a recipient's queue. */
-async function drain(clientId: string): Promise<void> {
-  for (;;) {
-    const page = await stack.store.readQueue(clientId, 100);
-    if (page.items.length === 0) return;
-    await stack.store.deleteSets(clientId, page.items.map((item) => item.jti));
-  }
-}
+const drain = (clientId: string) => drainQueue(stack, clientId);
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;

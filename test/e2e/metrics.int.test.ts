@@ -15,6 +15,7 @@ import { METRICS_NAMESPACE, POLL_METRICS, POLL_SERVICE } from '../../lambdas/obs
 import { createMetrics, defaultMetrics, pollVariant } from '../../lambdas/observability/metrics.ts';
 import { lambdaContext } from '../../local/https-server.ts';
 import { startTestStack, TEST_SETTINGS, type TestStack } from '../support/local-stack.ts';
+import { publishSets } from '../support/queue.ts';
 import { OutputCapture } from '../support/output-capture.ts';
 
 /** An EMF line as Powertools writes it: `_aws` metadata, dimension values, metric values, metadata. */
@@ -72,13 +73,9 @@ async function recipient(): Promise<string> {
   return clientId;
 }
 
+/** The jtis of `count` SETs published to clientId, in the queue's order. */
 async function publish(clientId: string, count: number, ttlSeconds?: number): Promise<string[]> {
-  const jtis: string[] = [];
-  // One at a time: UUIDv7 jtis in publication order are the queue's order.
-  for (let i = 0; i < count; i++) {
-    jtis.push((await stack.publisher.publish({ recipients: [clientId], events: EVENTS, ...(ttlSeconds ? { ttlSeconds } : {}) })).jti);
-  }
-  return jtis;
+  return (await publishSets(stack, clientId, count, { events: EVENTS, ...(ttlSeconds ? { ttlSeconds } : {}) })).map((s) => s.jti);
 }
 
 /** Polls with a fresh interaction id; returns the parsed body and that id. */

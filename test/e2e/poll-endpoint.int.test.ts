@@ -6,6 +6,7 @@ import { validateSettings } from '../../lambdas/core/settings.ts';
 import { thumbprintOfPem } from '../../lambdas/core/certificate.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { drain as drainQueue, publishSets } from '../support/queue.ts';
 
 const EVENT = { 'https://schemas.openid.net/secevent/caep/event-type/credential-change': { credential_type: 'x509', change_type: 'update' } };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -18,22 +19,9 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 /** Empties a recipient's queue so each test starts from a known state. */
-async function drain(clientId: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const page = await stack.store.readQueue(clientId, 100);
-    if (page.items.length === 0) return;
-    await stack.store.deleteSets(clientId, page.items.map((item) => item.jti));
-  }
-}
+const drain = (clientId: string) => drainQueue(stack, clientId);
 
-async function publish(clientId: string, count: number): Promise<{ jti: string; set: string }[]> {
-  const out: { jti: string; set: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const { jti, set } = await stack.publisher.publish({ recipients: [clientId], events: EVENT });
-    out.push({ jti, set });
-  }
-  return out;
-}
+const publish = (clientId: string, count: number) => publishSets(stack, clientId, count, { events: EVENT });
 
 describe('POST /events', () => {
   describe('RFC 8936 §2.4.1 poll-only', () => {

@@ -80,20 +80,15 @@ describe('public JWKS URL (no client certificate)', () => {
 
 describe('producer keys', () => {
   let stack: TestStack;
-  let scratch: string;
   beforeAll(async () => {
     stack = await startTestStack();
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-keys-'));
   });
-  afterAll(async () => {
-    await stack?.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it('a SET signed with a registered producer key is delivered, verifies through the public JWKS and is acked', async () => {
     // Prepare: the producer's own key; the operator publishes its public half.
     const producerKey = await generateSigningJwk('ES256');
-    const file = join(scratch, 'producer.pub.json');
+    const file = join(stack.scratch, 'producer.pub.json');
     writeFileSync(file, JSON.stringify(publicJwk(producerKey)));
     const register = await inProcess('keys', 'register', '--jwk', file, '--label', 'team-x', '--config', stack.configFile);
     expect(register).toEqual({ code: 0, stdout: `Published producer key ${producerKey.kid}\n`, stderr: '' });
@@ -118,7 +113,7 @@ describe('producer keys', () => {
 
   it('refuses a private key, and publishes nothing', async () => {
     const privateKey = await generateSigningJwk('ES256');
-    const file = join(scratch, 'private.json');
+    const file = join(stack.scratch, 'private.json');
     writeFileSync(file, JSON.stringify(privateKey));
     const before = await stack.publishedKeys.keys();
 
@@ -130,7 +125,7 @@ describe('producer keys', () => {
 
   it('after `keys remove`, a SET signed with the removed key no longer verifies', async () => {
     const producerKey = await generateSigningJwk('PS256');
-    const file = join(scratch, 'removed.pub.json');
+    const file = join(stack.scratch, 'removed.pub.json');
     writeFileSync(file, JSON.stringify(publicJwk(producerKey)));
     expect((await inProcess('keys', 'register', '--jwk', file, '--config', stack.configFile)).code).toBe(0);
     const producer = new Publisher({ store: stack.store, signer: await JwkSigner.fromJwk(producerKey), issuer: 'https://team-y.example' });

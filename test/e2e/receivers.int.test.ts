@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSettings } from '../../lambdas/core/settings.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { publishSets, queued as queuedJtis } from '../support/queue.ts';
 
 const EVENT = { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { initiating_entity: 'policy' } };
 /** Long enough to tell a long poll from a short one, short enough for the suite. */
@@ -27,13 +28,8 @@ async function recipient(name: string): Promise<string> {
   return clientId;
 }
 
-async function publish(clientId: string, count: number): Promise<{ jti: string; set: string }[]> {
-  const out: { jti: string; set: string }[] = [];
-  for (let i = 0; i < count; i++) out.push(await stack.publisher.publish({ recipients: [clientId], events: EVENT }));
-  return out;
-}
-
-const queued = async (clientId: string) => (await stack.store.readQueue(clientId, 100, undefined, true)).items.map((i) => i.jti);
+const publish = (clientId: string, count: number) => publishSets(stack, clientId, count, { events: EVENT });
+const queued = (clientId: string) => queuedJtis(stack, clientId);
 const sets = (...items: { jti: string; set: string }[]) => Object.fromEntries(items.map((i) => [i.jti, i.set]));
 
 describe('receivers in the field', () => {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -27,16 +26,11 @@ describe('the queued-SET item: JSON Schema and test vectors', () => {
 
   describe('against the local stack', () => {
     let stack: TestStack;
-    let scratch: string;
     const raw = () => createDynamoClient(stack.config.dynamodb.endpoint);
     beforeAll(async () => {
       stack = await startTestStack();
-      scratch = mkdtempSync(join(tmpdir(), 'setpoll-schema-'));
     });
-    afterAll(async () => {
-      await stack?.stop();
-      rmSync(scratch, { recursive: true, force: true });
-    });
+    afterAll(() => stack?.stop());
 
     it("setpoll's own publisher writes items that conform to the schema", async () => {
       const { jti, set } = await stack.publisher.publish({ recipients: ['tpp-beta'], events: { 'https://example.com/event': {} } });
@@ -50,7 +44,7 @@ describe('the queued-SET item: JSON Schema and test vectors', () => {
     });
 
     it('a valid vector put as is (low-level PutItem) is delivered, verifies with the published vector key, and is acked', async () => {
-      const file = join(scratch, 'vector-key.json');
+      const file = join(stack.scratch, 'vector-key.json');
       writeFileSync(file, JSON.stringify(vectors.jwks.keys[0]));
       expect((await inProcess('keys', 'register', '--jwk', file, '--config', stack.configFile)).code).toBe(0);
       const { item } = vectors.valid[0]!;

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -22,7 +21,6 @@ const EVENT = { 'https://schemas.openid.net/secevent/risc/event-type/account-dis
 
 describe('a Python producer (boto3) against the local stack', () => {
   let stack: TestStack;
-  let scratch: string;
 
   beforeAll(async () => {
     // No silent skip: without boto3 this suite fails and says what to install.
@@ -30,19 +28,15 @@ describe('a Python producer (boto3) against the local stack', () => {
       throw new Error(`${PYTHON} with boto3 and cryptography is required (apt-get install -y python3-boto3 python3-cryptography): ${error.message}`);
     });
     stack = await startTestStack();
-    scratch = mkdtempSync(join(tmpdir(), 'setpoll-python-'));
   });
-  afterAll(async () => {
-    await stack?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it.each(['ES256', 'PS256'] as SetAlgorithm[])('its %s SET is delivered, verifies against the public JWKS and is acked like any other', async (alg) => {
     // Prepare: the producer's key pair; the operator publishes the public half.
     const jwk = await generateSigningJwk(alg);
-    const pem = join(scratch, `${alg}.pem`);
+    const pem = join(stack.scratch, `${alg}.pem`);
     writeFileSync(pem, createPrivateKey({ key: jwk as never, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    const pub = join(scratch, `${alg}.pub.json`);
+    const pub = join(stack.scratch, `${alg}.pub.json`);
     writeFileSync(pub, JSON.stringify(publicJwk(jwk)));
     expect((await inProcess('keys', 'register', '--jwk', pub, '--label', `python-${alg}`, '--config', stack.configFile)).code).toBe(0);
 
@@ -77,7 +71,7 @@ describe('a Python producer (boto3) against the local stack', () => {
 
   it('publishing the same jti again is reported as a duplicate and keeps the first SET', async () => {
     const jwk = await generateSigningJwk('ES256');
-    const pem = join(scratch, 'dup.pem');
+    const pem = join(stack.scratch, 'dup.pem');
     writeFileSync(pem, createPrivateKey({ key: jwk as never, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const args = [PRODUCER, '--table', stack.config.dynamodb.tableName, '--recipient', 'tpp-beta', '--issuer', 'https://python-producer.example',
       '--key', pem, `--kid=${jwk.kid!}`, '--jti', 'python-dup-1', '--region', 'us-east-1', '--endpoint-url', stack.config.dynamodb.endpoint];

@@ -11,6 +11,7 @@ import { createRecipient, type Recipient, type RecipientOptions } from '../../re
 import { NetworkError } from '../../recipient/errors.ts';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../../recipient/transport.ts';
 import type { TestStack } from '../support/local-stack.ts';
+export { drain, queued } from '../support/queue.ts';
 
 export const EVENT = { 'https://schemas.openid.net/secevent/caep/event-type/credential-change': { credential_type: 'x509', change_type: 'update' } };
 
@@ -154,16 +155,3 @@ export function errorAnswer(status: number, err: string, description: string, he
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ err, description }) };
 }
 
-/** Empties a recipient's queue. */
-export async function drain(stack: TestStack, clientId: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const page = await stack.store.readQueue(clientId, 100, undefined, true);
-    if (page.items.length === 0) return;
-    await stack.store.deleteSets(clientId, page.items.map((item) => item.jti));
-  }
-}
-
-/** The jtis still queued for a recipient (consistent read). */
-export async function queued(stack: TestStack, clientId: string): Promise<string[]> {
-  return (await stack.store.readQueue(clientId, 100, undefined, true)).items.map((item) => item.jti);
-}

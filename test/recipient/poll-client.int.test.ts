@@ -10,20 +10,17 @@ import type { Recipient } from '../../recipient/recipient.ts';
 import { StaticTokenSource, type TokenSource } from '../../recipient/token-source.ts';
 import { injectFaults } from '../support/faults.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { publishSets } from '../support/queue.ts';
 import { EVENT, Recorder, errorAnswer, freshRecipient, injectPollFaults, queued, recipientFor, type Fault } from './helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let stack: TestStack;
-const opened: Recipient[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  for (const r of opened) r.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** A new recipient of the stack (its own queue) with a recorder on its transport, and optional faults in front of the stack. */
 async function setUp(faults: readonly Fault[] = []): Promise<{ clientId: string; recipient: Recipient; recorder: Recorder }> {
@@ -31,15 +28,11 @@ async function setUp(faults: readonly Fault[] = []): Promise<{ clientId: string;
   const recorder = new Recorder();
   const inject = injectPollFaults(faults);
   const recipient = recipientFor(stack, clientId, { wrapTransport: (t) => recorder.wrap(inject(t)) });
-  opened.push(recipient);
+  stack.closeOnStop(recipient);
   return { clientId, recipient, recorder };
 }
 
-async function publish(clientId: string, count: number): Promise<{ jti: string; set: string }[]> {
-  const out = [];
-  for (let i = 0; i < count; i++) out.push(await stack.publisher.publish({ recipients: [clientId], events: EVENT }));
-  return out.map(({ jti, set }) => ({ jti, set }));
-}
+const publish = (clientId: string, count: number) => publishSets(stack, clientId, count, { events: EVENT });
 
 describe('PollClient', () => {
   describe('poll', () => {

@@ -9,18 +9,13 @@ import { resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { POLL_HELP, pollCommand } from '../../cli/commands/poll.ts';
-import { main } from '../../cli/main.ts';
 import { uuidv7 } from '../../lambdas/producer/uuidv7.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { publishSets } from '../support/queue.ts';
+import { inProcess } from '../support/cli.ts';
 import { EVENT, claimsFor, drain, enqueue, foreignKey, queued } from './helpers.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../cli/setpoll.mjs');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let stack: TestStack;
 let config: string[];
@@ -36,21 +31,9 @@ beforeEach(async () => {
 });
 
 /** Runs the CLI in this process. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`) });
-  return { code, stdout, stderr };
-}
+const cli = inProcess;
 
-async function publish(clientId: string, count: number): Promise<{ jti: string; set: string }[]> {
-  const out = [];
-  for (let i = 0; i < count; i++) {
-    const { jti, set } = await stack.publisher.publish({ recipients: [clientId], events: EVENT });
-    out.push({ jti, set });
-  }
-  return out;
-}
+const publish = (clientId: string, count: number) => publishSets(stack, clientId, count, { events: EVENT });
 
 describe('setpoll poll', () => {
   describe('without --follow', () => {

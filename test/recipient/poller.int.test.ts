@@ -16,6 +16,7 @@ import type { Recipient } from '../../recipient/recipient.ts';
 import type { VerifiedSet } from '../../recipient/set-verifier.ts';
 import { injectFaults } from '../support/faults.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { publishSets } from '../support/queue.ts';
 import {
   EVENT,
   Recorder,
@@ -36,15 +37,11 @@ import {
 const LEASE_SECONDS = 1;
 
 let stack: TestStack;
-const opened: Recipient[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({ settings: validateSettings({ ...TEST_SETTINGS, leaseSeconds: LEASE_SECONDS }) });
 });
-afterAll(async () => {
-  for (const r of opened) r.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 interface Harness {
   readonly clientId: string;
@@ -67,7 +64,7 @@ async function setUp(faults: readonly Fault[] = [], clientId?: string, tokenFaul
   const inject = injectPollFaults(faults);
   const injectTokens = injectTokenFaults(tokenFaults);
   const recipient = recipientFor(stack, id, { wrapTransport: (t) => recorder.wrap(inject(injectTokens(t))) });
-  opened.push(recipient);
+  stack.closeOnStop(recipient);
   const handed: string[] = [];
   const rejected: { jti: string; code: string }[] = [];
   const retries: Harness['retries'] = [];
@@ -91,11 +88,8 @@ async function setUp(faults: readonly Fault[] = [], clientId?: string, tokenFaul
   };
 }
 
-async function publish(clientId: string, count: number): Promise<string[]> {
-  const jtis: string[] = [];
-  for (let i = 0; i < count; i++) jtis.push((await stack.publisher.publish({ recipients: [clientId], events: EVENT })).jti);
-  return jtis;
-}
+/** The jtis of `count` SETs published to clientId, oldest first. */
+const publish = async (clientId: string, count: number): Promise<string[]> => (await publishSets(stack, clientId, count, { events: EVENT })).map((s) => s.jti);
 
 /**
  * libuv times setTimeout against a loop clock of whole milliseconds cached at the top of each loop

@@ -3,7 +3,7 @@
  * a new or an existing stream, verification, and a Recipient that polls the stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSsfStream, SsfSetupFailed, SSF_VERIFICATION_EVENT, type SsfReceiver } from '../../recipient/index.ts';
+import { connectSsfStream, SsfSetupFailed, SSF_VERIFICATION_EVENT } from '../../recipient/index.ts';
 import { SSF_PATHS } from '../../lambdas/ssf/vocabulary.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -11,15 +11,11 @@ import { CREDENTIAL_CHANGE, SESSION_REVOKED } from '../support/event-types.ts';
 
 
 let stack: TestStack;
-const receivers: SsfReceiver[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  for (const r of receivers) r.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 const connect = async (clientId: string, eventsRequested: string[], state?: string) => {
   const receiver = await connectSsfStream({
@@ -30,7 +26,7 @@ const connect = async (clientId: string, eventsRequested: string[], state?: stri
     eventsRequested,
     ...(state === undefined ? {} : { state }),
   });
-  receivers.push(receiver);
+  stack.closeOnStop(receiver);
   return receiver;
 };
 

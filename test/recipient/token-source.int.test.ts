@@ -13,20 +13,16 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { Recorder, injectTokenFaults, oauthErrorAnswer } from './helpers.ts';
 
 let stack: TestStack;
-const transports: MtlsTransport[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  for (const t of transports) t.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 function transportOf(clientId: string): MtlsTransport {
   const material = stack.client(clientId);
   const transport = mtlsTransport({ cert: material.cert, key: material.key, ca: material.ca });
-  transports.push(transport);
+  stack.closeOnStop(transport);
   return transport;
 }
 

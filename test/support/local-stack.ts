@@ -51,7 +51,11 @@ export interface TestStack extends LocalStack {
    * `authorization` header replaces the token (an empty one sends none).
    */
   manage(clientId: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpsResponse>;
-  /** Stops the stack (not the shared DynamoDB Local) and removes the temporary state folder. */
+  /** A folder for the test's own files (certificates, keys, configs), removed when the stack stops. */
+  readonly scratch: string;
+  /** Closes `thing` (a client or recipient of the stack) when the stack stops, before the stack itself. */
+  closeOnStop<T extends { close(): void }>(thing: T): T;
+  /** Stops the stack (not the shared DynamoDB Local) and removes the temporary state and scratch folders. */
   stop(): Promise<void>;
 }
 
@@ -80,6 +84,9 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+
+  const scratch = mkdtempSync(join(tmpdir(), 'setpoll-test-scratch-'));
+  const toClose: { close(): void }[] = [];
 
   const materials = new Map<string, ClientMaterial>();
   for (const c of stack.pki.clients) materials.set(c.clientId, { cert: c.certPem, key: c.keyPem, ca: stack.pki.caCertPem });
@@ -114,6 +121,11 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     ...stack,
     client,
     token,
+    scratch,
+    closeOnStop<T extends { close(): void }>(thing: T): T {
+      toClose.push(thing);
+      return thing;
+    },
     async mintClient(clientId: string, options: { register?: boolean } = {}): Promise<MintedClient> {
       const issued = await issueClientCertificate(stack.pki.ca, clientId);
       if (options.register !== false) await stack.registry.register(clientId, issued.fingerprint);
@@ -147,7 +159,9 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
       });
     },
     async stop(): Promise<void> {
+      for (const thing of toClose.splice(0)) thing.close();
       await stack.stop();
+      rmSync(scratch, { recursive: true, force: true });
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
