@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DestinationStore, DestinationWrite } from './destination-store.ts';
 import { batchGetItems } from './notifier-batch.ts';
 import type { DestinationItem } from './notifier-items.ts';
 import { listPage, queryPage, type ListPage } from './notifier-query.ts';
 import { DESTINATION_PREFIX, destinationSk, providerPk } from './schema.ts';
 import { ItemExists, ItemMissing, StoreUnavailable, TransactionRefused, VersionConflict, WriteContended, type StorageError } from './store-errors.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 type TransactWriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -27,37 +28,29 @@ function missingOrStale(clientId: string, old: Record<string, AttributeValue> | 
 }
 
 /** The DestinationStore on the setpoll table (items `P#<providerId>` / `D#<clientId>`). */
-export class DynamoDestinationStore implements DestinationStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class DynamoDestinationStore extends TableAdapter implements DestinationStore {
   async get(providerId: string, clientId: string): Promise<DestinationItem | undefined> {
-    const out = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: destinationSk(clientId) }, ConsistentRead: true }),
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: providerPk(providerId), sk: destinationSk(clientId) }, ConsistentRead: true }),
     );
     return out.Item as DestinationItem | undefined;
   }
 
   async getMany(providerId: string, clientIds: readonly string[]): Promise<Map<string, DestinationItem>> {
     const items = await batchGetItems<DestinationItem>(
-      this.#client,
-      this.#table,
+      this.client,
+      this.table,
       clientIds.map((id) => ({ pk: providerPk(providerId), sk: destinationSk(id) })),
     );
     return new Map(items.map((item) => [item.clientId, item]));
   }
 
   list(providerId: string, page: { limit: number; cursor?: string | undefined }): Promise<ListPage<DestinationItem>> {
-    return listPage<DestinationItem>(this.#client, this.#table, { pk: providerPk(providerId), prefix: DESTINATION_PREFIX, ...page, consistent: false });
+    return listPage<DestinationItem>(this.client, this.table, { pk: providerPk(providerId), prefix: DESTINATION_PREFIX, ...page, consistent: false });
   }
 
   async pageAfter(providerId: string, afterSk: string | undefined, limit: number): Promise<{ items: DestinationItem[]; more: boolean }> {
-    const page = await queryPage<DestinationItem>(this.#client, this.#table, {
+    const page = await queryPage<DestinationItem>(this.client, this.table, {
       pk: providerPk(providerId),
       prefix: DESTINATION_PREFIX,
       limit,
@@ -69,8 +62,8 @@ export class DynamoDestinationStore implements DestinationStore {
 
   async create(item: DestinationItem): Promise<void> {
     try {
-      await this.#client.send(
-        new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: DESTINATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
+      await this.client.send(
+        new PutCommand({ TableName: this.table, Item: item, ConditionExpression: DESTINATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ItemExists(`A destination ${item.clientId} is already registered`, { cause: error });
@@ -87,9 +80,9 @@ export class DynamoDestinationStore implements DestinationStore {
     const condition = expectedVersion === undefined ? DESTINATION_EXISTS : `${DESTINATION_EXISTS} AND ${VERSION_MATCHES}`;
     const set = ['#version = #version + :one', '#updatedAt = :now', ...(eventTypes === null ? [] : ['#eventTypes = :eventTypes'])];
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: providerPk(providerId), sk: destinationSk(clientId) },
           UpdateExpression: `SET ${set.join(', ')}${eventTypes === null ? ' REMOVE #eventTypes' : ''}`,
           ConditionExpression: condition,
@@ -114,7 +107,7 @@ export class DynamoDestinationStore implements DestinationStore {
 
   async delete(providerId: string, clientId: string, expectedVersion?: number): Promise<void> {
     try {
-      await this.#client.send(new DeleteCommand({ TableName: this.#table, ...this.#deletion(providerPk(providerId), clientId, expectedVersion) }));
+      await this.client.send(new DeleteCommand({ TableName: this.table, ...this.#deletion(providerPk(providerId), clientId, expectedVersion) }));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw missingOrStale(clientId, error.Item, error);
       throw error;
@@ -126,11 +119,11 @@ export class DynamoDestinationStore implements DestinationStore {
     const transactItems = writes.map((write): TransactWriteItem => {
       switch (write.kind) {
         case 'create':
-          return { Put: { TableName: this.#table, Item: write.item, ConditionExpression: DESTINATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } } };
+          return { Put: { TableName: this.table, Item: write.item, ConditionExpression: DESTINATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } } };
         case 'replace':
           return {
             Put: {
-              TableName: this.#table,
+              TableName: this.table,
               Item: write.item,
               ConditionExpression: `${DESTINATION_EXISTS} AND ${VERSION_MATCHES}`,
               ExpressionAttributeNames: { '#sk': 'sk', '#version': 'version' },
@@ -139,12 +132,12 @@ export class DynamoDestinationStore implements DestinationStore {
             },
           };
         case 'delete':
-          return { Delete: { TableName: this.#table, ...this.#deletion(pk, write.clientId, write.expectedVersion) } };
+          return { Delete: { TableName: this.table, ...this.#deletion(pk, write.clientId, write.expectedVersion) } };
       }
     });
     try {
       // The token makes the SDK's own retries of this call idempotent (for 10 minutes).
-      await this.#client.send(new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: randomUUID() }));
+      await this.client.send(new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: randomUUID() }));
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = new Map<number, StorageError>();

@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { JWK } from 'jose';
 import { KeyAlreadyPublished, type KeySetStore, type PublishedKey, type PublishedKeyKind } from './key-set-store.ts';
 import { KEYS_PK, keySk } from './schema.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 /**
  * Published keys in the queue table, all in the one partition `KEYS` (schema.ts): one Query reads
@@ -10,20 +11,12 @@ import { KEYS_PK, keySk } from './schema.ts';
  * lets DynamoDB delete an expired key eventually; readers filter on `until` because TTL deletion
  * can lag by days.
  */
-export class DynamoKeySetStore implements KeySetStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class DynamoKeySetStore extends TableAdapter implements KeySetStore {
   async list(): Promise<PublishedKey[]> {
     const keys: PublishedKey[] = [];
     const pages = paginateQuery(
-      { client: this.#client },
-      { TableName: this.#table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': KEYS_PK }, ConsistentRead: true },
+      { client: this.client },
+      { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': KEYS_PK }, ConsistentRead: true },
     );
     for await (const page of pages) for (const item of page.Items ?? []) keys.push(fromItem(item));
     return keys;
@@ -31,9 +24,9 @@ export class DynamoKeySetStore implements KeySetStore {
 
   async add(key: PublishedKey): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: {
             pk: KEYS_PK,
             sk: keySk(key.kid),
@@ -55,9 +48,9 @@ export class DynamoKeySetStore implements KeySetStore {
 
   async expire(kid: string, until: number): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: KEYS_PK, sk: keySk(kid) },
           UpdateExpression: 'SET #until = :until, #ttl = :until',
           ConditionExpression: 'attribute_exists(sk)',
@@ -73,8 +66,8 @@ export class DynamoKeySetStore implements KeySetStore {
   }
 
   async remove(kid: string): Promise<boolean> {
-    const out = await this.#client.send(
-      new DeleteCommand({ TableName: this.#table, Key: { pk: KEYS_PK, sk: keySk(kid) }, ReturnValues: 'ALL_OLD' }),
+    const out = await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: KEYS_PK, sk: keySk(kid) }, ReturnValues: 'ALL_OLD' }),
     );
     return out.Attributes !== undefined;
   }

@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NewNotification, NotificationStore, ProgressChange } from './notification-store.ts';
 import type { NotificationItem } from './notifier-items.ts';
 import { listPage, type ListPage } from './notifier-query.ts';
 import { NOTIFICATION_PREFIX, notificationSk, providerPk } from './schema.ts';
 import { ItemExists, ItemMissing, VersionConflict } from './store-errors.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 /**
  * Claims are stored as their JSON text (`claims`, a string): a DynamoDB map cannot hold every JSON
@@ -24,32 +25,24 @@ const NOTIFICATION_EXISTS = 'attribute_exists(#sk)';
 const VERSION_MATCHES = '#version = :expectedVersion';
 
 /** The NotificationStore on the setpoll table (items `P#<providerId>` / `N#<notificationId>`). */
-export class DynamoNotificationStore implements NotificationStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class DynamoNotificationStore extends TableAdapter implements NotificationStore {
   async read(providerId: string, notificationId: string): Promise<NotificationItem | undefined> {
-    const out = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: notificationSk(notificationId) }, ConsistentRead: true }),
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: providerPk(providerId), sk: notificationSk(notificationId) }, ConsistentRead: true }),
     );
     return fromStored(out.Item);
   }
 
   async list(providerId: string, page: { limit: number; cursor?: string | undefined }): Promise<ListPage<NotificationItem>> {
-    const found = await listPage<Record<string, unknown> & { sk: string }>(this.#client, this.#table, { pk: providerPk(providerId), prefix: NOTIFICATION_PREFIX, ...page, consistent: false });
+    const found = await listPage<Record<string, unknown> & { sk: string }>(this.client, this.table, { pk: providerPk(providerId), prefix: NOTIFICATION_PREFIX, ...page, consistent: false });
     return { ...found, items: found.items.map((item) => fromStored(item)) };
   }
 
   async create(providerId: string, fields: NewNotification): Promise<NotificationItem> {
     const item: NotificationItem = { pk: providerPk(providerId), sk: notificationSk(fields.notificationId), ...fields };
     try {
-      await this.#client.send(
-        new PutCommand({ TableName: this.#table, Item: toStored(item), ConditionExpression: NOTIFICATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
+      await this.client.send(
+        new PutCommand({ TableName: this.table, Item: toStored(item), ConditionExpression: NOTIFICATION_ABSENT, ExpressionAttributeNames: { '#sk': 'sk' } }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ItemExists(`A notification ${item.notificationId} exists`, { cause: error });
@@ -60,9 +53,9 @@ export class DynamoNotificationStore implements NotificationStore {
 
   async replace(next: NotificationItem, readVersion: number): Promise<void> {
     await this.#ifVersion(next.notificationId, () =>
-      this.#client.send(
+      this.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: toStored(next),
           ConditionExpression: `${NOTIFICATION_EXISTS} AND ${VERSION_MATCHES}`,
           ExpressionAttributeNames: { '#sk': 'sk', '#version': 'version' },
@@ -75,9 +68,9 @@ export class DynamoNotificationStore implements NotificationStore {
 
   async withdraw(item: NotificationItem, at: string): Promise<NotificationItem> {
     const out = await this.#ifVersion(item.notificationId, () =>
-      this.#client.send(
+      this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: item.pk, sk: item.sk },
           UpdateExpression:
             'SET #state = :withdrawn, #sweeping = :true, #withdrawnSets = :zero, #step = #step + :one, #version = #version + :one, #updatedAt = :now REMOVE #cursor, #sweepCursor',
@@ -121,9 +114,9 @@ export class DynamoNotificationStore implements NotificationStore {
     const noReplaceOrWithdraw = '#version = :version';
     const noOtherContinuation = '#step = :step';
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: item.pk, sk: item.sk },
           UpdateExpression: `SET ${sets.join(', ')}${change.remove.length > 0 ? ` REMOVE ${change.remove.map((n) => `#${n}`).join(', ')}` : ''}`,
           ConditionExpression: `${noReplaceOrWithdraw} AND ${noOtherContinuation}`,

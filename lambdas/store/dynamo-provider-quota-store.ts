@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { ProviderQuotaStore } from './provider-quota-store.ts';
 import { DESTINATION_PREFIX, DESTINATION_COUNT_SK, notificationRateSk, providerPk } from './schema.ts';
 import { LimitReached } from './store-errors.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 /** A minute's notification counter outlives its minute by a day (DynamoDB's TTL deletion may lag anyway). */
 const RATE_TTL_SECONDS = 86_400;
@@ -19,21 +20,13 @@ const RATE_TTL_SECONDS = 86_400;
  * The rate is a fixed window per minute: at most `perMinute` in each calendar minute (so up to twice
  * that across a minute boundary).
  */
-export class DynamoProviderQuotaStore implements ProviderQuotaStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class DynamoProviderQuotaStore extends TableAdapter implements ProviderQuotaStore {
   async reserveDestinations(providerId: string, count: number, max: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#client.send(
+        await this.client.send(
           new UpdateCommand({
-            TableName: this.#table,
+            TableName: this.table,
             Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
             UpdateExpression: 'SET #n = #n + :count',
             ConditionExpression: 'attribute_exists(#n) AND #n <= :room',
@@ -53,9 +46,9 @@ export class DynamoProviderQuotaStore implements ProviderQuotaStore {
 
   async releaseDestinations(providerId: string, count: number): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
           UpdateExpression: 'SET #n = #n - :count',
           ConditionExpression: 'attribute_exists(#n) AND #n >= :count',
@@ -70,16 +63,16 @@ export class DynamoProviderQuotaStore implements ProviderQuotaStore {
   }
 
   async destinationCount(providerId: string): Promise<number> {
-    const out = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK }, ConsistentRead: true }));
+    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK }, ConsistentRead: true }));
     return out.Item === undefined ? this.#startCount(providerId) : Number(out.Item.n);
   }
 
   async countNotifications(providerId: string, count: number, perMinute: number, nowMs: number) {
     const minute = Math.floor(nowMs / 60_000);
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: providerPk(providerId), sk: notificationRateSk(minute) },
           UpdateExpression: 'SET #n = if_not_exists(#n, :zero) + :count, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
@@ -100,13 +93,13 @@ export class DynamoProviderQuotaStore implements ProviderQuotaStore {
     let n = 0;
     // Select COUNT: DynamoDB counts the destinations without returning them.
     const pages = paginateQuery(
-      { client: this.#client },
-      { TableName: this.#table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)', ExpressionAttributeValues: { ':pk': pk, ':d': DESTINATION_PREFIX }, Select: 'COUNT', ConsistentRead: true },
+      { client: this.client },
+      { TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)', ExpressionAttributeValues: { ':pk': pk, ':d': DESTINATION_PREFIX }, Select: 'COUNT', ConsistentRead: true },
     );
     for await (const page of pages) n += page.Count ?? 0;
     try {
-      await this.#client.send(
-        new PutCommand({ TableName: this.#table, Item: { pk, sk: DESTINATION_COUNT_SK, n }, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }),
+      await this.client.send(
+        new PutCommand({ TableName: this.table, Item: { pk, sk: DESTINATION_COUNT_SK, n }, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }),
       );
       return n;
     } catch (error) {

@@ -17,7 +17,6 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import {
   GATE_SK,
@@ -33,7 +32,6 @@ import {
 } from './schema.ts';
 import {
   LeaseConflict,
-  QueueStore,
   type DeliveryRecord,
   type ErrorReport,
   type Lease,
@@ -41,16 +39,15 @@ import {
   type QueueHead,
   type QueuePage,
   type QueuedSet,
+  type QueueStore,
 } from './queue-store.ts';
-import { ProgrammerError } from '../shared/programmer-error.ts';
+import { TableAdapter, type TableOptions } from './table-adapter.ts';
 import { enqueueWithConsent } from './consented-enqueue.ts';
 import { toDeliveryRecord, toGate, toLease, toQueuedSet } from './queue-items.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
 
-export interface DynamoQueueStoreOptions {
-  readonly client: DynamoDBDocumentClient;
-  readonly tableName: string;
+export interface DynamoQueueStoreOptions extends TableOptions {
   /** Receives `ConsumedCapacity` of every call (logged in debug mode, summed by the benchmark). */
   readonly onCapacity?: CapacityListener;
 }
@@ -58,34 +55,29 @@ export interface DynamoQueueStoreOptions {
 /** How many conditional deletes run at once; keeps within the SDK's socket pool. */
 const DELETE_CONCURRENCY = 32;
 
-export class DynamoQueueStore extends QueueStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
+export class DynamoQueueStore extends TableAdapter implements QueueStore {
   readonly #onCapacity: CapacityListener | undefined;
 
   constructor(options: DynamoQueueStoreOptions) {
-    super();
-    if (!options.tableName) throw new ProgrammerError('tableName is required');
-    this.#client = options.client;
-    this.#table = options.tableName;
+    super(options);
     this.#onCapacity = options.onCapacity;
   }
 
   get tableName(): string {
-    return this.#table;
+    return this.table;
   }
 
   async enqueue(clientId: string, set: NewSet): Promise<'queued' | 'duplicate' | 'unauthorized'> {
     if (set.origin !== undefined) {
-      const { outcome, capacity } = await enqueueWithConsent(this.#client, this.#table, clientId, { ...set, origin: set.origin });
+      const { outcome, capacity } = await enqueueWithConsent(this.client, this.table, clientId, { ...set, origin: set.origin });
       if (outcome === 'queued') this.#onCapacity?.('enqueue', capacity);
       return outcome;
     }
     const item = queuedSetItem(clientId, set);
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: item,
           ConditionExpression: 'attribute_not_exists(sk)',
           ReturnConsumedCapacity: 'TOTAL',
@@ -100,9 +92,9 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async readLease(clientId: string, consistent: boolean): Promise<Lease> {
-    const out = await this.#client.send(
+    const out = await this.client.send(
       new GetCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: { pk: queuePk(clientId), sk: LEASE_SK },
         ConsistentRead: consistent,
         ReturnConsumedCapacity: 'TOTAL',
@@ -113,9 +105,9 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async readHead(clientId: string, limit: number, consistent: boolean): Promise<QueueHead> {
-    const out = await this.#client.send(
+    const out = await this.client.send(
       new QueryCommand({
-        TableName: this.#table,
+        TableName: this.table,
         // `S!LEASE` sorts just before every `S#<jti>`: one Query reads the lease record, then the SETs.
         KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lease AND :end',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
@@ -138,9 +130,9 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent = false): Promise<QueuePage> {
-    const out = await this.#client.send(
+    const out = await this.client.send(
       new QueryCommand({
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
         ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': SET_PREFIX },
@@ -164,9 +156,9 @@ export class DynamoQueueStore extends QueueStore {
     let latest = 0;
     for (const until of entries.values()) latest = Math.max(latest, until);
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: {
             pk: queuePk(clientId),
             sk: LEASE_SK,
@@ -231,9 +223,9 @@ export class DynamoQueueStore extends QueueStore {
     values?: Record<string, unknown>,
   ): Promise<boolean> {
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new DeleteCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: queuePk(clientId), sk },
           ConditionExpression: condition,
           ...(names ? { ExpressionAttributeNames: names } : {}),
@@ -252,8 +244,8 @@ export class DynamoQueueStore extends QueueStore {
 
   async recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
     const pk = queuePk(clientId);
-    const got = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk, sk: setSk(jti) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    const got = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk: setSk(jti) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
     this.#onCapacity?.('recordError.read', got.ConsumedCapacity);
     const item = got.Item as QueuedSetItem | undefined;
@@ -288,9 +280,9 @@ export class DynamoQueueStore extends QueueStore {
       }
     }
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: queuePk(clientId), sk: setSk(jti) },
           UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression: 'attribute_exists(sk)',
@@ -329,11 +321,11 @@ export class DynamoQueueStore extends QueueStore {
   /** Deletes the queued SET and writes its record in one transaction, so it is never in both or neither. */
   async #moveToRecord(item: QueuedSetItem, record: DeliveryRecordItem): Promise<boolean> {
     try {
-      const out = await this.#client.send(
+      const out = await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Delete: { TableName: this.#table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(sk)' } },
-            { Put: { TableName: this.#table, Item: record } },
+            { Delete: { TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(sk)' } },
+            { Put: { TableName: this.table, Item: record } },
           ],
           ReturnConsumedCapacity: 'TOTAL',
         }),
@@ -353,9 +345,9 @@ export class DynamoQueueStore extends QueueStore {
     await Promise.all(
       jtis.map(async (jti) => {
         try {
-          const out = await this.#client.send(
+          const out = await this.client.send(
             new UpdateCommand({
-              TableName: this.#table,
+              TableName: this.table,
               Key: { pk: queuePk(clientId), sk: setSk(jti) },
               UpdateExpression: 'ADD #att :one',
               ConditionExpression: 'attribute_exists(sk)',
@@ -373,8 +365,8 @@ export class DynamoQueueStore extends QueueStore {
   }
 
   async readRecord(clientId: string, jti: string): Promise<DeliveryRecord | undefined> {
-    const out = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }),
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }),
     );
     const item = out.Item as DeliveryRecordItem | undefined;
     return item ? toDeliveryRecord(item) : undefined;

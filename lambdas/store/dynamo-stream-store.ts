@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ProgrammerError } from '../core/errors.ts';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryGate } from './queue-store.ts';
 import { GATE_SK, STREAM_SK, queuePk } from './schema.ts';
-import { StreamStore, StreamWriteConflict, type StreamLookup, type StreamRecord } from './stream-store.ts';
+import { StreamWriteConflict, type StreamLookup, type StreamStore, type StreamRecord } from './stream-store.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 /**
  * The stream item (`Q#<clientId>` / `SSF#STREAM`) and its delivery gate (`Q#<clientId>` /
@@ -12,28 +12,18 @@ import { StreamStore, StreamWriteConflict, type StreamLookup, type StreamRecord 
  * (`deleted: true`), so the receiver stays an SSF receiver that is sent nothing until it creates
  * another stream.
  */
-export class DynamoStreamStore extends StreamStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    super();
-    if (!options.tableName) throw new ProgrammerError('tableName is required');
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class DynamoStreamStore extends TableAdapter implements StreamStore {
   async read(clientId: string, consistent: boolean): Promise<StreamLookup> {
-    const out = await this.#client.send(new GetCommand({ TableName: this.#table, Key: key(clientId), ConsistentRead: consistent }));
+    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: key(clientId), ConsistentRead: consistent }));
     if (!out.Item) return undefined;
     return out.Item.deleted === true ? 'deleted' : toRecord(out.Item);
   }
 
   async create(record: StreamRecord): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: toItem(record),
           ConditionExpression: 'attribute_not_exists(sk) OR deleted = :true',
           ExpressionAttributeValues: { ':true': true },
@@ -49,7 +39,7 @@ export class DynamoStreamStore extends StreamStore {
     const gateKey = { pk: queuePk(record.clientId), sk: GATE_SK };
     const put = {
       Put: {
-        TableName: this.#table,
+        TableName: this.table,
         Item: toItem(record),
         ConditionExpression: 'version = :v AND attribute_not_exists(deleted)',
         ExpressionAttributeValues: { ':v': expectedVersion },
@@ -61,7 +51,7 @@ export class DynamoStreamStore extends StreamStore {
     }
     await this.#transact(record.clientId, [
       put,
-      gate ? { Put: { TableName: this.#table, Item: { ...gateKey, ...gate } } } : { Delete: { TableName: this.#table, Key: gateKey } },
+      gate ? { Put: { TableName: this.table, Item: { ...gateKey, ...gate } } } : { Delete: { TableName: this.table, Key: gateKey } },
     ]);
   }
 
@@ -69,21 +59,21 @@ export class DynamoStreamStore extends StreamStore {
     await this.#transact(clientId, [
       {
         Put: {
-          TableName: this.#table,
+          TableName: this.table,
           Item: { ...key(clientId), deleted: true, version: expectedVersion + 1, updatedAt: at },
           ConditionExpression: 'version = :v AND attribute_not_exists(deleted)',
           ExpressionAttributeValues: { ':v': expectedVersion },
         },
       },
-      { Delete: { TableName: this.#table, Key: { pk: queuePk(clientId), sk: GATE_SK } } },
+      { Delete: { TableName: this.table, Key: { pk: queuePk(clientId), sk: GATE_SK } } },
     ]);
   }
 
   async claimVerification(clientId: string, streamId: string, now: number, notBefore: number): Promise<{ accepted: true } | { accepted: false; lastAt: number }> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: key(clientId),
           UpdateExpression: 'SET verifiedAt = :now',
           ConditionExpression: 'streamId = :sid AND attribute_not_exists(deleted) AND (attribute_not_exists(verifiedAt) OR verifiedAt <= :notBefore)',
@@ -101,7 +91,7 @@ export class DynamoStreamStore extends StreamStore {
 
   async #transact(clientId: string, items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>): Promise<void> {
     try {
-      await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       const conditionFailed =
         error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');

@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
 import { decodeJwt } from 'jose';
@@ -8,7 +8,7 @@ import { LEASE_SK, SET_PREFIX, inboxPk, inboxSk, queuePk, receiptPk, receiptSk, 
 import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import { pauseBeforeRetry } from '../shared/helpers.ts';
-import { ProgrammerError } from '../shared/programmer-error.ts';
+import { TableAdapter, type TableOptions } from './table-adapter.ts';
 
 /** What withdrawing one queued SET found. */
 export type WithdrawOutcome =
@@ -39,9 +39,7 @@ export interface ReceiptOf {
   readonly notificationId: string;
 }
 
-export interface NotifierQueueOptions {
-  readonly client: DynamoDBDocumentClient;
-  readonly tableName: string;
+export interface NotifierQueueOptions extends TableOptions {
   readonly queue: QueueStore;
 }
 
@@ -58,15 +56,11 @@ const key = (clientId: string, jti: string): string => `${clientId}\u0000${jti}`
  * The Notifier's reads and writes of recipient queues beyond what QueueStore offers: reading
  * queued SETs by key, and withdrawing an undelivered SET so that no concurrent poll can deliver it.
  */
-export class NotifierQueue {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
+export class NotifierQueue extends TableAdapter {
   readonly #queue: QueueStore;
 
   constructor(options: NotifierQueueOptions) {
-    if (!options.tableName) throw new ProgrammerError('tableName is required');
-    this.#client = options.client;
-    this.#table = options.tableName;
+    super(options);
     this.#queue = options.queue;
   }
 
@@ -76,8 +70,8 @@ export class NotifierQueue {
   /** Reads queued SETs by (clientId, jti), strongly consistent. Keyed by NotifierQueue.key. */
   async readQueuedSets(wanted: readonly { clientId: string; jti: string }[]): Promise<Map<string, QueuedSetState>> {
     const items = await batchGetItems<QueuedSetItem>(
-      this.#client,
-      this.#table,
+      this.client,
+      this.table,
       wanted.map((w) => ({ pk: queuePk(w.clientId), sk: setSk(w.jti) })),
       { expression: 'pk, sk, jti, #ttl, att', names: { '#ttl': 'ttl' } },
     );
@@ -96,7 +90,7 @@ export class NotifierQueue {
   async *providerSets(clientId: string, providerId: string): AsyncGenerator<ProviderSet[]> {
     let afterSk: string | undefined;
     do {
-      const page = await queryPage<QueuedSetItem>(this.#client, this.#table, {
+      const page = await queryPage<QueuedSetItem>(this.client, this.table, {
         pk: queuePk(clientId),
         prefix: SET_PREFIX,
         limit: PROVIDER_SETS_PAGE,
@@ -134,12 +128,12 @@ export class NotifierQueue {
       const neverAttempted = '(attribute_not_exists(#att) OR #att = :zero)';
       const receiptNamesJti = 'attribute_exists(sk) AND #jti = :jti';
       try {
-        await this.#client.send(
+        await this.client.send(
           new TransactWriteCommand({
             TransactItems: [
               {
                 Update: {
-                  TableName: this.#table,
+                  TableName: this.table,
                   Key: { pk: queuePk(clientId), sk: LEASE_SK },
                   // Only the version changes: the leases (`l`) stay as the poll path wrote them, in
                   // whatever shape it uses; a record created here has none, which reads as empty.
@@ -155,7 +149,7 @@ export class NotifierQueue {
               },
               {
                 Delete: {
-                  TableName: this.#table,
+                  TableName: this.table,
                   Key: { pk: queuePk(clientId), sk: setSk(jti) },
                   ConditionExpression: `${setStillQueued} AND ${neverAttempted}`,
                   ExpressionAttributeNames: { '#att': 'att' },
@@ -167,7 +161,7 @@ export class NotifierQueue {
                 ? [
                     {
                       Update: {
-                        TableName: this.#table,
+                        TableName: this.table,
                         Key: { pk: inboxPk(clientId), sk: inboxSk(jti) },
                         UpdateExpression: 'SET #w = :true, #wat = :at',
                         ConditionExpression: 'attribute_exists(sk)',
@@ -181,7 +175,7 @@ export class NotifierQueue {
                 ? [
                     {
                       Update: {
-                        TableName: this.#table,
+                        TableName: this.table,
                         Key: { pk: receiptPk(receipt.providerId, receipt.notificationId), sk: receiptSk(clientId) },
                         UpdateExpression: 'SET #w = :true, #wat = :at',
                         ConditionExpression: receiptNamesJti,

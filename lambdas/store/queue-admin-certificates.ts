@@ -4,9 +4,10 @@
  */
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand, paginateQuery, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { factsOf, type CertificateFacts, type RegisteredCertificate } from './recipient-registry.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 export type CertificateState =
   /** Registered to this recipient and not revoked: it identifies the recipient. */
@@ -38,22 +39,14 @@ export class RotationRefused extends Error {
   }
 }
 
-export class RecipientCertificates {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class RecipientCertificates extends TableAdapter {
   /** Every certificate listed under the recipient, with its registration and revocation. */
   async describe(clientId: string): Promise<CertificateDetail[]> {
     const listed: RegisteredCertificate[] = [];
     const pages = paginateQuery(
-      { client: this.#client },
+      { client: this.client },
       {
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
         ConsistentRead: true,
@@ -65,9 +58,9 @@ export class RecipientCertificates {
     return Promise.all(
       listed.map(async (listing): Promise<CertificateDetail> => {
         const { fingerprint } = listing;
-        const out = await this.#client.send(
+        const out = await this.client.send(
           new QueryCommand({
-            TableName: this.#table,
+            TableName: this.table,
             KeyConditionExpression: 'pk = :pk',
             ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
             ConsistentRead: true,
@@ -93,9 +86,9 @@ export class RecipientCertificates {
     const revoked = new Set<string>();
     let readUnits = 0;
     const pages = paginateScan(
-      { client: this.#client },
+      { client: this.client },
       {
-        TableName: this.#table,
+        TableName: this.table,
         FilterExpression: 'begins_with(#pk, :client) OR (begins_with(#pk, :cert) AND #sk = :revoked)',
         ProjectionExpression: '#pk, #sk, #at, #subject, #notAfter',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#at': 'at', '#subject': 'subject', '#notAfter': 'notAfter' },
@@ -134,12 +127,12 @@ export class RecipientCertificates {
   async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now(), facts?: CertificateFacts): Promise<void> {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     try {
-      await this.#client.send(
+      await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Update: {
-                TableName: this.#table,
+                TableName: this.table,
                 Key: { pk: certPk(newFingerprint), sk: CERT_SK },
                 UpdateExpression: 'SET clientId = :c, #at = if_not_exists(#at, :now)',
                 ConditionExpression: 'attribute_not_exists(sk) OR clientId = :c',
@@ -149,7 +142,7 @@ export class RecipientCertificates {
             },
             {
               Update: {
-                TableName: this.#table,
+                TableName: this.table,
                 Key: { pk: clientPk(clientId), sk: clientCertSk(newFingerprint) },
                 UpdateExpression: `SET #at = if_not_exists(#at, :now)${facts === undefined ? '' : ', subject = :s, notAfter = :n'}`,
                 ExpressionAttributeNames: { '#at': 'at' },
@@ -158,16 +151,16 @@ export class RecipientCertificates {
             },
             {
               Delete: {
-                TableName: this.#table,
+                TableName: this.table,
                 Key: { pk: certPk(oldFingerprint), sk: CERT_SK },
                 ConditionExpression: 'clientId = :c',
                 ExpressionAttributeValues: { ':c': clientId },
               },
             },
-            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: clientCertSk(oldFingerprint) } } },
+            { Delete: { TableName: this.table, Key: { pk: clientPk(clientId), sk: clientCertSk(oldFingerprint) } } },
             // The caller checked the new certificate is not revoked; a revocation since then must
             // not cost the recipient its working certificate.
-            { ConditionCheck: { TableName: this.#table, Key: { pk: certPk(newFingerprint), sk: REVOKED_SK }, ConditionExpression: 'attribute_not_exists(sk)' } },
+            { ConditionCheck: { TableName: this.table, Key: { pk: certPk(newFingerprint), sk: REVOKED_SK }, ConditionExpression: 'attribute_not_exists(sk)' } },
           ],
         }),
       );

@@ -13,14 +13,14 @@
  * operator commands share one paging (paginateQuery) and batching core.
  */
 import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, paginateQuery, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { jtiCreatedAt } from './set-age.ts';
 import { toDeliveryRecord } from './queue-items.ts';
 import { type Backlog, type PurgeResult, type RecordView, type ReplayItem, type ReplayOutcome, type ReplayResult } from './queue-admin-results.ts';
 import type { QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
 import { mapLimit, pauseBeforeRetry } from '../shared/helpers.ts';
-import { ProgrammerError } from '../shared/programmer-error.ts';
+import { TableAdapter, type TableOptions } from './table-adapter.ts';
 
 export { RECORD_STATES } from './queue-admin-results.ts';
 export type { Backlog, PurgeResult, RecordView, ReplayItem, ReplayOutcome, ReplayResult } from './queue-admin-results.ts';
@@ -33,9 +33,7 @@ export class QueueBusy extends Error {
   }
 }
 
-export interface QueueAdminOptions {
-  readonly client: DynamoDBDocumentClient;
-  readonly tableName: string;
+export interface QueueAdminOptions extends TableOptions {
   /** Reads the lease record, in whatever shape the poll path writes it. */
   readonly queue: QueueStore;
   /** Epoch ms; injectable for tests. */
@@ -54,17 +52,13 @@ const REPLAY_CONCURRENCY = 16;
 const EMPTY_LEASE_TTL_SECONDS = 86_400;
 const RETRYABLE = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
-export class QueueAdmin {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
+export class QueueAdmin extends TableAdapter {
   readonly #queue: QueueStore;
   readonly #now: () => number;
   readonly #pageSize: number | undefined;
 
   constructor(options: QueueAdminOptions) {
-    if (!options.tableName) throw new ProgrammerError('tableName is required');
-    this.#client = options.client;
-    this.#table = options.tableName;
+    super(options);
     this.#queue = options.queue;
     this.#now = options.now ?? Date.now;
     this.#pageSize = options.pageSize;
@@ -149,9 +143,9 @@ export class QueueAdmin {
     let more = false;
     const attributes = ['#jti', '#state', '#err', '#description', '#lang', '#att', '#at', '#ttl', ...(options.withSets ? ['#set'] : [])];
     const pages = paginateQuery(
-      { client: this.#client },
+      { client: this.client },
       {
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ...(options.state ? { FilterExpression: '#state = :state' } : {}),
         ProjectionExpression: attributes.join(', '),
@@ -212,9 +206,9 @@ export class QueueAdmin {
     let found = 0;
     let deleted = 0;
     const pages = paginateQuery(
-      { client: this.#client, pageSize: PURGE_BATCH },
+      { client: this.client, pageSize: PURGE_BATCH },
       {
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ProjectionExpression: '#sk',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
@@ -250,9 +244,9 @@ export class QueueAdmin {
     } else {
       candidates = [];
       const pages = paginateQuery(
-        { client: this.#client },
+        { client: this.client },
         {
-          TableName: this.#table,
+          TableName: this.table,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
           ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
           ExpressionAttributeValues: { ':pk': queuePk(clientId), ':prefix': RECORD_PREFIX },
@@ -272,8 +266,8 @@ export class QueueAdmin {
       const state = record.state;
       if (Number(record.ttl) <= nowSeconds) return { jti, state, outcome: 'expired' };
       if (options.dryRun) {
-        const queued = await this.#client.send(
-          new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: setSk(jti) }, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' }, ConsistentRead: true }),
+        const queued = await this.client.send(
+          new GetCommand({ TableName: this.table, Key: { pk: queuePk(clientId), sk: setSk(jti) }, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': 'sk' }, ConsistentRead: true }),
         );
         return { jti, state, outcome: queued.Item ? 'already_queued' : 'replayed' };
       }
@@ -284,7 +278,7 @@ export class QueueAdmin {
   }
 
   async #getRecord(clientId: string, jti: string): Promise<DeliveryRecordItem | undefined> {
-    const out = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }));
+    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: queuePk(clientId), sk: recordSk(jti) }, ConsistentRead: true }));
     return out.Item as DeliveryRecordItem | undefined;
   }
 
@@ -293,13 +287,13 @@ export class QueueAdmin {
     const item: QueuedSetItem = { pk, sk: setSk(record.jti), jti: record.jti, set: record.set, ttl: Number(record.ttl) };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#client.send(
+        await this.client.send(
           new TransactWriteCommand({
             TransactItems: [
-              { Put: { TableName: this.#table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+              { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
               {
                 Delete: {
-                  TableName: this.#table,
+                  TableName: this.table,
                   Key: { pk, sk: recordSk(record.jti) },
                   ConditionExpression: '#at = :at AND #state = :state',
                   ExpressionAttributeNames: { '#at': 'at', '#state': 'state' },
@@ -329,12 +323,12 @@ export class QueueAdmin {
     let conflicts = 0;
     while (keys.length > 0) {
       try {
-        const out = await this.#client.send(
+        const out = await this.client.send(
           new TransactWriteCommand({
             TransactItems: [
               {
                 Update: {
-                  TableName: this.#table,
+                  TableName: this.table,
                   Key: { pk, sk: LEASE_SK },
                   // Only the version changes (monotonically); the leases stay in the poll path's shape.
                   UpdateExpression: 'SET #ttl = if_not_exists(#ttl, :ttl) ADD #v :one',
@@ -342,7 +336,7 @@ export class QueueAdmin {
                   ExpressionAttributeValues: { ':one': 1, ':ttl': Math.ceil(this.#now() / 1000) + EMPTY_LEASE_TTL_SECONDS },
                 },
               },
-              ...keys.map((sk) => ({ Delete: { TableName: this.#table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(sk)' } })),
+              ...keys.map((sk) => ({ Delete: { TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(sk)' } })),
             ],
             ReturnConsumedCapacity: 'TOTAL',
           }),
@@ -375,8 +369,8 @@ export class QueueAdmin {
     onPage: (out: QueryCommandOutput) => void,
   ): Promise<void> {
     const pages = paginateQuery(
-      { client: this.#client, ...(this.#pageSize === undefined ? {} : { pageSize: this.#pageSize }) },
-      { ...input, TableName: this.#table, ReturnConsumedCapacity: 'TOTAL' },
+      { client: this.client, ...(this.#pageSize === undefined ? {} : { pageSize: this.#pageSize }) },
+      { ...input, TableName: this.table, ReturnConsumedCapacity: 'TOTAL' },
     );
     for await (const out of pages) {
       usage.readUnits += units(out.ConsumedCapacity);

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
+import { TableAdapter } from './table-adapter.ts';
 
 /** What the table says about one certificate fingerprint. */
 export interface CertificateStatus {
@@ -42,20 +43,12 @@ export class CertificateInUse extends Error {
  * Recipients and their certificates. A certificate maps to exactly one recipient; a recipient may
  * hold several certificates at once, which is how rotation works (add the new, then remove the old).
  */
-export class RecipientRegistry {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
-    this.#client = options.client;
-    this.#table = options.tableName;
-  }
-
+export class RecipientRegistry extends TableAdapter {
   /** One query reads both the registration and any revocation of a fingerprint. */
   async lookup(fingerprint: string): Promise<CertificateStatus> {
-    const out = await this.#client.send(
+    const out = await this.client.send(
       new QueryCommand({
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
         ConsistentRead: true,
@@ -78,17 +71,17 @@ export class RecipientRegistry {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     const kept = facts === undefined ? {} : { subject: facts.subject, notAfter: facts.notAfter };
     try {
-      await this.#client.send(
+      await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Put: {
-                TableName: this.#table,
+                TableName: this.table,
                 Item: { pk: certPk(fingerprint), sk: CERT_SK, clientId, at: now },
                 ConditionExpression: 'attribute_not_exists(sk)',
               },
             },
-            { Put: { TableName: this.#table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now, ...kept } } },
+            { Put: { TableName: this.table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now, ...kept } } },
           ],
         }),
       );
@@ -109,9 +102,9 @@ export class RecipientRegistry {
   /** Only onto an existing item: a registration removed meanwhile is not brought back. */
   async #keepFacts(clientId: string, fingerprint: string, facts: CertificateFacts): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) },
           UpdateExpression: 'SET subject = :s, notAfter = :n',
           ConditionExpression: 'attribute_exists(sk)',
@@ -125,18 +118,18 @@ export class RecipientRegistry {
 
   async remove(clientId: string, fingerprint: string): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Delete: {
-                TableName: this.#table,
+                TableName: this.table,
                 Key: { pk: certPk(fingerprint), sk: CERT_SK },
                 ConditionExpression: 'clientId = :c',
                 ExpressionAttributeValues: { ':c': clientId },
               },
             },
-            { Delete: { TableName: this.#table, Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) } } },
+            { Delete: { TableName: this.table, Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) } } },
           ],
         }),
       );
@@ -148,9 +141,9 @@ export class RecipientRegistry {
   }
 
   async list(clientId: string): Promise<RegisteredCertificate[]> {
-    const out = await this.#client.send(
+    const out = await this.client.send(
       new QueryCommand({
-        TableName: this.#table,
+        TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
       }),
@@ -160,9 +153,9 @@ export class RecipientRegistry {
 
   /** Adds a fingerprint to the deny list. Takes effect once the handlers' identity cache expires. */
   async revoke(fingerprint: string, reason?: string, now = Date.now()): Promise<void> {
-    await this.#client.send(
+    await this.client.send(
       new PutCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Item: { pk: certPk(fingerprint), sk: REVOKED_SK, at: now, ...(reason ? { reason } : {}) },
       }),
     );
@@ -170,7 +163,7 @@ export class RecipientRegistry {
 
   async unrevoke(fingerprint: string): Promise<void> {
     try {
-      await this.#client.send(new DeleteCommand({ TableName: this.#table, Key: { pk: certPk(fingerprint), sk: REVOKED_SK } }));
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: certPk(fingerprint), sk: REVOKED_SK } }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
