@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import { codedStorageError } from './store-errors.ts';
 
 /**
  * Why a stored key is in the JWKS besides the current signing key:
@@ -21,11 +22,9 @@ export interface PublishedKey {
   readonly until?: number;
 }
 
-export class KeyAlreadyPublished extends Error {
-  readonly code = 'key_exists';
+export class KeyAlreadyPublished extends codedStorageError('KeyAlreadyPublished', 'key_exists') {
   constructor(kid: string) {
     super(`A key with kid ${JSON.stringify(kid)} is already published`);
-    this.name = 'KeyAlreadyPublished';
   }
 }
 

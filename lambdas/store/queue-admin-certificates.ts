@@ -8,6 +8,7 @@ import { QueryCommand, TransactWriteCommand, paginateQuery, paginateScan } from 
 import { factsOf, type CertificateFacts, type RegisteredCertificate } from './recipient-registry.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';
+import { codedStorageError } from './store-errors.ts';
 
 export type CertificateState =
   /** Registered to this recipient and not revoked: it identifies the recipient. */
@@ -31,13 +32,7 @@ export interface RecipientListing {
   readonly certificates: readonly (RegisteredCertificate & { readonly revoked: boolean })[];
 }
 
-export class RotationRefused extends Error {
-  readonly code = 'rotation_refused';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RotationRefused';
-  }
-}
+export class RotationRefused extends codedStorageError('RotationRefused', 'rotation_refused') {}
 
 export class RecipientCertificates extends TableAdapter {
   /** Every certificate listed under the recipient, with its registration and revocation. */

@@ -21,17 +21,12 @@ import type { QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
 import { mapLimit, pauseBeforeRetry } from '../shared/helpers.ts';
 import { TableAdapter, type TableOptions } from './table-adapter.ts';
+import { codedStorageError } from './store-errors.ts';
 
 export { RECORD_STATES } from './queue-admin-results.ts';
 export type { Backlog, PurgeResult, RecordView, ReplayItem, ReplayOutcome, ReplayResult } from './queue-admin-results.ts';
 
-export class QueueBusy extends Error {
-  readonly code = 'queue_busy';
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueueBusy';
-  }
-}
+export class QueueBusy extends codedStorageError('QueueBusy', 'queue_busy') {}
 
 export interface QueueAdminOptions extends TableOptions {
   /** Reads the lease record, in whatever shape the poll path writes it. */

@@ -1,4 +1,5 @@
 import type { RecordState } from './schema.ts';
+import { codedStorageError } from './store-errors.ts';
 
 /** A SET waiting in a recipient's queue, as the poll logic sees it. */
 export interface QueuedSet {
@@ -84,11 +85,9 @@ export interface DeliveryRecord {
 }
 
 /** Thrown when a lease record changed between read and write: another poll won; retry. */
-export class LeaseConflict extends Error {
-  readonly code = 'lease_conflict';
+export class LeaseConflict extends codedStorageError('LeaseConflict', 'lease_conflict') {
   constructor(clientId: string) {
     super(`The lease record of ${clientId} changed concurrently`);
-    this.name = 'LeaseConflict';
   }
 }
 

@@ -3,6 +3,7 @@ import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCo
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';
+import { codedStorageError } from './store-errors.ts';
 
 /** What the table says about one certificate fingerprint. */
 export interface CertificateStatus {
@@ -31,11 +32,9 @@ export function factsOf(item: Record<string, unknown>): { facts: CertificateFact
   return typeof item.subject === 'string' && typeof item.notAfter === 'number' ? { facts: { subject: item.subject, notAfter: item.notAfter } } : {};
 }
 
-export class CertificateInUse extends Error {
-  readonly code = 'certificate_in_use';
+export class CertificateInUse extends codedStorageError('CertificateInUse', 'certificate_in_use') {
   constructor(fingerprint: string, owner: string) {
     super(`Certificate ${fingerprint} is already registered to ${owner}`);
-    this.name = 'CertificateInUse';
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DeliveryGate } from './queue-store.ts';
+import { codedStorageError } from './store-errors.ts';
 
 export type StreamStatus = 'enabled' | 'paused' | 'disabled';
 
@@ -29,11 +30,9 @@ export interface StreamRecord {
 export type StreamLookup = StreamRecord | 'deleted' | undefined;
 
 /** A write lost to a concurrent one (version changed), or a create found a live stream. */
-export class StreamWriteConflict extends Error {
-  readonly code = 'stream_conflict';
+export class StreamWriteConflict extends codedStorageError('StreamWriteConflict', 'stream_conflict') {
   constructor(clientId: string) {
     super(`The stream of ${clientId} changed concurrently or already exists`);
-    this.name = 'StreamWriteConflict';
   }
 }
 

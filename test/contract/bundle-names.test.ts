@@ -31,9 +31,13 @@ async function bundle(entry: string, outfile: string) {
 /** Every error class whose name reaches logs or metrics, with the name it must keep. */
 const ERRORS = {
   '../../lambdas/core/errors.ts': ['InvalidRequest', 'InvalidToken', 'Unauthenticated', 'AccessDenied', 'InsufficientScope', 'NotFound', 'Conflict', 'MethodNotAllowed', 'PayloadTooLarge', 'UnsupportedMediaType', 'TooManyRequests', 'ServiceUnavailable', 'ProgrammerError'],
-  '../../lambdas/store/store-errors.ts': ['ItemMissing', 'ItemExists', 'VersionConflict', 'InvalidCursor', 'StoreUnavailable', 'WriteContended', 'TransactionRefused'],
+  '../../lambdas/store/store-errors.ts': ['ItemMissing', 'ItemExists', 'VersionConflict', 'InvalidCursor', 'StoreUnavailable', 'LimitReached', 'WriteContended', 'TransactionRefused'],
   '../../lambdas/store/queue-store.ts': ['LeaseConflict'],
   '../../lambdas/store/recipient-registry.ts': ['CertificateInUse'],
+  '../../lambdas/store/stream-store.ts': ['StreamWriteConflict'],
+  '../../lambdas/store/key-set-store.ts': ['KeyAlreadyPublished'],
+  '../../lambdas/store/queue-admin.ts': ['QueueBusy'],
+  '../../lambdas/store/queue-admin-certificates.ts': ['RotationRefused'],
   // The recipient library's, as an application that bundles it with minification would log them.
   '../../recipient/errors.ts': [
     'MalformedSet', 'InvalidSetKey', 'InvalidSetIssuer', 'InvalidSetAudience', 'SetAuthenticationFailed', 'SetAccessDenied',
