@@ -4,9 +4,9 @@
  */
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { factsOf, type CertificateFacts, type RegisteredCertificate } from './recipient-registry.ts';
-import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
+import { TransactWriteCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';
+import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientPk } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';
 import { codedStorageError } from './store-errors.ts';
 
@@ -38,31 +38,14 @@ export class RecipientCertificates extends TableAdapter {
   /** Every certificate listed under the recipient, with its registration and revocation. */
   async describe(clientId: string): Promise<CertificateDetail[]> {
     const listed: RegisteredCertificate[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
-        ConsistentRead: true,
-      },
-    );
-    for await (const out of pages) {
-      for (const i of out.Items ?? []) listed.push({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at), ...factsOf(i) });
-    }
+    const pages = paginateQuery({ client: this.client }, { ...listingQuery(this.table, clientId), ConsistentRead: true });
+    for await (const out of pages) for (const item of out.Items ?? []) listed.push(toRegisteredCertificate(item));
     return Promise.all(
       listed.map(async (listing): Promise<CertificateDetail> => {
         const { fingerprint } = listing;
-        const out = await this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
-            ConsistentRead: true,
-          }),
-        );
-        const registration = out.Items?.find((i) => i.sk === CERT_SK);
-        const revocation = out.Items?.find((i) => i.sk === REVOKED_SK);
+        const items = await certificateItems(this.client, this.table, fingerprint);
+        const registration = items.find((i) => i.sk === CERT_SK);
+        const revocation = items.find((i) => i.sk === REVOKED_SK);
         const owner = registration === undefined ? undefined : String(registration.clientId);
         const revoked = revocation === undefined ? {} : { revokedAt: Number(revocation.at), ...(revocation.reason ? { reason: String(revocation.reason) } : {}) };
         if (owner !== clientId) return { ...listing, state: 'unregistered', ...(owner === undefined ? {} : { owner }), ...revoked };
@@ -101,7 +84,7 @@ export class RecipientCertificates extends TableAdapter {
         else if (sk.startsWith(CLIENT_CERT_PREFIX)) {
           const clientId = pk.slice(clientPk('').length);
           const certificates = byRecipient.get(clientId) ?? [];
-          certificates.push({ fingerprint: sk.slice(CLIENT_CERT_PREFIX.length), addedAt: Number(item.at), ...factsOf(item), revoked: false });
+          certificates.push({ ...toRegisteredCertificate(item, sk), revoked: false });
           byRecipient.set(clientId, certificates);
         }
       }
@@ -128,7 +111,7 @@ export class RecipientCertificates extends TableAdapter {
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: certPk(newFingerprint), sk: CERT_SK },
+                Key: registrationKey(newFingerprint),
                 UpdateExpression: 'SET clientId = :c, #at = if_not_exists(#at, :now)',
                 ConditionExpression: 'attribute_not_exists(sk) OR clientId = :c',
                 ExpressionAttributeNames: { '#at': 'at' },
@@ -138,24 +121,16 @@ export class RecipientCertificates extends TableAdapter {
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: clientPk(clientId), sk: clientCertSk(newFingerprint) },
+                Key: listingKey(clientId, newFingerprint),
                 UpdateExpression: `SET #at = if_not_exists(#at, :now)${facts === undefined ? '' : ', subject = :s, notAfter = :n'}`,
                 ExpressionAttributeNames: { '#at': 'at' },
                 ExpressionAttributeValues: { ':now': now, ...(facts === undefined ? {} : { ':s': facts.subject, ':n': facts.notAfter }) },
               },
             },
-            {
-              Delete: {
-                TableName: this.table,
-                Key: { pk: certPk(oldFingerprint), sk: CERT_SK },
-                ConditionExpression: 'clientId = :c',
-                ExpressionAttributeValues: { ':c': clientId },
-              },
-            },
-            { Delete: { TableName: this.table, Key: { pk: clientPk(clientId), sk: clientCertSk(oldFingerprint) } } },
+            ...unregistration(this.table, clientId, oldFingerprint),
             // The caller checked the new certificate is not revoked; a revocation since then must
             // not cost the recipient its working certificate.
-            { ConditionCheck: { TableName: this.table, Key: { pk: certPk(newFingerprint), sk: REVOKED_SK }, ConditionExpression: 'attribute_not_exists(sk)' } },
+            { ConditionCheck: { TableName: this.table, Key: revocationKey(newFingerprint), ConditionExpression: 'attribute_not_exists(sk)' } },
           ],
         }),
       );

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../core/client-id.ts';
-import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
+import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';
+import { CERT_SK, REVOKED_SK } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';
 import { codedStorageError } from './store-errors.ts';
 
@@ -12,25 +13,7 @@ export interface CertificateStatus {
   readonly revoked: boolean;
 }
 
-/** What an operator reads off a certificate at registration, kept beside its fingerprint. */
-export interface CertificateFacts {
-  /** The subject DN as node:crypto prints it, one RDN a line joined with ", " (e.g. `CN=tpp-alpha, O=TPP`). */
-  readonly subject: string;
-  /** The end of its validity, epoch ms. */
-  readonly notAfter: number;
-}
-
-export interface RegisteredCertificate {
-  readonly fingerprint: string;
-  readonly addedAt: number;
-  /** Absent for certificates registered by fingerprint, or before the facts were kept. */
-  readonly facts?: CertificateFacts;
-}
-
-/** The facts stored on a recipient's certificate item, when it has both. */
-export function factsOf(item: Record<string, unknown>): { facts: CertificateFacts } | Record<string, never> {
-  return typeof item.subject === 'string' && typeof item.notAfter === 'number' ? { facts: { subject: item.subject, notAfter: item.notAfter } } : {};
-}
+export type { CertificateFacts, RegisteredCertificate } from './certificate-items.ts';
 
 export class CertificateInUse extends codedStorageError('CertificateInUse', 'certificate_in_use') {
   constructor(fingerprint: string, owner: string) {
@@ -45,17 +28,9 @@ export class CertificateInUse extends codedStorageError('CertificateInUse', 'cer
 export class RecipientRegistry extends TableAdapter {
   /** One query reads both the registration and any revocation of a fingerprint. */
   async lookup(fingerprint: string): Promise<CertificateStatus> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': certPk(fingerprint) },
-        ConsistentRead: true,
-      }),
-    );
     let clientId: string | undefined;
     let revoked = false;
-    for (const item of out.Items ?? []) {
+    for (const item of await certificateItems(this.client, this.table, fingerprint)) {
       if (item.sk === CERT_SK) clientId = String(item.clientId);
       if (item.sk === REVOKED_SK) revoked = true;
     }
@@ -73,14 +48,8 @@ export class RecipientRegistry extends TableAdapter {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk: certPk(fingerprint), sk: CERT_SK, clientId, at: now },
-                ConditionExpression: 'attribute_not_exists(sk)',
-              },
-            },
-            { Put: { TableName: this.table, Item: { pk: clientPk(clientId), sk: clientCertSk(fingerprint), at: now, ...kept } } },
+            { Put: { TableName: this.table, Item: { ...registrationKey(fingerprint), clientId, at: now }, ConditionExpression: 'attribute_not_exists(sk)' } },
+            { Put: { TableName: this.table, Item: { ...listingKey(clientId, fingerprint), at: now, ...kept } } },
           ],
         }),
       );
@@ -104,7 +73,7 @@ export class RecipientRegistry extends TableAdapter {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) },
+          Key: listingKey(clientId, fingerprint),
           UpdateExpression: 'SET subject = :s, notAfter = :n',
           ConditionExpression: 'attribute_exists(sk)',
           ExpressionAttributeValues: { ':s': facts.subject, ':n': facts.notAfter },
@@ -117,21 +86,7 @@ export class RecipientRegistry extends TableAdapter {
 
   async remove(clientId: string, fingerprint: string): Promise<boolean> {
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.table,
-                Key: { pk: certPk(fingerprint), sk: CERT_SK },
-                ConditionExpression: 'clientId = :c',
-                ExpressionAttributeValues: { ':c': clientId },
-              },
-            },
-            { Delete: { TableName: this.table, Key: { pk: clientPk(clientId), sk: clientCertSk(fingerprint) } } },
-          ],
-        }),
-      );
+      await this.client.send(new TransactWriteCommand({ TransactItems: unregistration(this.table, clientId, fingerprint) }));
       return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException) return false;
@@ -140,14 +95,8 @@ export class RecipientRegistry extends TableAdapter {
   }
 
   async list(clientId: string): Promise<RegisteredCertificate[]> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': clientPk(clientId), ':p': CLIENT_CERT_PREFIX },
-      }),
-    );
-    return (out.Items ?? []).map((i) => ({ fingerprint: String(i.sk).slice(CLIENT_CERT_PREFIX.length), addedAt: Number(i.at), ...factsOf(i) }));
+    const out = await this.client.send(new QueryCommand(listingQuery(this.table, clientId)));
+    return (out.Items ?? []).map((item) => toRegisteredCertificate(item));
   }
 
   /** Adds a fingerprint to the deny list. Takes effect once the handlers' identity cache expires. */
@@ -155,14 +104,14 @@ export class RecipientRegistry extends TableAdapter {
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: certPk(fingerprint), sk: REVOKED_SK, at: now, ...(reason ? { reason } : {}) },
+        Item: { ...revocationKey(fingerprint), at: now, ...(reason ? { reason } : {}) },
       }),
     );
   }
 
   async unrevoke(fingerprint: string): Promise<void> {
     try {
-      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: certPk(fingerprint), sk: REVOKED_SK } }));
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: revocationKey(fingerprint) }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
