@@ -94,7 +94,9 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const kid = requiredKid(o);
       const keep = keepSeconds(o);
       if (!(await admin.retire(kid, keep))) throw new CliFailure(`No published key ${kid}`);
-      io.out(`Key ${kid} stays published until ${new Date((Math.ceil(Date.now() / 1000) + keep) * 1000).toISOString()}`);
+      // As the key set records it: whole seconds (list --json shows the same `until`).
+      const until = Math.ceil(Date.now() / 1000) + keep;
+      io.out(o.json ? JSON.stringify({ kid, until }) : `Key ${kid} stays published until ${new Date(until * 1000).toISOString()}`);
     },
   },
   remove: {
@@ -102,7 +104,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(admin, o, io) {
       const kid = requiredKid(o);
       if (!(await admin.retire(kid, 0))) throw new CliFailure(`No published key ${kid}`);
-      io.out(`Key ${kid} is no longer published`);
+      io.out(o.json ? JSON.stringify({ kid, published: false }) : `Key ${kid} is no longer published`);
     },
   },
   rotate: {
@@ -119,6 +121,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         const previous = await refuseInvalid(() => admin.retainPreviousKey(publicJwk(current), keep));
         const next = await generateSigningJwk(alg);
         await writeSigningJwk(file, next);
+        if (o.json) {
+          io.out(JSON.stringify({ previous, next: { kid: next.kid, file } }));
+          return;
+        }
         io.out(`Previous key ${previous.kid} stays published until ${new Date(previous.until! * 1000).toISOString()}`);
         io.out(`New signing key ${next.kid} written to ${file}: restart the local stack (npm start) to sign with it`);
         return;
@@ -128,6 +134,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const { signer, close } = await kmsSigner({ keyArn, alg: o.alg ?? 'PS256', aws: target.aws, command: COMMAND });
       try {
         const previous = await refuseInvalid(() => admin.retainPreviousKey(signer.publicJwk, keep));
+        if (o.json) {
+          io.out(JSON.stringify({ previous, keyArn }));
+          return;
+        }
         io.out(`Key ${previous.kid} (${keyArn}) stays published until ${new Date(previous.until! * 1000).toISOString()}`);
         io.out('Now deploy with the new signingKeyArn; publishers pick the new key up from the SigningKeyArn output.');
       } finally {
