@@ -10,7 +10,10 @@ type Requests = Pick<PollClient, 'poll' | 'acknowledge'>;
 export interface RequestLimits {
   /** --no-ack: no request carries ack or setErrs; what was delivered comes back after its lease. */
   readonly peek: boolean;
-  /** --once: the first poll request is the only one (its answers ride on the final acknowledge-only request). */
+  /**
+   * --once: the first poll request answered is the only one (its answers ride on the final
+   * acknowledge-only request). One that failed is retried as any run's is: it brought nothing.
+   */
   readonly once: boolean;
   /** Stops the run: aborted in place of a second poll request under --once. */
   readonly stop: AbortController;
@@ -22,19 +25,20 @@ export interface RequestLimits {
 const NOTHING: PollResult = { sets: new Map(), moreAvailable: false };
 
 export function limitRequests(client: Requests, limits: RequestLimits): Requests {
-  let polls = 0;
+  let answered = false;
   return {
     async poll(options: PollOptions): Promise<PollResult> {
-      if (limits.once && polls > 0) {
+      if (limits.once && answered) {
         // As Ctrl-C would: the Poller keeps this request's answers for its final acknowledge-only request.
         limits.stop.abort();
         throw new DOMException('setpoll poll --once: one poll request only', 'AbortError');
       }
-      polls++;
       const { ack: _ack, setErrs: _setErrs, ...poll } = options;
       limits.onPollStart?.();
       try {
-        return await client.poll(limits.peek ? poll : options);
+        const result = await client.poll(limits.peek ? poll : options);
+        answered = true;
+        return result;
       } finally {
         limits.onPollEnd?.();
       }
