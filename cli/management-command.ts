@@ -4,7 +4,7 @@
  */
 import { parseWithPositionals, positiveInteger, type CommandHelp, type OptionsConfig, type ParsedCommandLine } from './args.ts';
 import { withManagementApi } from './api-client.ts';
-import { printResponse, table } from './format.ts';
+import { fields, printResponse, table } from './format.ts';
 import type { Io } from './io.ts';
 import { API_COMMAND_OPTIONS } from './target.ts';
 
@@ -38,27 +38,42 @@ export function subcommand<const O extends OptionsConfig>(
   };
 }
 
+/** A subcommand that GETs one item by its ID (`path` of it) and prints it as `name  value` lines. */
+export function getSubcommand<T>(command: CommandHelp, path: (id: string) => string, fieldsOf: (item: T) => Parameters<typeof fields>[0]): Run {
+  return subcommand(command, {}, ['ID'], async (o, [id], io) => {
+    await withManagementApi(o, command.name, async (api) => {
+      const res = await api.send({ method: 'GET', path: path(id!) });
+      printResponse(io, o.json, res, (item: T) => fields(fieldsOf(item)));
+    });
+  });
+}
+
 /** A list the API answers a page at a time, and how the CLI prints it. */
 export interface ListView<T> {
   readonly path: string;
-  /** The command line that lists the next page, less its --cursor. */
-  readonly next: string;
-  /** What is printed for an empty first page, and for an empty later one. */
-  readonly none: string;
-  readonly noMore: string;
+  /** What the items are, in the plural: an empty page prints "No <items>" (the first) or "No more <items>". */
+  readonly items: string;
+  /** What an empty first page prints instead of "No <items>". */
+  readonly none?: string;
   readonly columns: readonly string[];
   readonly row: (item: T) => readonly string[];
 }
 
-/** GETs one page (--limit, --cursor) and prints it as a table; the command for the next page goes to stderr. */
-export async function printList<T>(command: string, o: Values<typeof PAGE_OPTIONS>, io: Io, view: ListView<T>): Promise<void> {
-  const limit = positiveInteger(o.limit, 'limit', command);
-  await withManagementApi(o, command, async (api) => {
-    const res = await api.send({ method: 'GET', path: view.path, query: { limit, cursor: o.cursor } });
-    printResponse(io, o.json, res, (page: { items: readonly T[]; nextCursor?: string }) => {
-      if (page.nextCursor) io.err(`More: ${view.next} --cursor ${page.nextCursor}`);
-      if (page.items.length === 0) return [o.cursor ? view.noMore : view.none];
-      return table(view.columns, page.items.map(view.row));
+/**
+ * A subcommand that lists one page (--limit, --cursor) as a table, from the view of its
+ * positionals; the command line of the next page goes to stderr.
+ */
+export function listSubcommand<T>(command: CommandHelp, name: string, positionals: readonly string[], view: (positionals: readonly string[]) => ListView<T>): Run {
+  return subcommand(command, PAGE_OPTIONS, positionals, async (o, given, io) => {
+    const { path, items, none, columns, row } = view(given);
+    const limit = positiveInteger(o.limit, 'limit', command.name);
+    await withManagementApi(o, command.name, async (api) => {
+      const res = await api.send({ method: 'GET', path, query: { limit, cursor: o.cursor } });
+      printResponse(io, o.json, res, (page: { items: readonly T[]; nextCursor?: string }) => {
+        if (page.nextCursor) io.err(`More: setpoll ${[command.name, name, ...given].join(' ')} --cursor ${page.nextCursor}`);
+        if (page.items.length === 0) return [o.cursor ? `No more ${items}` : (none ?? `No ${items}`)];
+        return table(columns, page.items.map(row));
+      });
     });
   });
 }

@@ -5,7 +5,7 @@ import { CliFailure, UsageError } from '../errors.ts';
 import { readTextFile } from '../files.ts';
 import { cell, fields, listOf, printResponse, table } from '../format.ts';
 import type { Io } from '../io.ts';
-import { IF_MATCH_OPTIONS, PAGE_OPTIONS, printList, subcommand, type Run } from '../management-command.ts';
+import { IF_MATCH_OPTIONS, getSubcommand, listSubcommand, subcommand, type Run } from '../management-command.ts';
 import { PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'destinations';
@@ -70,31 +70,20 @@ const SUBCOMMANDS: Record<string, Run> = {
     });
   }),
 
-  list: subcommand(THIS, PAGE_OPTIONS, [], (o, _, io) =>
-    printList(COMMAND, o, io, {
-      path: '/destinations',
-      next: 'setpoll destinations list',
-      none: 'No destinations',
-      noMore: 'No more destinations',
-      columns: ['CLIENT ID', 'VERSION', 'UPDATED', 'EVENT TYPES'],
-      row: (d: Destination) => [d.clientId, String(d.version), cell(d.updatedAt), describeTypes(d)],
-    }),
-  ),
+  list: listSubcommand(THIS, 'list', [], () => ({
+    path: '/destinations',
+    items: 'destinations',
+    columns: ['CLIENT ID', 'VERSION', 'UPDATED', 'EVENT TYPES'],
+    row: (d: Destination) => [d.clientId, String(d.version), cell(d.updatedAt), describeTypes(d)],
+  })),
 
-  get: subcommand(THIS, {}, ['ID'], async (o, positionals, io) => {
-    await withManagementApi(o, COMMAND, async (api) => {
-      const res = await api.send({ method: 'GET', path: destinationPath(positionals[0]!) });
-      printResponse(io, o.json, res, (d: Destination) =>
-        fields([
-          ['clientId', d.clientId],
-          ['eventTypes', describeTypes(d)],
-          ['version', String(d.version)],
-          ['createdAt', d.createdAt],
-          ['updatedAt', d.updatedAt],
-        ]),
-      );
-    });
-  }),
+  get: getSubcommand(THIS, destinationPath, (d: Destination) => [
+    ['clientId', d.clientId],
+    ['eventTypes', describeTypes(d)],
+    ['version', String(d.version)],
+    ['createdAt', d.createdAt],
+    ['updatedAt', d.updatedAt],
+  ]),
 
   update: subcommand(THIS, { ...EVENT_TYPE, ...IF_MATCH_OPTIONS, 'all-types': { type: 'boolean' } }, ['ID'], async (o, positionals, io) => {
     const eventTypes = eventTypeList(o['event-type']);
@@ -178,7 +167,9 @@ async function readOperations(file: string): Promise<unknown[]> {
   return parsed;
 }
 
-const destinationPath = (clientId: string) => `/destinations/${encodeURIComponent(clientId)}`;
+function destinationPath(clientId: string): string {
+  return `/destinations/${encodeURIComponent(clientId)}`;
+}
 
 function recipientId(value: string | undefined): string {
   if (value === undefined || value.trim() === '') throw new UsageError('--recipient is required', COMMAND);

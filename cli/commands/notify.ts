@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { CLAIM_OPTIONS, parseEvents } from '../events.ts';
 import { cell, fields, listOf, printResponse } from '../format.ts';
 import type { Io } from '../io.ts';
-import { IF_MATCH_OPTIONS, PAGE_OPTIONS, printList, subcommand, type Run } from '../management-command.ts';
+import { IF_MATCH_OPTIONS, getSubcommand, listSubcommand, subcommand, type Run } from '../management-command.ts';
 import { PROVIDER_API_HELP, helpFooter } from '../target.ts';
 
 const COMMAND = 'notify';
@@ -63,47 +63,33 @@ interface DestinationStatus {
 }
 
 const SUBCOMMANDS: Record<string, Run> = {
-  list: subcommand(THIS, PAGE_OPTIONS, [], (o, _, io) =>
-    printList(COMMAND, o, io, {
-      path: '/notifications',
-      next: 'setpoll notify list',
-      none: 'No notifications',
-      noMore: 'No more notifications',
-      columns: ['NOTIFICATION ID', 'STATE', 'REVISION', 'VERSION', 'QUEUED', 'SKIPPED', 'CREATED'],
-      row: (n: Notification) => [n.notificationId, n.state, String(n.revision), String(n.version), String(n.fanOut.queued), String(n.fanOut.skipped), n.createdAt],
-    }),
-  ),
+  list: listSubcommand(THIS, 'list', [], () => ({
+    path: '/notifications',
+    items: 'notifications',
+    columns: ['NOTIFICATION ID', 'STATE', 'REVISION', 'VERSION', 'QUEUED', 'SKIPPED', 'CREATED'],
+    row: (n: Notification) => [n.notificationId, n.state, String(n.revision), String(n.version), String(n.fanOut.queued), String(n.fanOut.skipped), n.createdAt],
+  })),
 
-  get: subcommand(THIS, {}, ['ID'], async (o, positionals, io) => {
-    await withManagementApi(o, COMMAND, async (api) => {
-      const res = await api.send({ method: 'GET', path: notificationPath(positionals[0]!) });
-      printResponse(io, o.json, res, (n: Notification) =>
-        fields([
-          ['notificationId', n.notificationId],
-          ['state', n.state],
-          ['revision', String(n.revision)],
-          ['version', String(n.version)],
-          ['jti', n.jti],
-          ['fanOut', describeFanOut(n)],
-          ['expiresAt', n.expiresAt],
-          ['createdAt', n.createdAt],
-          ['updatedAt', n.updatedAt],
-          ['claims', JSON.stringify(n.claims)],
-        ]),
-      );
-    });
-  }),
+  get: getSubcommand(THIS, notificationPath, (n: Notification) => [
+    ['notificationId', n.notificationId],
+    ['state', n.state],
+    ['revision', String(n.revision)],
+    ['version', String(n.version)],
+    ['jti', n.jti],
+    ['fanOut', describeFanOut(n)],
+    ['expiresAt', n.expiresAt],
+    ['createdAt', n.createdAt],
+    ['updatedAt', n.updatedAt],
+    ['claims', JSON.stringify(n.claims)],
+  ]),
 
-  status: subcommand(THIS, PAGE_OPTIONS, ['ID'], (o, [id], io) =>
-    printList(COMMAND, o, io, {
-      path: `${notificationPath(id!)}/status`,
-      next: `setpoll notify status ${id}`,
-      none: 'No destination has received this notification',
-      noMore: 'No more destinations',
-      columns: ['CLIENT ID', 'STATE', 'REVISION', 'QUEUED AT', 'DETAIL'],
-      row: (s: DestinationStatus) => [s.clientId, s.state, String(s.revision), s.queuedAt, statusDetail(s)],
-    }),
-  ),
+  status: listSubcommand(THIS, 'status', ['ID'], ([id]) => ({
+    path: `${notificationPath(id!)}/status`,
+    items: 'destinations',
+    none: 'No destination has received this notification',
+    columns: ['CLIENT ID', 'STATE', 'REVISION', 'QUEUED AT', 'DETAIL'],
+    row: (s: DestinationStatus) => [s.clientId, s.state, String(s.revision), s.queuedAt, statusDetail(s)],
+  })),
 
   withdraw: subcommand(THIS, IF_MATCH_OPTIONS, ['ID'], async (o, positionals, io) => {
     const ifMatch = entityTag(o['if-match'], COMMAND);
@@ -176,7 +162,9 @@ function issued(res: ApiResponse, n: Notification): string {
   return `${what} (revision ${n.revision}, jti ${n.jti}): ${describeFanOut(n)}${continuing(n)}`;
 }
 
-const notificationPath = (id: string) => `/notifications/${encodeURIComponent(id)}`;
+function notificationPath(id: string): string {
+  return `/notifications/${encodeURIComponent(id)}`;
+}
 
 function describeFanOut(n: Notification): string {
   const { queued, skipped, withdrawn } = n.fanOut;

@@ -571,6 +571,30 @@ describe('setpoll destinations and notify (against a stand-in management API)', 
       });
     });
 
+    it('says what an empty page means: nothing at all, or nothing more after --cursor', async () => {
+      // Prepare
+      const empty = { status: 200, body: { items: [] } };
+      answer(empty, empty, empty, empty, empty);
+
+      // Act
+      const runs = [
+        await cli('notify', 'list', ...config),
+        await cli('notify', 'list', '--cursor', 'c9', ...config),
+        await cli('notify', 'status', 'n-1', ...config),
+        await cli('notify', 'status', 'n-1', '--cursor', 'c9', ...config),
+        await cli('destinations', 'list', '--cursor', 'c9', ...config),
+      ];
+
+      // Assess
+      expect(runs.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+        [0, 'No notifications\n', ''],
+        [0, 'No more notifications\n', ''],
+        [0, 'No destination has received this notification\n', ''],
+        [0, 'No more destinations\n', ''],
+        [0, 'No more destinations\n', ''],
+      ]);
+    });
+
     it('status prints provider- and recipient-supplied strings with terminal controls escaped', async () => {
       // Prepare: a recipient's setErrs description that would clear the operator's screen and forge a row.
       answer({
