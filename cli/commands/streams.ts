@@ -17,7 +17,7 @@ import type { Io } from '../io.ts';
 import { subcommandLine } from '../args.ts';
 import { API_ENV_HELP, API_OPTIONS, TABLE_COMMAND_OPTIONS, TABLE_HELP, helpFooter } from '../target.ts';
 import { RECIPIENT_OPTIONS, parseWithRecipient, recipientOf, requiredRecipient } from '../recipient-flag.ts';
-import { signingFor, SIGNING_HELP, SIGNING_OPTIONS } from './publish.ts';
+import { SIGNING_HELP, SIGNING_OPTIONS, signingFor } from '../signing.ts';
 
 const COMMAND = 'streams';
 
