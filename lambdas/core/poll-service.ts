@@ -258,7 +258,9 @@ export class PollService {
           continue;
         }
         const size = item.jti.length + item.set.length + 8;
-        if (picked.length >= room || bytes + size > maxResponseBytes) {
+        // The first SET goes out whatever its size (an item is at most DynamoDB's 400 KB, far under
+        // Lambda's 6 MB): held back, it would block its queue for good behind moreAvailable true.
+        if (picked.length >= room || (picked.length > 0 && bytes + size > maxResponseBytes)) {
           moreAvailable = true;
           break;
         }
