@@ -32,8 +32,11 @@ export interface VerifiedToken {
   readonly scopes: readonly string[];
 }
 
-/** RFC 6750 §2.1 credentials; the scheme name is case-insensitive (RFC 9110 §11.1). */
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+/**
+ * RFC 6750 §2.1 credentials, `"Bearer" 1*SP b64token`: one or more spaces; the scheme name is
+ * case-insensitive (RFC 9110 §11.1).
+ */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Verifies an OAuth 2.0 client-credentials access token (a JWT) for one request: signature with an

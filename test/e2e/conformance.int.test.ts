@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSettings } from '../../lambdas/core/settings.ts';
+import { httpsRequest } from '../support/https-client.ts';
 import { TEST_SETTINGS, startTestStack, type TestStack } from '../support/local-stack.ts';
 
 const EVENT_TYPE = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
@@ -40,5 +41,58 @@ describe('RFC 8936 §2.5: every SET the transmitter says is available is deliver
     // Assess
     expect([first.status, first.json()]).toEqual([200, { sets: { [large.jti]: large.set }, moreAvailable: true }]);
     expect([second.status, second.json()]).toEqual([200, { sets: { [small.jti]: small.set }, moreAvailable: false }]);
+  });
+});
+
+describe("RFC 8936 §2.4: the RFC's own example requests, sent verbatim", () => {
+  // Figures 3 to 5 and 7 to 9 of RFC 8936 (the jtis are the RFC's; none is queued here).
+  const RFC_JTIS = ['4d3559ec67504aaba65d40b0363faad8', '3d0c3cf797584bd193bd0fb1bd4e7d30'];
+  it.each<[string, string, Record<string, string>]>([
+    ['poll-only, returnImmediately (§2.4.1)', '{\n"returnImmediately": true\n}', {}],
+    ['acknowledge-only (§2.4.2)', `{\n"ack": [\n"${RFC_JTIS[0]}",\n"${RFC_JTIS[1]}"\n],\n"maxEvents": 0,\n"returnImmediately": true\n}`, {}],
+    [
+      'acknowledge with an error (§2.4.4), with Content-Language',
+      `{\n"ack": ["${RFC_JTIS[1]}"],\n"setErrs": {\n"${RFC_JTIS[0]}": {\n"err": "authentication_failed",\n"description": "The SET could not be authenticated"\n}\n},\n"returnImmediately": true\n}`,
+      { 'content-language': 'en-US' },
+    ],
+    ['empty ack and setErrs ("omitted or contains an empty array/object", §2.2)', '{"ack": [], "setErrs": {}, "returnImmediately": true}', {}],
+  ])('%s answers 200 {"sets":{},"moreAvailable":false}', async (_name, body, headers) => {
+    const clientId = await recipient('tpp-rfc');
+    const res = await stack.poll(clientId, body, headers);
+    expect([res.status, res.headers['content-type'], res.body]).toEqual([200, 'application/json', '{"sets":{},"moreAvailable":false}']);
+  });
+});
+
+describe('RFC 6750 bearer tokens on the poll endpoint (RFC 8936 §3, SSF §7)', () => {
+  it('takes the token after one or more spaces ("Bearer" 1*SP b64token, RFC 6750 §2.1)', async () => {
+    const clientId = await recipient('tpp-spaces');
+    const token = await stack.token(clientId);
+    for (const authorization of [`Bearer ${token}`, `Bearer   ${token}`, `bearer ${token}`]) {
+      const res = await stack.poll(clientId, { returnImmediately: true }, { authorization });
+      expect([authorization.slice(0, 10), res.status, res.body]).toEqual([authorization.slice(0, 10), 200, '{"sets":{},"moreAvailable":false}']);
+    }
+  });
+
+  it('never takes a token from the query or the body: a request with only those has sent none (401, no error code)', async () => {
+    const clientId = await recipient('tpp-query');
+    const token = await stack.token(clientId);
+    const inQuery = await httpsRequest(`${stack.config.pollUrl}?access_token=${token}`, {
+      headers: { 'content-type': 'application/json' },
+      body: '{"returnImmediately":true}',
+      ...stack.client(clientId),
+    });
+    const inBody = await stack.poll(clientId, `access_token=${token}`, { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+    for (const res of [inQuery, inBody]) {
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="setpoll"');
+      expect(res.json()).toEqual({ err: 'invalid_token', description: 'The access token is missing, malformed, expired or not valid here' });
+    }
+  });
+
+  it('accepts a token whose only scope is ssf.manage.poll (SSF §7: a transmitter-managed poll endpoint MAY)', async () => {
+    const clientId = await recipient('tpp-ssfpoll');
+    const set = await publish(clientId);
+    const res = await stack.poll(clientId, { returnImmediately: true }, { authorization: `Bearer ${await stack.token(clientId, 'ssf.manage.poll')}` });
+    expect([res.status, res.json()]).toEqual([200, { sets: { [set.jti]: set.set }, moreAvailable: false }]);
   });
 });
