@@ -380,41 +380,25 @@ describe('the management requests and the Notifier validators', () => {
 
   it('agree on 300 generated notifications (POST and PUT)', async () => {
     // Prepare
-    const seen = { accepted: 0, refused: 0 };
+    const requests = fc.tuple(notificationBody, fc.constantFrom('POST', 'PUT its own id', 'PUT without id', 'PUT as generated')).map(([generated, how]): HarnessRequest => {
+      // A replace's body names no id or the path's, unless the generated one is kept.
+      const body = isObject(generated) && how !== 'PUT as generated' && how !== 'POST' ? { ...generated, notificationId: how === 'PUT its own id' ? 'n-1' : undefined } : generated;
+      return how === 'POST' ? { method: 'POST', path: '/notifications', body } : { method: 'PUT', path: '/notifications/n-1', body };
+    });
 
     // Act + Assess
-    await fc.assert(
-      fc.asyncProperty(notificationBody, fc.constantFrom('POST', 'PUT its own id', 'PUT without id', 'PUT as generated'), async (generated, how) => {
-        // A replace's body names no id or the path's, unless the generated one is kept.
-        const body = isObject(generated) && how !== 'PUT as generated' && how !== 'POST' ? { ...generated, notificationId: how === 'PUT its own id' ? 'n-1' : undefined } : generated;
-        const request: HarnessRequest = how === 'POST' ? { method: 'POST', path: '/notifications', body } : { method: 'PUT', path: '/notifications/n-1', body };
-        const verdicts = await bothOn(request);
-        seen[verdicts.handler ? 'accepted' : 'refused']++;
-        expect({ body, ...verdicts }).toEqual({ body, doc: verdicts.handler, handler: verdicts.handler });
-      }),
-      { numRuns: 300 },
-    );
-    expectBothVerdicts(seen, 300);
+    await expectAgreementOn(requests, 300);
   });
 
   it('agree on 300 generated destination registrations and updates', async () => {
     // Prepare
-    const seen = { accepted: 0, refused: 0 };
     const requests = fc.oneof(
       registration.map((body): HarnessRequest => ({ method: 'POST', path: '/destinations', body })),
       update.map((body): HarnessRequest => ({ method: 'PUT', path: '/destinations/tpp-alpha', body })),
     );
 
     // Act + Assess
-    await fc.assert(
-      fc.asyncProperty(requests, async (request) => {
-        const verdicts = await bothOn(request);
-        seen[verdicts.handler ? 'accepted' : 'refused']++;
-        expect({ request, ...verdicts }).toEqual({ request, doc: verdicts.handler, handler: verdicts.handler });
-      }),
-      { numRuns: 300 },
-    );
-    expectBothVerdicts(seen, 300);
+    await expectAgreementOn(requests, 300);
   });
 
   it('agree on 100 generated bulk requests, and on each of at least 300 generated destination operations and 200 notifications', async () => {
@@ -448,36 +432,41 @@ describe('the management requests and the Notifier validators', () => {
       { numRuns: 100 },
     );
 
+    /**
+     * Sends `items` as `field` of one bulk request to `path`: the request is a 200 and each item is
+     * answered on its own, a 400 exactly where `documented` refuses it (a 503 otherwise).
+     */
+    const eachItemAnswered = async (path: string, field: string, items: unknown[], documented: (item: unknown) => boolean, seen: { accepted: number; refused: number }) => {
+      const sent = viaJson(items) as unknown[];
+      const res = await harness.call({ method: 'POST', path, body: { [field]: sent } });
+      expect(res.status).toBe(200);
+      const results = (res.json() as { results: { status: number }[] }).results;
+      sent.forEach((item, i) => {
+        expect([400, 503]).toContain(results[i]!.status);
+        seen[results[i]!.status === 400 ? 'refused' : 'accepted']++;
+        expect({ [field]: item, doc: documented(item) }).toEqual({ [field]: item, doc: results[i]!.status !== 400 });
+      });
+    };
+
     // Act + Assess: each destination operation, answered on its own.
     await fc.assert(
-      fc.asyncProperty(fc.array(bulkOperation, { minLength: 10, maxLength: 40 }), async (operations) => {
-        const sent = viaJson(operations) as unknown[];
-        const res = await harness.call({ method: 'POST', path: '/destinations/bulk', body: { operations: sent } });
-        expect(res.status).toBe(200);
-        const results = (res.json() as { results: { status: number }[] }).results;
-        sent.forEach((operation, i) => {
-          expect([400, 503]).toContain(results[i]!.status);
-          operationsSeen[results[i]!.status === 400 ? 'refused' : 'accepted']++;
-          expect({ operation, doc: doc.check(operationItem as never, operation).valid }).toEqual({ operation, doc: results[i]!.status !== 400 });
-        });
-      }),
+      fc.asyncProperty(fc.array(bulkOperation, { minLength: 10, maxLength: 40 }), (operations) =>
+        eachItemAnswered('/destinations/bulk', 'operations', operations, (operation) => doc.check(operationItem as never, operation).valid, operationsSeen),
+      ),
       { numRuns: 30 },
     );
 
     // Act + Assess: each notification, answered on its own.
     await fc.assert(
-      fc.asyncProperty(fc.array(notificationBody, { minLength: 5, maxLength: 15 }), async (notifications) => {
-        const sent = viaJson(notifications) as unknown[];
-        const res = await harness.call({ method: 'POST', path: '/notifications/bulk', body: { notifications: sent } });
-        expect(res.status).toBe(200);
-        const results = (res.json() as { results: { status: number }[] }).results;
-        sent.forEach((notification, i) => {
-          expect([400, 503]).toContain(results[i]!.status);
-          notificationsSeen[results[i]!.status === 400 ? 'refused' : 'accepted']++;
-          const documented = doc.check(notificationItem as never, notification).valid && claimsFit(notification as Record<string, unknown>);
-          expect({ notification, doc: documented }).toEqual({ notification, doc: results[i]!.status !== 400 });
-        });
-      }),
+      fc.asyncProperty(fc.array(notificationBody, { minLength: 5, maxLength: 15 }), (notifications) =>
+        eachItemAnswered(
+          '/notifications/bulk',
+          'notifications',
+          notifications,
+          (notification) => doc.check(notificationItem as never, notification).valid && claimsFit(notification as Record<string, unknown>),
+          notificationsSeen,
+        ),
+      ),
       { numRuns: 40 },
     );
     expectBothVerdicts(operationsSeen, 300);
@@ -570,6 +559,23 @@ describe("the document's own examples", () => {
 });
 
 /** The generators are worth something only if they make plenty of both kinds of input. */
+/**
+ * On each of `numRuns` generated requests the document and the handler agree, and both verdicts
+ * occur in good proportions.
+ */
+async function expectAgreementOn(requests: fc.Arbitrary<HarnessRequest>, numRuns: number): Promise<void> {
+  const seen = { accepted: 0, refused: 0 };
+  await fc.assert(
+    fc.asyncProperty(requests, async (request) => {
+      const verdicts = await bothOn(request);
+      seen[verdicts.handler ? 'accepted' : 'refused']++;
+      expect({ request, ...verdicts }).toEqual({ request, doc: verdicts.handler, handler: verdicts.handler });
+    }),
+    { numRuns },
+  );
+  expectBothVerdicts(seen, numRuns);
+}
+
 function expectBothVerdicts(seen: { accepted: number; refused: number }, atLeast: number): void {
   const total = seen.accepted + seen.refused;
   expect(total).toBeGreaterThanOrEqual(atLeast);
