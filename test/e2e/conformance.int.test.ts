@@ -96,3 +96,42 @@ describe('RFC 6750 bearer tokens on the poll endpoint (RFC 8936 §3, SSF §7)', 
     expect([res.status, res.json()]).toEqual([200, { sets: { [set.jti]: set.set }, moreAvailable: false }]);
   });
 });
+
+describe('SSF §7.1.2: a disabled stream transmits nothing and holds nothing', () => {
+  it('discards what was queued, queues nothing while disabled, and delivers only what comes after re-enabling', async () => {
+    // Prepare: a receiver with a stream for session-revoked, and one SET queued to it.
+    const clientId = await recipient('tpp-disabled');
+    const ssfToken = await stack.token(clientId, 'ssf.manage ssf.read');
+    const ssf = (method: string, path: string, body: unknown) =>
+      httpsRequest(new URL(path, stack.server.origin), {
+        method,
+        headers: { authorization: `Bearer ${ssfToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        ...stack.client(clientId),
+      });
+    const pollStream = async () => (await stack.poll(clientId, { returnImmediately: true }, { authorization: `Bearer ${ssfToken}` })).json();
+    const created = await ssf('POST', '/ssf/streams', { events_requested: [EVENT_TYPE] });
+    expect(created.status).toBe(201);
+    const streamId = created.json<{ stream_id: string }>().stream_id;
+    const ssfSet = (txn: string) => stack.publisher.publish({ recipients: [clientId], events: { [EVENT_TYPE]: { initiating_entity: 'policy' } }, txn });
+    const before = await ssfSet('txn-before');
+    expect(before.outcomes.get(clientId)).toBe('queued');
+
+    // Act
+    const disabled = await ssf('POST', '/ssf/status', { stream_id: streamId, status: 'disabled' });
+    const whileDisabled = await pollStream();
+    const during = await ssfSet('txn-during');
+    const enabled = await ssf('POST', '/ssf/status', { stream_id: streamId, status: 'enabled' });
+    const afterEnabling = await pollStream();
+    const after = await ssfSet('txn-after');
+    const last = await pollStream();
+
+    // Assess
+    expect([disabled.status, disabled.json()]).toEqual([200, { stream_id: streamId, status: 'disabled' }]);
+    expect(whileDisabled).toEqual({ sets: {}, moreAvailable: false });
+    expect(during.outcomes.get(clientId)).toBe('filtered');
+    expect([enabled.status, enabled.json()]).toEqual([200, { stream_id: streamId, status: 'enabled' }]);
+    expect(afterEnabling).toEqual({ sets: {}, moreAvailable: false });
+    expect(last).toEqual({ sets: { [after.jti]: after.set }, moreAvailable: false });
+  });
+});
