@@ -24,6 +24,7 @@ import { MANAGEMENT_METRICS, MANAGEMENT_SERVICE } from '../observability/metric-
 import { createMetrics, defaultMetrics, publishMetrics } from '../observability/metrics.ts';
 import { runWithInteraction } from '../observability/request-context.ts';
 import { publishedKeysFromEnv } from '../keys/published-keys-from-env.ts';
+import { authenticateCaller } from './caller.ts';
 import { createContinuationHandler, isFanOutEvent, type FanOutContinuationEvent } from './management/continuation.ts';
 import { managementRoutes, type Access } from './management/routes.ts';
 import type { AuthorizationService } from '../notifier/authorizations.ts';
@@ -85,7 +86,7 @@ export type ManagementHandler = (
  * to, so every read and write is keyed by an authenticated id, never by input.
  */
 export function createManagementHandler(deps: ManagementHandlerDeps): ManagementHandler {
-  const { destinations, notifications, authorizations, review, authenticator, tokens, publicKeys, logger } = deps;
+  const { destinations, notifications, authorizations, review, publicKeys, logger } = deps;
   const maxRequestBytes = deps.maxRequestBytes ?? DEFAULT_SETTINGS.maxRequestBytes;
   const metrics = deps.metrics ?? defaultMetrics(logger, MANAGEMENT_SERVICE);
   /** Notifications created (not safe retries) by a request; flushed with the invocation. */
@@ -104,11 +105,7 @@ export function createManagementHandler(deps: ManagementHandlerDeps): Management
     logger.appendKeys({ route: routeKey });
     if (endpoint.access === 'public') return endpoint.run({ event, providerId: '', params, query: {}, body: undefined });
 
-    // As in the poll handler: on a cold start the JWKS fetch runs beside the certificate lookup.
-    tokens.warmUp();
-    const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
-    logger.appendKeys({ providerId: client.clientId });
-    await tokens.verify(event.headers?.authorization, client, SCOPES[endpoint.access]);
+    const client = await authenticateCaller(event, deps, 'providerId', SCOPES[endpoint.access]);
     const query = queryParams(event, endpoint.query ?? []);
     // Claims must reach the SET as the numbers sent: one a double would change is a 400, not a silent rounding.
     const body = endpoint.body ? parseJsonBody(event, maxRequestBytes, { exactNumbers: true }) : undefined;

@@ -15,6 +15,7 @@ import { createMetrics, defaultMetrics, pollVariant, publishMetrics, recordPoll 
 import type { QueueStore } from '../store/queue-store.ts';
 import { ENV } from '../contract.ts';
 import { deadlineOf, runWithDeadline } from '../runtime/deadline.ts';
+import { authenticateCaller } from './caller.ts';
 import { servicesFromEnv } from './wiring.ts';
 
 export interface PollHandlerDeps {
@@ -39,7 +40,7 @@ export type PollHandler = (event: APIGatewayProxyEventV2, context: Context) => P
  * bound to that certificate, body, poll. Nothing is read from the body before the caller is known.
  */
 export function createPollHandler(deps: PollHandlerDeps): PollHandler {
-  const { store, authenticator, tokens, settings, logger } = deps;
+  const { store, settings, logger } = deps;
   const metrics = deps.metrics ?? defaultMetrics(logger, POLL_SERVICE);
   const service = new PollService({ store, settings, ...(deps.now ? { now: deps.now } : {}) });
 
@@ -47,11 +48,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
     logger.resetKeys();
     logger.appendKeys({ interactionId: context.interactionId, awsRequestId: context.awsRequestId });
     requireMethod(event, 'POST');
-    // On a cold start the JWKS fetch then runs beside the certificate lookup, not after it.
-    tokens.warmUp();
-    const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
-    logger.appendKeys({ clientId: client.clientId });
-    await tokens.verify(event.headers?.authorization, client);
+    const client = await authenticateCaller(event, deps, 'clientId');
     const request = parsePollRequest(parseJsonBody(event, settings.maxRequestBytes), { maxAnswers: settings.maxInFlight });
     const lang = event.headers?.['content-language'];
     const outcome = await service.poll(client.clientId, request, lang ? { lang: lang.slice(0, 64) } : {});

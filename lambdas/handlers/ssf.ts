@@ -20,6 +20,7 @@ import {
   WELL_KNOWN_SSF,
   discoveryPath,
 } from '../ssf/vocabulary.ts';
+import { authenticateCaller } from './caller.ts';
 
 export interface SsfHandlerDeps {
   readonly streams: StreamService;
@@ -64,7 +65,7 @@ const STREAM_ID = ['stream_id'] as const;
  * authenticated client id.
  */
 export function createSsfHandler(deps: SsfHandlerDeps): SsfHandler {
-  const { streams, authenticator, tokens, logger } = deps;
+  const { streams, logger } = deps;
   const maxRequestBytes = deps.maxRequestBytes ?? DEFAULT_SETTINGS.maxRequestBytes;
   const metadata = JSON.stringify(transmitterMetadata(deps));
 
@@ -132,10 +133,7 @@ export function createSsfHandler(deps: SsfHandlerDeps): SsfHandler {
     logger.appendKeys({ route: routeKey });
     if (endpoint.access === 'public') return endpoint.run({ clientId: '', query: {}, body: undefined });
 
-    tokens.warmUp();
-    const client = await authenticator.authenticate(event.requestContext.authentication?.clientCert?.clientCertPem);
-    logger.appendKeys({ clientId: client.clientId });
-    await tokens.verify(event.headers?.authorization, client, endpoint.access === 'write' ? SSF_WRITE_SCOPES : SSF_READ_SCOPES);
+    const client = await authenticateCaller(event, deps, 'clientId', endpoint.access === 'write' ? SSF_WRITE_SCOPES : SSF_READ_SCOPES);
     const query = queryParams(event, endpoint.query ?? []);
     const body = endpoint.body ? parseJsonBody(event, maxRequestBytes) : undefined;
     const response = await endpoint.run({ clientId: client.clientId, query, body });
