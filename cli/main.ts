@@ -10,9 +10,10 @@ Tools for the setpoll SET transmitter (RFC 8936 poll delivery).
 
 Commands:
   publish        sign a SET and queue it for one or more recipients
-  recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client certificates;
-                 authorize or deauthorize Data Providers to notify a recipient
-  destinations   a Data Provider's notification destinations: add, list, get, update, remove or import
+  recipients     add, remove, list, show, rotate, revoke or unrevoke recipients' client
+                 certificates; authorize or deauthorize Data Providers to notify a recipient
+  destinations   a Data Provider's notification destinations: add, list, get, update, remove
+                 or import
   notify         issue a notification to the provider's destinations; list, get, status,
                  withdraw or replace one
   poll           poll as a recipient: print and acknowledge verified SETs, report invalid ones
@@ -27,8 +28,9 @@ By default commands act on the local stack started by \`npm start\` (.setpoll/lo
 publish, recipients, queue, keys and streams act on DynamoDB: --table NAME [--region REGION]
 [--profile NAME] acts on a deployed table with the default AWS credential chain. destinations,
 notify, poll, doctor and streams --receiver call the API over mutual TLS with a client-credentials
-token: --url URL --cert FILE --key FILE --token-url URL [--ca FILE] call a deployment. SETPOLL_TABLE, SETPOLL_REGION, SETPOLL_URL,
-SETPOLL_CERT, SETPOLL_KEY, SETPOLL_TOKEN_URL and SETPOLL_CA stand for those flags.
+token: --url URL --cert FILE --key FILE --token-url URL [--ca FILE] call a deployment.
+SETPOLL_TABLE, SETPOLL_REGION, SETPOLL_URL, SETPOLL_CERT, SETPOLL_KEY, SETPOLL_TOKEN_URL and
+SETPOLL_CA stand for those flags.
 
 Run 'setpoll help <command>' or 'setpoll <command> --help' for a command's options,
 'setpoll --version' for the version. With --json, errors are printed as JSON too.

@@ -80,13 +80,15 @@ export type TableArgs = Readonly<ParsedOptions<typeof TABLE_OPTIONS>>;
 /** What every command on the table takes: its common options and the table target. */
 export const TABLE_COMMAND_OPTIONS = { ...COMMON_OPTIONS, ...TABLE_OPTIONS } as const satisfies OptionsConfig;
 
-const CONFIG_HELP = '  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e. .setpoll/local.json)';
+const CONFIG_HELP = `  --config FILE      local stack configuration (default: $SETPOLL_STATE_DIR/local.json, i.e.
+                     .setpoll/local.json)`;
 
 export const TABLE_HELP = `Target (default: the local stack):
 ${CONFIG_HELP}
   --table NAME       act on a deployed table instead (default: $SETPOLL_TABLE), with the AWS SDK's
                      default credential chain
-  --region REGION    the deployed table's region (default: $SETPOLL_REGION, AWS_REGION, the profile's)
+  --region REGION    the deployed table's region (default: $SETPOLL_REGION, AWS_REGION, the
+                     profile's)
   --profile NAME     the AWS profile for credentials and region (default: AWS_PROFILE)`;
 
 /** How the AWS SDK clients of a deployed target are configured: given members only. */

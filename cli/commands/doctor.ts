@@ -33,11 +33,12 @@ Options:
                          --url, the client_id sent to the token endpoint (default: the
                          certificate's CN)
   --scope S              the scope asked of the token endpoint (default: the server's default)
-  --jwks-url URL         the mTLS JWKS (default: local.json's jwksUrl; with --url, <origin>/jwks.json)
+  --jwks-url URL         the mTLS JWKS (default: local.json's jwksUrl; with --url,
+                         <origin>/jwks.json)
   --public-jwks-url URL  the JWKS served without client certificates (default: local.json's
                          publicJwksUrl; with --url, none: the step is skipped)
   --timeout SECONDS      per step (default: ${DEFAULT_TIMEOUT_SECONDS})
-${helpFooter(25, RECIPIENT_API_HELP, 'one JSON object: {"ok", "target", "steps": [{"step","status","detail","ms"}]}')}
+${helpFooter(25, RECIPIENT_API_HELP, 'one JSON object: {"ok","target","steps":[{"step","status","detail","ms"}]}')}
 
 Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 usage error.`;
 

@@ -19,7 +19,8 @@ const COMMAND = 'poll';
 /** Without --follow a run is a one-off: give up after this many failed polls in a row. */
 const DRAIN_RETRIES = 3;
 
-export const POLL_HELP = `Usage: setpoll poll [--recipient ID] [--follow] [--json | --raw] [--max N | --once] [--no-ack] [options]
+export const POLL_HELP = `Usage: setpoll poll [--recipient ID] [--follow] [--json | --raw] [--max N | --once]
+                    [--no-ack] [options]
 
 Polls as a recipient: verifies each SET (signature against the transmitter's keys, typ
 secevent+jwt, iss, aud, iat), prints the claims of the valid ones and acknowledges them on the

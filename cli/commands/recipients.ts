@@ -44,8 +44,8 @@ Subcommands:
 A certificate is identified by the SHA-256 fingerprint of its DER encoding (64 hex digits).
 A recipient may hold several certificates. Rotation: rotate without --remove-old, let the
 recipient switch, then remove the old one (or rotate --remove-old OLD when it has switched).
-A new certificate works at once (within 5 s if it was just refused). Removals and revocations apply once the poll handlers' identity
-cache expires (at most 30 s).
+A new certificate works at once (within 5 s if it was just refused). Removals and revocations
+apply once the poll handlers' identity cache expires (at most 30 s).
 
 A certificate registered from its PEM (--cert) keeps its subject and expiry for list and show;
 one registered by --fingerprint shows them as unknown (add it again with --cert to fill them in).

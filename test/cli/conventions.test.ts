@@ -98,6 +98,18 @@ describe('CLI conventions', () => {
     ]);
   });
 
+  it('keeps every line of every help within 100 columns', async () => {
+    // Act
+    const commands = ['publish', 'recipients', 'destinations', 'notify', 'poll', 'queue', 'keys', 'doctor', 'streams'];
+    const helps = await Promise.all([inProcess('help'), ...commands.map((command) => inProcess('help', command))]);
+
+    // Assess
+    for (const help of helps) {
+      expect(help.code).toBe(0);
+      expect(help.stdout.split('\n').filter((line) => line.length > 100)).toEqual([]);
+    }
+  });
+
   it('ends each command\'s options with --json and -h in the column of its other options, then its target', () => {
     expect(helpFooter(21, 'Target: T')).toBe('  --json             machine-readable output\n  -h, --help         show this help\n\nTarget: T');
     expect(helpFooter(9, 'T', 'as JSON')).toBe('  --json as JSON\n  -h, --help show this help\n\nT');
