@@ -4,7 +4,7 @@
  * aliases: no help shows them, every message names --recipient.
  */
 import { parseArgs } from 'node:util';
-import { CLIENT_ID_RULE, isClientId } from '../lambdas/core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId } from '../lambdas/shared/client-id.ts';
 import { usageError, type OptionsConfig } from './args.ts';
 import { UsageError } from './errors.ts';
 

@@ -56,7 +56,7 @@ export class MalformedRequestTarget extends Error {
  * (https://github.com/middleapi/standard-server/pull/93, citing hotsock/voker#8); the query
  * string stays encoded (https://github.com/ministackorg/ministack/issues/1035). Routes are matched
  * on the decoded path too, so no handler may decode it again, and an id that holds `/`, `%`, `?`
- * or `#` cannot be addressed in a path at all (lambdas/core/client-id.ts refuses them).
+ * or `#` cannot be addressed in a path at all (lambdas/shared/client-id.ts refuses them).
  *
  * A malformed escape (`%E0%A4%A`) is refused here with MalformedRequestTarget (the local server
  * answers 400); what API Gateway does with one is not documented.

@@ -4,7 +4,7 @@
  * acknowledges them; invalid ones are reported back in setErrs and printed to stderr.
  */
 import { DEFAULT_POLL_PATH } from '../../lambdas/contract.ts';
-import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId } from '../../lambdas/shared/client-id.ts';
 import { createRecipient, type RecipientOptions } from '../../recipient/recipient.ts';
 import { Poller } from '../../recipient/poller.ts';
 import { NetworkError, PollFailed, RecipientError, TokenRequestFailed } from '../../recipient/errors.ts';

@@ -1,5 +1,5 @@
 /** `setpoll recipients ...`: which client certificates identify which recipient. */
-import { CLIENT_ID_RULE, isClientId } from '../../lambdas/core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId } from '../../lambdas/shared/client-id.ts';
 import type { Authorization } from '../../lambdas/store/authorization-store.ts';
 import { NotFound } from '../../lambdas/core/errors.ts';
 import { AuthorizationService } from '../../lambdas/notifier/authorizations.ts';

@@ -1,4 +1,4 @@
-import { CLIENT_ID_RULE, isClientId } from '../core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId } from '../shared/client-id.ts';
 import { InvalidRequest, NotFound } from '../core/errors.ts';
 import type { Authorization, AuthorizationStore, GrantedBy } from '../store/authorization-store.ts';
 import { InvalidCursor } from '../store/store-errors.ts';

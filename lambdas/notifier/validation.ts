@@ -1,5 +1,5 @@
 import { NOTIFIER_LIMIT_DEFAULTS } from '../contract.ts';
-import { CLIENT_ID_RULE, isClientId, isDotSegment } from '../core/client-id.ts';
+import { CLIENT_ID_RULE, isClientId, isDotSegment } from '../shared/client-id.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import { isObject } from '../shared/helpers.ts';
 import { ProgrammerError } from '../shared/programmer-error.ts';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { InvalidClientId, isClientId } from '../core/client-id.ts';
+import { InvalidClientId, isClientId } from '../shared/client-id.ts';
 import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import type { Authorization, AuthorizationPage, AuthorizationStore, GrantedBy } from './authorization-store.ts';

@@ -2,7 +2,7 @@
  * Operators' view and rotation of recipients' certificates (`setpoll recipients list|show|rotate`),
  * beside RecipientRegistry (which the poll path uses and which this module does not change).
  */
-import { InvalidClientId, isClientId } from '../core/client-id.ts';
+import { InvalidClientId, isClientId } from '../shared/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { InvalidClientId, isClientId } from '../core/client-id.ts';
+import { InvalidClientId, isClientId } from '../shared/client-id.ts';
 import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';
 import { CERT_SK, REVOKED_SK } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClientId } from '../../lambdas/core/client-id.ts';
+import { isClientId } from '../../lambdas/shared/client-id.ts';
 
 describe('isClientId', () => {
   it('accepts printable ASCII ids that a decoded path can carry', () => {

@@ -11,7 +11,7 @@ import type { FanOutScheduler } from '../../lambdas/notifier/notifications.ts';
 import { createNotifierServices } from '../../lambdas/notifier/services.ts';
 import { JwkSigner, loadOrCreateSigningJwk, publicJwk, type SetAlgorithm, type SetSigner } from '../../lambdas/producer/signer.ts';
 import { createTestTable } from '../support/dynamo.ts';
-import { isClientId } from '../../lambdas/core/client-id.ts';
+import { isClientId } from '../../lambdas/shared/client-id.ts';
 import type { DestinationService } from '../../lambdas/notifier/destinations.ts';
 import type { NotifierLimits } from '../../lambdas/notifier/limits.ts';
 import type { QueueStore } from '../../lambdas/store/queue-store.ts';

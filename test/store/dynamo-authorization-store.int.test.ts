@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidClientId } from '../../lambdas/core/client-id.ts';
+import { InvalidClientId } from '../../lambdas/shared/client-id.ts';
 import { DynamoAuthorizationStore } from '../../lambdas/store/dynamo-authorization-store.ts';
 import { createTestTable } from '../support/dynamo.ts';
 

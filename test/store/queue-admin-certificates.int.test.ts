@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidClientId } from '../../lambdas/core/client-id.ts';
+import { InvalidClientId } from '../../lambdas/shared/client-id.ts';
 import { RecipientCertificates, RotationRefused } from '../../lambdas/store/queue-admin-certificates.ts';
 import { createTestTable } from '../support/dynamo.ts';
 
