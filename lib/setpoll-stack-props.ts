@@ -1,20 +1,50 @@
 /**
  * SetpollStackProps: every setting of a deployment, each with its default. lib/context.ts reads
  * them from a configuration file or `-c` context; lib/setpoll-stack.ts wires the constructs from them.
+ * A setting handed unchanged to one construct is picked from that construct's props, so its meaning
+ * and default are written once, there; the settings declared here are the stack's own.
  */
 import type { StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { ErroredSetsMode } from '../lambdas/contract.ts';
 import type { ManagementFunctionProps } from './constructs/management-function.ts';
 import type { AlarmThresholds } from './constructs/poll-alarms.ts';
+import type { PollApiProps } from './constructs/poll-api.ts';
+import type { PollFunctionProps } from './constructs/poll-function.ts';
 import type { SetQueueEncryption } from './constructs/set-queue-table.ts';
 import type { SigningAlgorithm } from './constructs/signing-key.ts';
 
-export interface SetpollStackProps extends StackProps {
-  /** Public host name of the poll endpoint, e.g. `events.example.com`. */
-  readonly domainName: string;
-  /** ACM certificate ARN for `domainName`, in the stack's region. */
-  readonly certificateArn: string;
+/** The mTLS domain, its truststore and the API stage: PollApiProps. */
+type ApiSettings = Pick<
+  PollApiProps,
+  | 'domainName'
+  | 'certificateArn'
+  | 'ownershipCertificateArn'
+  | 'pollPath'
+  | 'truststoreKey'
+  | 'truststoreVersion'
+  | 'truststoreUri'
+  | 'throttleBurstLimit'
+  | 'throttleRateLimit'
+  | 'accessLogRetention'
+>;
+
+/** The access tokens accepted and the poll semantics: PollFunctionProps (the token settings serve the management function too). */
+type PollSettings = Pick<
+  PollFunctionProps,
+  | 'tokenJwksUrl'
+  | 'tokenIssuer'
+  | 'tokenAudience'
+  | 'tokenScopes'
+  | 'leaseSeconds'
+  | 'longPollSeconds'
+  | 'maxEvents'
+  | 'maxDeliveryAttempts'
+  | 'erroredSets'
+  | 'memorySize'
+  | 'reservedConcurrentExecutions'
+>;
+
+export interface SetpollStackProps extends StackProps, ApiSettings, PollSettings, Pick<ManagementFunctionProps, 'notifierLimits'> {
   /**
    * Route 53 public hosted zone to create an A alias record for `domainName` in (with
    * `hostedZoneName`). The zone is named, not looked up: synth stays offline.
@@ -27,55 +57,10 @@ export interface SetpollStackProps extends StackProps {
    */
   readonly hostedZoneName?: string;
   /**
-   * Public ACM certificate proving domain ownership; required by API Gateway with mTLS when
-   * `certificateArn` is imported or from a private CA.
-   * @default - none
-   */
-  readonly ownershipCertificateArn?: string;
-  /**
-   * Poll endpoint path.
-   * @default '/events'
-   */
-  readonly pollPath?: string;
-  /**
-   * S3 key of the mTLS truststore in the stack's truststore bucket.
-   * @default 'truststore.pem'
-   */
-  readonly truststoreKey?: string;
-  /**
-   * S3 version id of the uploaded truststore. Giving it says the truststore exists: the mTLS
-   * domain is created (PollApiProps.truststoreVersion).
-   * @default - none: no truststore yet, so no domain (unless `truststoreUri`)
-   */
-  readonly truststoreVersion?: string;
-  /**
-   * An existing truststore `s3://bucket/key` instead of the stack's own bucket.
-   * @default - the stack's truststore bucket
-   */
-  readonly truststoreUri?: string;
-  /**
-   * Create the mTLS custom domain; only possible once a truststore exists.
+   * Create the mTLS custom domain (PollApiProps.createDomain); `false` also leaves out the public key domain.
    * @default - true once a truststore exists (`truststoreVersion` or `truststoreUri`), false before
    */
   readonly createDomain?: boolean;
-  /** @default 30 */
-  readonly leaseSeconds?: number;
-  /** @default 20 (at most 24) */
-  readonly longPollSeconds?: number;
-  /** @default 100 */
-  readonly maxEvents?: number;
-  /** @default 0 (unlimited) */
-  readonly maxDeliveryAttempts?: number;
-  /**
-   * What a SET reported in `setErrs` becomes: `final` (RFC 8936) or `redeliver` (the OB
-   * Aggregated Polling profile; needs `maxDeliveryAttempts` of at least 1). PollFunctionProps.erroredSets.
-   * @default 'final'
-   */
-  readonly erroredSets?: ErroredSetsMode;
-  /** @default 512 */
-  readonly memorySize?: number;
-  /** Poll function reserved concurrency. @default 100 (DEFAULT_POLL_RESERVED_CONCURRENCY) */
-  readonly reservedConcurrentExecutions?: number;
   /** Management function reserved concurrency. @default 10 (DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY) */
   readonly managementReservedConcurrentExecutions?: number;
   /**
@@ -93,14 +78,6 @@ export interface SetpollStackProps extends StackProps {
    * @default - a new key when `tableEncryption` is CUSTOMER_MANAGED
    */
   readonly tableKmsKeyArn?: string;
-  /** JWKS URL of the authorization server issuing access tokens (https). */
-  readonly tokenJwksUrl: string;
-  /** Expected access token issuer. */
-  readonly tokenIssuer: string;
-  /** Expected access token audience. */
-  readonly tokenAudience: string;
-  /** @default ['accounts', 'fundsconfirmations', 'payments', 'ssf.manage', 'ssf.manage.poll'] */
-  readonly tokenScopes?: readonly string[];
   /**
    * JWS algorithm of the SETs the management API signs; selects the KMS key spec (RSA_2048 for
    * PS256 and RS256, ECC_NIST_P256 for ES256).
@@ -119,19 +96,8 @@ export interface SetpollStackProps extends StackProps {
   readonly setIssuer?: string;
   /** @default 1024 */
   readonly managementMemorySize?: number;
-  /**
-   * Per-Data-Provider limits of the Notifier (docs/server-policies.md, "Limits per Data Provider").
-   * @default the contract's NOTIFIER_LIMIT_DEFAULTS
-   */
-  readonly notifierLimits?: ManagementFunctionProps['notifierLimits'];
-  /** @default 200 */
-  readonly throttleBurstLimit?: number;
-  /** @default 100 */
-  readonly throttleRateLimit?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly functionLogRetention?: logs.RetentionDays;
-  /** @default logs.RetentionDays.ONE_YEAR */
-  readonly accessLogRetention?: logs.RetentionDays;
   /**
    * An existing SNS topic for alarm notifications (its ARN). If it is encrypted, its KMS key must
    * let `cloudwatch.amazonaws.com` use kms:GenerateDataKey and kms:Decrypt.
