@@ -1,12 +1,10 @@
-import { Annotations, Stack, Token } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createDomainOnlyApi, createLoggedStage, createRegionalDomain, lambdaIntegration } from './custom-domain-api.ts';
 import { acknowledgeNag } from './nag.ts';
 import { RETAINED } from './removal.ts';
 import { ConfigError } from './validation.ts';
@@ -15,9 +13,6 @@ import { DEFAULT_TRUSTSTORE_KEY, createTruststoreBucket, parseTruststoreUri } fr
 
 /** Default poll path (the contract's); the OB profile deploys it as `/open-banking/v4.0/events`. */
 export { DEFAULT_POLL_PATH };
-
-/** Path of the SET verification keys (the management Lambda's JWKS of the signing key). */
-export { JWKS_PATH };
 
 /**
  * The management API's routes on the same HTTP API and custom domain (payload 2.0), all to the
@@ -50,32 +45,6 @@ export const ROUTE_AUTHORIZATION_REASON =
 const POLL_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
-
-/**
- * Access log line: who called (source IP, client certificate identity), what was routed, and
- * how it ended. Deliberately no headers (Authorization carries the bearer token), no query
- * string and no bodies (SETs and acknowledgements).
- */
-export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.freeze({
-  requestId: '$context.requestId',
-  requestTime: '$context.requestTime',
-  ip: '$context.identity.sourceIp',
-  userAgent: '$context.identity.userAgent',
-  clientCertSubject: '$context.identity.clientCert.subjectDN',
-  clientCertIssuer: '$context.identity.clientCert.issuerDN',
-  clientCertSerial: '$context.identity.clientCert.serialNumber',
-  domainName: '$context.domainName',
-  httpMethod: '$context.httpMethod',
-  routeKey: '$context.routeKey',
-  protocol: '$context.protocol',
-  status: '$context.status',
-  responseLength: '$context.responseLength',
-  responseLatency: '$context.responseLatency',
-  integrationStatus: '$context.integrationStatus',
-  integrationLatency: '$context.integrationLatency',
-  integrationErrorMessage: '$context.integrationErrorMessage',
-  errorMessage: '$context.error.message',
-});
 
 export interface PollApiProps {
   /** The poll Lambda (payload format 2.0). */
@@ -208,18 +177,9 @@ export class PollApi extends Construct {
     this.truststoreUri = `s3://${this.truststoreBucket.bucketName}/${this.truststoreKey}`;
 
     // --- API --------------------------------------------------------------------------------
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
-      apiName: `${Stack.of(this).stackName}-poll`,
-      description: 'setpoll RFC 8936 poll endpoint and notifier management API',
-      // The execute-api URL would bypass the mTLS enforced on the custom domain.
-      disableExecuteApiEndpoint: true,
-      // The default stage cannot take access log settings; ours is created below.
-      createDefaultStage: false,
-    });
+    this.httpApi = createDomainOnlyApi(this, 'poll', 'setpoll RFC 8936 poll endpoint and notifier management API');
 
-    const integration = new HttpLambdaIntegration('PollIntegration', props.handler, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-    });
+    const integration = lambdaIntegration('PollIntegration', props.handler);
     [this.pollRoute] = this.httpApi.addRoutes({
       path: this.pollPath,
       methods: [apigwv2.HttpMethod.POST],
@@ -236,11 +196,7 @@ export class PollApi extends Construct {
       integration,
     }) as [apigwv2.HttpRoute];
     // The management routes send nothing to the poll Lambda: the poll path stays small and fast.
-    const managementIntegration = props.managementHandler
-      ? new HttpLambdaIntegration('ManagementIntegration', props.managementHandler, {
-          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-        })
-      : undefined;
+    const managementIntegration = props.managementHandler ? lambdaIntegration('ManagementIntegration', props.managementHandler) : undefined;
     this.managementRoutes = managementIntegration
       ? MANAGEMENT_ROUTES.map(
           ({ method, path }) => this.httpApi.addRoutes({ path, methods: [method], integration: managementIntegration })[0] as apigwv2.HttpRoute,
@@ -251,14 +207,10 @@ export class PollApi extends Construct {
     }
 
     if (createDomain) {
-      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
+      this.domainName = createRegionalDomain(this, {
         domainName: props.domainName,
-        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
-        ownershipCertificate: props.ownershipCertificateArn
-          ? acm.Certificate.fromCertificateArn(this, 'OwnershipCertificate', props.ownershipCertificateArn)
-          : undefined,
-        endpointType: apigwv2.EndpointType.REGIONAL,
-        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+        certificateArn: props.certificateArn,
+        ownershipCertificateArn: props.ownershipCertificateArn,
         mtls: {
           bucket: this.truststoreBucket,
           key: this.truststoreKey,
@@ -277,25 +229,16 @@ export class PollApi extends Construct {
       );
     }
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RETAINED,
-    });
-
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+    ({ stage: this.stage, accessLogGroup: this.accessLogGroup } = createLoggedStage(this, {
       httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+      domainName: this.domainName,
       throttle: {
         burstLimit: props.throttleBurstLimit ?? 200,
         rateLimit: props.throttleRateLimit ?? 100,
       },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
-      },
-    });
+      accessLogRetention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      accessLogRemovalPolicy: RETAINED,
+    }));
 
     this.pollUrl = `https://${props.domainName}${this.pollPath}`;
     this.managementUrl = `https://${props.domainName}`;

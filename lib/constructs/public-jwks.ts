@@ -1,21 +1,18 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, PUBLIC_KEYS_SERVICE } from '../../lambdas/contract.ts';
+import { ENV, JWKS_PATH, PUBLIC_KEYS_SERVICE } from '../../lambdas/contract.ts';
 import { discoveryPath } from '../../lambdas/ssf/vocabulary.ts';
 import { KEYS_PK } from '../../lambdas/store/schema.ts';
+import { createDomainOnlyApi, createLoggedStage, createRegionalDomain, lambdaIntegration } from './custom-domain-api.ts';
 import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
 import { acknowledgeNag } from './nag.ts';
-import { ACCESS_LOG_FORMAT, JWKS_PATH } from './poll-api.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
 
@@ -112,14 +109,8 @@ export class PublicJwks extends Construct {
     props.signingKey.key.grant(role, 'kms:GetPublicKey');
     props.queue.encryptionKey?.grant(role, 'kms:Decrypt', 'kms:DescribeKey');
 
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
-      apiName: `${Stack.of(this).stackName}-public-keys`,
-      description: 'setpoll SET verification keys (JWKS), without mutual TLS',
-      // Only the custom domain: one entry point, one TLS policy.
-      disableExecuteApiEndpoint: true,
-      createDefaultStage: false,
-    });
-    const integration = new HttpLambdaIntegration('PublicKeysIntegration', this.function, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
+    this.httpApi = createDomainOnlyApi(this, 'public-keys', 'setpoll SET verification keys (JWKS), without mutual TLS');
+    const integration = lambdaIntegration('PublicKeysIntegration', this.function);
     [this.route] = this.httpApi.addRoutes({ path: JWKS_PATH, methods: [apigwv2.HttpMethod.GET], integration }) as [apigwv2.HttpRoute];
     acknowledgeNag(
       this.route,
@@ -136,26 +127,15 @@ export class PublicJwks extends Construct {
     }
 
     if (props.createDomain ?? true) {
-      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
-        domainName: props.domainName,
-        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
-        endpointType: apigwv2.EndpointType.REGIONAL,
-        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
-      });
+      this.domainName = createRegionalDomain(this, { domainName: props.domainName, certificateArn: props.certificateArn });
     }
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+    ({ stage: this.stage, accessLogGroup: this.accessLogGroup } = createLoggedStage(this, {
       httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+      domainName: this.domainName,
       // Anonymous callers: a low limit caps what a flood can cost (recipients cache the JWKS).
       throttle: { burstLimit: props.throttleBurstLimit ?? 50, rateLimit: props.throttleRateLimit ?? 20 },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
-      },
-    });
+      accessLogRetention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+    }));
   }
 }

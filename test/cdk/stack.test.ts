@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FORMAT } from '../../lib/constructs/poll-api.ts';
+import { ACCESS_LOG_FORMAT } from '../../lib/constructs/custom-domain-api.ts';
 import { SetQueueEncryption } from '../../lib/constructs/set-queue-table.ts';
 import { SigningKey } from '../../lib/constructs/signing-key.ts';
 import type { SetpollStackProps } from '../../lib/setpoll-stack.ts';
