@@ -1,11 +1,14 @@
+import type { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract.ts';
 import { acknowledgeNag } from './nag.ts';
 import { RETAINED } from './removal.ts';
+import { requireInteger } from './validation.ts';
 
 /** The runtime of every setpoll function. */
 export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -95,4 +98,104 @@ export function createFunctionLogging(scope: Construct, options: { description: 
     }),
   );
   return { logGroup, role };
+}
+
+/** What every setpoll function construct (PollFunction, ManagementFunction) takes besides its own settings. */
+export interface FunctionSettings {
+  /**
+   * Lambda memory in MB: CPU scales with it, and verifying or signing JWS is CPU bound.
+   * @default - the construct's: DEFAULT_POLL_MEMORY_SIZE (512), DEFAULT_MANAGEMENT_MEMORY_SIZE (1024)
+   */
+  readonly memorySize?: number;
+  /**
+   * Reserved concurrency: the most the function may run at once, and what no other function can take from it.
+   * @default - the construct's: DEFAULT_POLL_RESERVED_CONCURRENCY (100), DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY (10)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * X-Ray active tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Handler source file (its export `handler`).
+   * @default - the construct's handler in lambdas/handlers/ (POLL_HANDLER_ENTRY, MANAGEMENT_HANDLER_ENTRY)
+   */
+  readonly entry?: string;
+}
+
+/** FunctionSettings with a construct's defaults applied. */
+export type ResolvedFunctionSettings = FunctionSettings & Required<Pick<FunctionSettings, 'entry' | 'memorySize' | 'reservedConcurrentExecutions'>>;
+
+/**
+ * `settings` with the construct's `defaults` where they say nothing, memory and concurrency checked
+ * (ConfigError). A `settingPrefix` names them as the deployment settings do: `management` makes
+ * `managementMemorySize`. Called before the function exists: bundling runs in its constructor and is slow.
+ */
+export function resolveFunctionSettings(
+  settings: FunctionSettings,
+  defaults: Required<Pick<FunctionSettings, 'entry' | 'memorySize' | 'reservedConcurrentExecutions'>>,
+  settingPrefix = '',
+): ResolvedFunctionSettings {
+  const named = (name: string): string => (settingPrefix ? `${settingPrefix}${name[0]!.toUpperCase()}${name.slice(1)}` : name);
+  const resolved = {
+    entry: settings.entry ?? defaults.entry,
+    memorySize: settings.memorySize ?? defaults.memorySize,
+    reservedConcurrentExecutions: settings.reservedConcurrentExecutions ?? defaults.reservedConcurrentExecutions,
+    tracing: settings.tracing,
+    logRetention: settings.logRetention,
+  };
+  requireInteger(named('memorySize'), resolved.memorySize, 128);
+  requireInteger(named('reservedConcurrentExecutions'), resolved.reservedConcurrentExecutions, 1);
+  return resolved;
+}
+
+export interface SetpollFunctionOptions extends Pick<FunctionSettings, 'tracing' | 'logRetention'> {
+  /** Says what the function is, on its role. */
+  readonly description: string;
+  /** Handler source file (its export `handler`). */
+  readonly entry: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** The table every setpoll function works on: its name is in every function's environment. */
+  readonly table: dynamodb.ITable;
+  /** The function's own settings, after the table name; COMMON_FUNCTION_ENVIRONMENT follows them. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default - Lambda's default (Terminate) */
+  readonly recursiveLoop?: lambda.RecursiveLoop;
+}
+
+export interface SetpollFunction extends FunctionLogging {
+  readonly function: NodejsFunction;
+}
+
+/**
+ * A setpoll handler's Lambda (`Function`), with its own log group and role (createFunctionLogging):
+ * bundled locally by esbuild (nodejsBundling), ESM, arm64, NODEJS_RUNTIME.
+ */
+export function createSetpollFunction(scope: Construct, options: SetpollFunctionOptions): SetpollFunction {
+  const { logGroup, role } = createFunctionLogging(scope, { description: options.description, retention: options.logRetention });
+  const fn = new NodejsFunction(scope, 'Function', {
+    entry: options.entry,
+    handler: 'handler',
+    runtime: NODEJS_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: options.memorySize,
+    timeout: options.timeout,
+    role,
+    logGroup,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+    tracing: tracingOf(role, options.tracing),
+    environment: { [ENV.tableName]: options.table.tableName, ...options.environment, ...COMMON_FUNCTION_ENVIRONMENT },
+    bundling: nodejsBundling(),
+    recursiveLoop: options.recursiveLoop,
+  });
+  return { function: fn, logGroup, role };
 }

@@ -3,15 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, MANAGEMENT_SERVICE, MANAGEMENT_TIMEOUT_SECONDS, NOTIFIER_LIMIT_ENV, type NotifierLimits } from '../../lambdas/contract.ts';
 import { resolveLimits } from '../../lambdas/notifier/limits.ts';
-import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
+import { accessTokenEnvironment, type AccessTokenSettings } from './access-token-settings.ts';
+import { createSetpollFunction, resolveFunctionSettings, type FunctionSettings } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
-import { requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
+import { requireNonEmpty } from './validation.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,7 +29,13 @@ export { MANAGEMENT_TIMEOUT_SECONDS } from '../../lambdas/contract.ts';
  */
 export const DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY = 10;
 
-export interface ManagementFunctionProps {
+/**
+ * Memory of the management function in MB: signing is CPU bound (one KMS call per SET, plus JSON
+ * work per destination page), and CPU scales with memory.
+ */
+export const DEFAULT_MANAGEMENT_MEMORY_SIZE = 1024;
+
+export interface ManagementFunctionProps extends AccessTokenSettings, FunctionSettings {
   /** The table holding destinations, notifications, receipts and the recipients' queues. */
   readonly queue: SetQueueTable;
   /** The KMS key that signs the SETs; the function may Sign and GetPublicKey with it, nothing else. */
@@ -42,52 +49,11 @@ export interface ManagementFunctionProps {
    * @default - no SSF routes
    */
   readonly pollUrl?: string;
-  /** JWKS of the authorization server that issues the access tokens (https). */
-  readonly tokenJwksUrl: string;
-  /** Expected `iss` of access tokens. */
-  readonly tokenIssuer: string;
-  /** Expected `aud` of access tokens. */
-  readonly tokenAudience: string;
-  /**
-   * Accept only access tokens typed `at+jwt` (RFC 9068).
-   * @default false
-   */
-  readonly tokenRequireAtJwt?: boolean;
-  /**
-   * Refuse access tokens whose `exp - iat` is longer than this many seconds.
-   * @default - no limit
-   */
-  readonly tokenMaxLifetimeSeconds?: number;
   /**
    * Per-Data-Provider limits (docs/server-policies.md); an undefined one keeps its default.
    * @default the contract's NOTIFIER_LIMIT_DEFAULTS
    */
   readonly notifierLimits?: { readonly [K in keyof NotifierLimits]?: number | undefined };
-  /**
-   * Lambda memory in MB. Signing is CPU bound (one KMS call per SET, plus JSON work per
-   * destination page), and CPU scales with memory.
-   * @default 1024
-   */
-  readonly memorySize?: number;
-  /**
-   * @default DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY (10)
-   */
-  readonly reservedConcurrentExecutions?: number;
-  /**
-   * X-Ray active tracing.
-   * @default false
-   */
-  readonly tracing?: boolean;
-  /**
-   * Retention of the function's log group.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Handler source file.
-   * @default lambdas/handlers/management.ts
-   */
-  readonly entry?: string;
 }
 
 /**
@@ -110,53 +76,34 @@ export class ManagementFunction extends Construct {
   constructor(scope: Construct, id: string, props: ManagementFunctionProps) {
     super(scope, id);
 
-    const memorySize = props.memorySize ?? 1024;
     // Validate before the NodejsFunction exists: bundling runs in its constructor and is slow.
-    requireInteger('managementMemorySize', memorySize, 128);
-    const reservedConcurrency = props.reservedConcurrentExecutions ?? DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY;
-    requireInteger('managementReservedConcurrentExecutions', reservedConcurrency, 1);
-    requireHttpsUrl('tokenJwksUrl', props.tokenJwksUrl);
-    requireNonEmpty('tokenIssuer', props.tokenIssuer);
-    requireNonEmpty('tokenAudience', props.tokenAudience);
+    const functionSettings = resolveFunctionSettings(
+      props,
+      { entry: MANAGEMENT_HANDLER_ENTRY, memorySize: DEFAULT_MANAGEMENT_MEMORY_SIZE, reservedConcurrentExecutions: DEFAULT_MANAGEMENT_RESERVED_CONCURRENCY },
+      'management',
+    );
+    const tokenEnvironment = accessTokenEnvironment(props);
     requireNonEmpty('issuer', props.issuer);
     // The function refuses to start with limits out of bounds: refuse them at synth instead.
     const limits = resolveLimits(Object.fromEntries(Object.entries(props.notifierLimits ?? {}).filter(([, v]) => v !== undefined)));
 
     this.timeout = Duration.seconds(MANAGEMENT_TIMEOUT_SECONDS);
-    ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
+    ({ function: this.function, logGroup: this.logGroup, role: this.role } = createSetpollFunction(this, {
+      ...functionSettings,
       description: 'setpoll management handler',
-      retention: props.logRetention,
-    }));
-
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? MANAGEMENT_HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: NODEJS_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize,
       timeout: this.timeout,
-      reservedConcurrentExecutions: reservedConcurrency,
-      tracing: tracingOf(this.role, props.tracing),
-      role: this.role,
-      logGroup: this.logGroup,
-      // Exactly what lambdas/handlers/management.ts reads (MANAGEMENT_FUNCTION_ENV; test/contract/environment.test.ts).
+      // With the table name and COMMON_FUNCTION_ENVIRONMENT, exactly what lambdas/handlers/management.ts reads (MANAGEMENT_FUNCTION_ENV; test/contract/environment.test.ts).
+      table: props.queue.table,
       environment: {
-        [ENV.tableName]: props.queue.table.tableName,
         [ENV.realm]: props.realm,
         [ENV.issuer]: props.issuer,
         ...(props.pollUrl ? { [ENV.pollUrl]: props.pollUrl } : {}),
         [ENV.signingKeyId]: props.signingKey.key.keyArn,
         [ENV.signingAlg]: props.signingKey.algorithm,
-        [ENV.tokenJwksUrl]: props.tokenJwksUrl,
-        [ENV.tokenIssuer]: props.tokenIssuer,
-        [ENV.tokenAudience]: props.tokenAudience,
-        [ENV.tokenRequireAtJwt]: String(props.tokenRequireAtJwt ?? false),
-        [ENV.tokenMaxLifetimeSeconds]: String(props.tokenMaxLifetimeSeconds ?? 0),
+        ...tokenEnvironment,
         [ENV.serviceName]: MANAGEMENT_SERVICE,
         ...Object.fromEntries(Object.entries(NOTIFIER_LIMIT_ENV).map(([name, variable]) => [variable, String(limits[name as keyof NotifierLimits])])),
-        ...COMMON_FUNCTION_ENVIRONMENT,
       },
-      bundling: nodejsBundling(),
       // The self-invocation that continues a long fan-out is a deliberate, bounded recursion: every
       // continuation saves progress before it schedules the next, and the chain ends when the
       // destinations are done. Lambda's recursive loop detection (Terminate, the default) would stop
@@ -164,7 +111,7 @@ export class ManagementFunction extends Construct {
       // `fanning_out` for good. FanOutContinuations records and alarms on what still fails.
       // https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html
       recursiveLoop: lambda.RecursiveLoop.ALLOW,
-    });
+    }));
 
     props.queue.grantNotifierAccess(this.function);
     props.signingKey.grantSign(this.function);

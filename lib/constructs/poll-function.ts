@@ -2,8 +2,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -18,9 +17,10 @@ import {
   TIMEOUT_HEADROOM_SECONDS,
   type ErroredSetsMode,
 } from '../../lambdas/contract.ts';
-import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling, tracingOf } from './function-defaults.ts';
+import { accessTokenEnvironment, type AccessTokenSettings } from './access-token-settings.ts';
+import { createSetpollFunction, resolveFunctionSettings, type FunctionSettings } from './function-defaults.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
-import { ConfigError, requireHttpsUrl, requireInteger, requireNonEmpty } from './validation.ts';
+import { ConfigError, requireInteger } from './validation.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,27 +40,14 @@ export const DEFAULT_TOKEN_SCOPES: readonly string[] = DEFAULT_ACCEPTED_POLL_SCO
  */
 export const DEFAULT_POLL_RESERVED_CONCURRENCY = 100;
 
-export interface PollFunctionProps {
+/** Memory of the poll function in MB: verifying access tokens' JWS signatures is CPU bound, and CPU scales with memory. */
+export const DEFAULT_POLL_MEMORY_SIZE = 512;
+
+export interface PollFunctionProps extends AccessTokenSettings, FunctionSettings {
   /** The SET queue; the function gets exactly its queue grants. */
   readonly queue: SetQueueTable;
   /** `realm` of the WWW-Authenticate challenges: the public host name. */
   readonly realm: string;
-  /** JWKS of the authorization server that issues the access tokens (https). */
-  readonly tokenJwksUrl: string;
-  /** Expected `iss` of access tokens. */
-  readonly tokenIssuer: string;
-  /** Expected `aud` of access tokens. */
-  readonly tokenAudience: string;
-  /**
-   * Accept only access tokens typed `at+jwt` (RFC 9068).
-   * @default false
-   */
-  readonly tokenRequireAtJwt?: boolean;
-  /**
-   * Refuse access tokens whose `exp - iat` is longer than this many seconds.
-   * @default - no limit
-   */
-  readonly tokenMaxLifetimeSeconds?: number;
   /**
    * Accepted scopes: a token must carry at least one.
    * @default ['accounts', 'fundsconfirmations', 'payments', 'ssf.manage', 'ssf.manage.poll']
@@ -95,31 +82,6 @@ export interface PollFunctionProps {
    * @default 'final'
    */
   readonly erroredSets?: ErroredSetsMode;
-  /**
-   * Lambda memory in MB (CPU scales with it; JWS verification is CPU bound).
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /**
-   * Caps concurrent long polls so a flood cannot starve the account's other functions.
-   * @default DEFAULT_POLL_RESERVED_CONCURRENCY (100)
-   */
-  readonly reservedConcurrentExecutions?: number;
-  /**
-   * X-Ray active tracing.
-   * @default false
-   */
-  readonly tracing?: boolean;
-  /**
-   * Retention of the function's log group.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Handler source file.
-   * @default lambdas/handlers/poll.ts
-   */
-  readonly entry?: string;
 }
 
 /** The RFC 8936 poll endpoint's Lambda: bundled locally with esbuild, ESM, arm64, nodejs24.x. */
@@ -139,7 +101,6 @@ export class PollFunction extends Construct {
     const longPollSeconds = props.longPollSeconds ?? SETTING_DEFAULTS.longPollSeconds;
     const maxEvents = props.maxEvents ?? SETTING_DEFAULTS.maxEvents;
     const maxDeliveryAttempts = props.maxDeliveryAttempts ?? SETTING_DEFAULTS.maxDeliveryAttempts;
-    const memorySize = props.memorySize ?? 512;
     const tokenScopes = props.tokenScopes ?? DEFAULT_TOKEN_SCOPES;
 
     // Validate before the NodejsFunction exists: bundling runs in its constructor and is slow.
@@ -162,38 +123,26 @@ export class PollFunction extends Construct {
     if (erroredSets === 'redeliver' && maxDeliveryAttempts < 1) {
       throw new ConfigError('erroredSets "redeliver" needs maxDeliveryAttempts of at least 1: errored SETs are delivered again until their attempts run out');
     }
-    requireInteger('memorySize', memorySize, 128);
-    const reservedConcurrency = props.reservedConcurrentExecutions ?? DEFAULT_POLL_RESERVED_CONCURRENCY;
-    requireInteger('reservedConcurrentExecutions', reservedConcurrency, 1);
+    const functionSettings = resolveFunctionSettings(props, {
+      entry: POLL_HANDLER_ENTRY,
+      memorySize: DEFAULT_POLL_MEMORY_SIZE,
+      reservedConcurrentExecutions: DEFAULT_POLL_RESERVED_CONCURRENCY,
+    });
     if (tokenScopes.length === 0 || tokenScopes.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
       throw new ConfigError(`tokenScopes must be one or more RFC 6749 scope tokens (got ${JSON.stringify(tokenScopes)})`);
     }
-    requireHttpsUrl('tokenJwksUrl', props.tokenJwksUrl);
-    requireNonEmpty('tokenIssuer', props.tokenIssuer);
-    requireNonEmpty('tokenAudience', props.tokenAudience);
+    const tokenEnvironment = accessTokenEnvironment(props);
 
     this.longPollSeconds = longPollSeconds;
     this.timeout = Duration.seconds(longPollSeconds + TIMEOUT_HEADROOM_SECONDS);
 
-    ({ logGroup: this.logGroup, role: this.role } = createFunctionLogging(this, {
+    ({ function: this.function, logGroup: this.logGroup, role: this.role } = createSetpollFunction(this, {
+      ...functionSettings,
       description: 'setpoll poll handler',
-      retention: props.logRetention,
-    }));
-
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? POLL_HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: NODEJS_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize,
       timeout: this.timeout,
-      role: this.role,
-      logGroup: this.logGroup,
-      reservedConcurrentExecutions: reservedConcurrency,
-      tracing: tracingOf(this.role, props.tracing),
-      // Exactly what lambdas/handlers/poll.ts reads (POLL_FUNCTION_ENV; test/contract/environment.test.ts).
+      // With the table name and COMMON_FUNCTION_ENVIRONMENT, exactly what lambdas/handlers/poll.ts reads (POLL_FUNCTION_ENV; test/contract/environment.test.ts).
+      table: props.queue.table,
       environment: {
-        [ENV.tableName]: props.queue.table.tableName,
         [ENV.leaseSeconds]: String(leaseSeconds),
         [ENV.longPollSeconds]: String(longPollSeconds),
         [ENV.maxEvents]: String(maxEvents),
@@ -204,18 +153,12 @@ export class PollFunction extends Construct {
         [ENV.identityCacheSeconds]: String(SETTING_DEFAULTS.identityCacheSeconds),
         [ENV.erroredSets]: erroredSets,
         [ENV.realm]: props.realm,
-        [ENV.tokenJwksUrl]: props.tokenJwksUrl,
-        [ENV.tokenIssuer]: props.tokenIssuer,
-        [ENV.tokenAudience]: props.tokenAudience,
-        [ENV.tokenRequireAtJwt]: String(props.tokenRequireAtJwt ?? false),
-        [ENV.tokenMaxLifetimeSeconds]: String(props.tokenMaxLifetimeSeconds ?? 0),
+        ...tokenEnvironment,
         [ENV.tokenScopes]: tokenScopes.join(' '),
         [ENV.tokenClientClaim]: DEFAULT_TOKEN_CLIENT_CLAIM,
         [ENV.serviceName]: POLL_SERVICE,
-        ...COMMON_FUNCTION_ENVIRONMENT,
       },
-      bundling: nodejsBundling(),
-    });
+    }));
 
     props.queue.grantQueueAccess(this.function);
   }

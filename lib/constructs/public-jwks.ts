@@ -3,15 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, JWKS_PATH, PUBLIC_KEYS_SERVICE } from '../../lambdas/contract.ts';
 import { discoveryPath } from '../../lambdas/ssf/vocabulary.ts';
 import { KEYS_PK } from '../../lambdas/store/schema.ts';
 import { createDomainOnlyApi, createLoggedStage, createRegionalDomain, lambdaIntegration } from './custom-domain-api.ts';
-import { COMMON_FUNCTION_ENVIRONMENT, NODEJS_RUNTIME, createFunctionLogging, nodejsBundling } from './function-defaults.ts';
+import { createSetpollFunction } from './function-defaults.ts';
 import { acknowledgeNag } from './nag.ts';
 import type { SetQueueTable } from './set-queue-table.ts';
 import type { SigningKey } from './signing-key.ts';
@@ -77,27 +76,22 @@ export class PublicJwks extends Construct {
     super(scope, id);
     this.url = `https://${props.domainName}${JWKS_PATH}`;
 
-    const { logGroup, role } = createFunctionLogging(this, { description: 'setpoll public keys handler', retention: props.logRetention });
-    this.function = new NodejsFunction(this, 'Function', {
+    const { function: fn, role } = createSetpollFunction(this, {
+      description: 'setpoll public keys handler',
       entry: PUBLIC_KEYS_HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: NODEJS_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(10),
-      role,
-      logGroup,
-      // Exactly PUBLIC_KEYS_FUNCTION_ENV (test/contract/environment.test.ts).
+      logRetention: props.logRetention,
+      // With the table name and COMMON_FUNCTION_ENVIRONMENT, exactly PUBLIC_KEYS_FUNCTION_ENV (test/contract/environment.test.ts).
+      table: props.queue.table,
       environment: {
-        [ENV.tableName]: props.queue.table.tableName,
         [ENV.signingKeyId]: props.signingKey.key.keyArn,
         [ENV.signingAlg]: props.signingKey.algorithm,
         [ENV.serviceName]: PUBLIC_KEYS_SERVICE,
         ...(props.issuer ? { [ENV.issuer]: props.issuer, [ENV.publicJwksUrl]: this.url } : {}),
-        ...COMMON_FUNCTION_ENVIRONMENT,
       },
-      bundling: nodejsBundling(),
     });
+    this.function = fn;
     // Reads one partition: a Query of `KEYS`, nothing else in the table (the LeadingKeys condition).
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
