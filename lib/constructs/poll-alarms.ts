@@ -137,13 +137,13 @@ export class PollAlarms extends Construct {
       this.all.push(a);
       return a;
     };
+    // Each function's Errors (Sum, at the functionErrors threshold) and p99 Duration alarms.
+    const errorsAlarm = (alarmId: string, fn: lambda.IFunction, description: string): cloudwatch.Alarm =>
+      alarm(alarmId, fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }), t.functionErrors, description);
+    const durationAlarm = (alarmId: string, fn: lambda.IFunction, thresholdMs: number, description: string): cloudwatch.Alarm =>
+      alarm(alarmId, fn.metricDuration({ period, statistic: cloudwatch.Stats.p(99) }), thresholdMs, description);
 
-    this.functionErrors = alarm(
-      'FunctionErrors',
-      props.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-      t.functionErrors,
-      'setpoll poll Lambda failed (unhandled error or timeout).',
-    );
+    this.functionErrors = errorsAlarm('FunctionErrors', props.function, 'setpoll poll Lambda failed (unhandled error or timeout).');
     this.functionThrottles = alarm(
       'FunctionThrottles',
       props.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
@@ -173,9 +173,9 @@ export class PollAlarms extends Construct {
       t.tableThrottleEvents,
       'DynamoDB throttled the SET queue table (callers got 503 with Retry-After).',
     );
-    this.pollDuration = alarm(
+    this.pollDuration = durationAlarm(
       'PollDuration',
-      props.function.metricDuration({ period, statistic: cloudwatch.Stats.p(99) }),
+      props.function,
       t.pollDurationMs,
       `setpoll poll Lambda p99 duration near its ${props.functionTimeout.toSeconds()} s timeout (long polls take ${props.longPollSeconds} s by design).`,
     );
@@ -200,15 +200,14 @@ export class PollAlarms extends Construct {
     if (props.managementFunction) {
       // Errors: its expected failures are HTTP answers too, and a failed asynchronous fan-out
       // continuation (retried by Lambda) shows up here as well.
-      this.managementFunctionErrors = alarm(
+      this.managementFunctionErrors = errorsAlarm(
         'ManagementFunctionErrors',
-        props.managementFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-        t.functionErrors,
+        props.managementFunction,
         'setpoll management Lambda failed (unhandled error, timeout, or a failed fan-out continuation).',
       );
-      this.managementDuration = alarm(
+      this.managementDuration = durationAlarm(
         'ManagementDuration',
-        props.managementFunction.metricDuration({ period, statistic: cloudwatch.Stats.p(99) }),
+        props.managementFunction,
         t.managementDurationMs!,
         `setpoll management Lambda p99 duration near its ${props.managementFunctionTimeout!.toSeconds()} s timeout.`,
       );
