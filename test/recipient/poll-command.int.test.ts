@@ -35,6 +35,19 @@ const cli = inProcess;
 
 const publish = (clientId: string, count: number) => publishSets(stack, clientId, count, { events: EVENT });
 
+/**
+ * A SET signed with a key the stack does not publish (kid "forger"), then a valid one. The forgery is
+ * first in the queue (jti order), so its unknown kid is looked up in a key set fetched just now; after
+ * a valid SET, within the key set's 30 s cooldown, it would be left to its lease as KeySetUnavailable
+ * (the kid may be a key rotated in meanwhile).
+ */
+async function forgeryThenValid(clientId: string) {
+  const forged = claimsFor(stack, clientId, { jti: uuidv7() });
+  await enqueue(stack, clientId, forged, { key: await foreignKey('forger') });
+  const [good] = await publish(clientId, 1);
+  return { forged, good: good! };
+}
+
 describe('setpoll poll', () => {
   describe('without --follow', () => {
     it("prints the claims of each SET published to tpp-alpha, acknowledges them and exits 0 when the queue is empty", async () => {
@@ -77,19 +90,15 @@ describe('setpoll poll', () => {
     });
 
     it('prints a SET that fails verification to stderr with its error code, reports it, and does not print its claims', async () => {
-      // Prepare: the forgery first in the queue (jti order), so its unknown kid is looked up in a key
-      // set fetched just now; after a valid SET, within the key set's 30 s cooldown, it would be left
-      // to its lease as KeySetUnavailable (the kid may be a key rotated in meanwhile)
-      const forged = claimsFor(stack, 'tpp-alpha', { jti: uuidv7() });
-      await enqueue(stack, 'tpp-alpha', forged, { key: await foreignKey('forger') });
-      const [good] = await publish('tpp-alpha', 1);
+      // Prepare
+      const { forged, good } = await forgeryThenValid('tpp-alpha');
 
       // Act
       const run = await cli('poll', '--client', 'tpp-alpha', '--json', ...config);
 
       // Assess
       expect(run.code).toBe(0);
-      expect(run.stdout).toBe(`${JSON.stringify({ jti: good!.jti, provider: null, claims: decodeJwt(good!.set) })}\n`);
+      expect(run.stdout).toBe(`${JSON.stringify({ jti: good.jti, provider: null, claims: decodeJwt(good.set) })}\n`);
       expect(run.stderr).toBe(`rejected ${forged.jti}: invalid_key: No key of the transmitter matches SET "${forged.jti}" (kid "forger", alg "PS256")\n`);
       expect(await stack.store.readRecord('tpp-alpha', forged.jti)).toMatchObject({ state: 'errored', err: 'invalid_key', lang: 'en' });
     });
@@ -269,10 +278,8 @@ describe('setpoll poll', () => {
     });
 
     it('--no-ack says on stderr that nothing was acknowledged, and reports no rejection either', async () => {
-      // Prepare: the forgery first (see the verification test above: its kid is looked up in a fresh key set).
-      const forged = claimsFor(stack, 'tpp-beta', { jti: uuidv7() });
-      await enqueue(stack, 'tpp-beta', forged, { key: await foreignKey('forger') });
-      const [set] = await publish('tpp-beta', 1);
+      // Prepare
+      const { forged, good: set } = await forgeryThenValid('tpp-beta');
 
       // Act
       const run = await cli('poll', '--recipient', 'tpp-beta', '--no-ack', ...config);
@@ -280,12 +287,12 @@ describe('setpoll poll', () => {
       // Assess
       expect(run).toEqual({
         code: 0,
-        stdout: `SET ${set!.jti} from transmitter\n${JSON.stringify(decodeJwt(set!.set), null, 2)}\n`,
+        stdout: `SET ${set.jti} from transmitter\n${JSON.stringify(decodeJwt(set.set), null, 2)}\n`,
         stderr:
           `rejected ${forged.jti}: invalid_key: No key of the transmitter matches SET "${forged.jti}" (kid "forger", alg "PS256")\n` +
           '1 SET received, none acknowledged (--no-ack): they are delivered again once their lease ends; 1 rejected, not reported\n',
       });
-      expect(await queued(stack, 'tpp-beta')).toEqual([forged.jti, set!.jti]);
+      expect(await queued(stack, 'tpp-beta')).toEqual([forged.jti, set.jti]);
       expect(await stack.store.readRecord('tpp-beta', forged.jti)).toBeUndefined();
     });
 
