@@ -93,9 +93,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(admin, o, io) {
       const kid = requiredKid(o);
       const keep = keepSeconds(o);
-      if (!(await admin.retire(kid, keep))) throw new CliFailure(`No published key ${kid}`);
-      // As the key set records it: whole seconds (list --json shows the same `until`).
-      const until = Math.ceil(Date.now() / 1000) + keep;
+      const until = await admin.retire(kid, keep);
+      if (until === undefined) throw new CliFailure(`No published key ${kid}`);
       io.out(o.json ? JSON.stringify({ kid, until }) : `Key ${kid} stays published until ${new Date(until * 1000).toISOString()}`);
     },
   },
@@ -103,7 +102,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     takes: ['kid'],
     async run(admin, o, io) {
       const kid = requiredKid(o);
-      if (!(await admin.retire(kid, 0))) throw new CliFailure(`No published key ${kid}`);
+      if ((await admin.retire(kid, 0)) === undefined) throw new CliFailure(`No published key ${kid}`);
       io.out(o.json ? JSON.stringify({ kid, published: false }) : `Key ${kid} is no longer published`);
     },
   },

@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import { KeyAlreadyPublished, type KeySetStore, type PublishedKey } from '../store/key-set-store.ts';
 import { PUBLISHED_KEYS_CACHE_MS } from '../contract.ts';
+import { ProgrammerError } from '../shared/programmer-error.ts';
 import { validatePublicJwk } from './public-jwk.ts';
 
 export interface PublishedKeysOptions {
@@ -104,10 +105,15 @@ export class KeySetAdmin {
     return key;
   }
 
-  /** Stops publishing a key after `keepSeconds` (0: at once, e.g. a leaked key). */
-  async retire(kid: string, keepSeconds: number): Promise<boolean> {
-    if (!Number.isInteger(keepSeconds) || keepSeconds < 0) throw new TypeError('keepSeconds must be a non-negative integer');
-    if (keepSeconds === 0) return this.#store.remove(kid);
-    return this.#store.expire(kid, Math.ceil(this.#now() / 1000) + keepSeconds);
+  /**
+   * Stops publishing a key after `keepSeconds` (0: at once, e.g. a leaked key). Answers the epoch
+   * second it stays published until, as stored (the current one for 0), so a caller shows what was
+   * written rather than a second clock reading; undefined when no key has that kid.
+   */
+  async retire(kid: string, keepSeconds: number): Promise<number | undefined> {
+    if (!Number.isInteger(keepSeconds) || keepSeconds < 0) throw new ProgrammerError('keepSeconds must be a non-negative integer');
+    const until = Math.ceil(this.#now() / 1000) + keepSeconds;
+    const found = keepSeconds === 0 ? await this.#store.remove(kid) : await this.#store.expire(kid, until);
+    return found ? until : undefined;
   }
 }

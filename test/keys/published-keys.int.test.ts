@@ -62,12 +62,13 @@ describe('PublishedKeys', () => {
     const { admin, current, keys } = await setup();
     const producer = publicJwk(await generateSigningJwk('ES256'));
     await admin.registerProducerKey(producer);
-    expect(await admin.retire(producer.kid!, 3600)).toBe(true);
+    // It answers the second it stored, from its own clock (T0), not a second reading of one.
+    expect(await admin.retire(producer.kid!, 3600)).toBe(Math.ceil(T0 / 1000) + 3600);
     expect((await keys(T0 + 3_599_000)).map((k) => k.kid)).toEqual([current.kid, producer.kid]);
     expect((await keys(T0 + 3_600_000)).map((k) => k.kid)).toEqual([current.kid]);
-    expect(await admin.retire(producer.kid!, 0)).toBe(true);
-    expect(await admin.retire(producer.kid!, 0)).toBe(false);
-    expect(await admin.retire('nope', 10)).toBe(false);
+    expect(await admin.retire(producer.kid!, 0)).toBe(Math.ceil(T0 / 1000));
+    expect(await admin.retire(producer.kid!, 0)).toBeUndefined();
+    expect(await admin.retire('nope', 10)).toBeUndefined();
   });
 
   it('refuses a second key with the same kid', async () => {
