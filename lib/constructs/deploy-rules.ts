@@ -27,7 +27,10 @@ export class DeployRules extends Construct {
 
     // API Gateway takes a Regional domain's certificate from ACM in the API's own region. Synth does
     // not know the region (no env), so the deploy checks it: a clear refusal instead of a
-    // half-created stack rolling back from the domain.
+    // half-created stack rolling back from the domain. `Ref` may stand inside a rule's Fn::Equals
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-rules.html#supported-rule-functions),
+    // and a pseudo parameter such as AWS::Region is used as a parameter is, as Ref's argument
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html).
     const certificates: [string, string, string | undefined][] = [
       ['CertificateInStackRegion', 'certificateArn', props.certificateArn],
       ['PublicJwksCertificateInStackRegion', 'publicJwksCertificateArn', props.publicJwksCertificateArn],
