@@ -1,16 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { InvalidRequest } from '../core/errors.ts';
-import {
-  QueueStore,
-  type DeliveryRecord,
-  type EnqueueOutcome,
-  type ErrorReport,
-  type Lease,
-  type NewSet,
-  type QueueHead,
-  type QueuePage,
-  type QueuedSet,
-} from '../store/queue-store.ts';
+import { ForwardingQueueStore } from '../store/forwarding-queue-store.ts';
+import type { EnqueueOutcome, NewSet, QueueStore } from '../store/queue-store.ts';
 import type { StreamLookup, StreamStore } from '../store/stream-store.ts';
 
 /** A SET that breaks the SSF SET profile, addressed to a recipient with a stream: the producer's error. */
@@ -33,13 +24,12 @@ const MAX_CACHED = 10_000;
  * stream-aware: a recipient without a stream is served as before (OB polling unchanged); one with a
  * stream gets only SETs of a type in its `events_delivered` (others are 'filtered'), nothing when
  * it is disabled or deleted, and only SETs in the SSF profile (anything else is refused with a
- * StreamProfileViolation naming the rule). Every other method is the wrapped store's.
+ * StreamProfileViolation naming the rule). Every other call is forwarded to the wrapped store.
  *
  * Streams are remembered for `cacheSeconds` per process (this process's own stream changes forget
  * them at once): a change made through another process applies to enqueues within that time.
  */
-export class StreamQueueStore extends QueueStore {
-  readonly #queue: QueueStore;
+export class StreamQueueStore extends ForwardingQueueStore {
   readonly #streams: StreamStore;
   readonly #issuer: string;
   readonly #ttlMs: number;
@@ -47,17 +37,11 @@ export class StreamQueueStore extends QueueStore {
   readonly #cache = new Map<string, { stream: StreamLookup; until: number }>();
 
   constructor(options: StreamQueueStoreOptions) {
-    super();
-    this.#queue = options.queue;
+    super(options.queue);
     this.#streams = options.streams;
     this.#issuer = options.issuer;
     this.#ttlMs = (options.cacheSeconds ?? 5) * 1000;
     this.#now = options.now ?? Date.now;
-  }
-
-  /** The wrapped store: control SETs (verification, stream-updated) are queued there directly. */
-  get inner(): QueueStore {
-    return this.#queue;
   }
 
   /** Forgets a recipient's stream after this process changed it. */
@@ -65,8 +49,9 @@ export class StreamQueueStore extends QueueStore {
     this.#cache.delete(clientId);
   }
 
-  async enqueue(clientId: string, set: NewSet): Promise<EnqueueOutcome> {
-    return (await this.#takes(clientId, set.set)) ? this.#queue.enqueue(clientId, set) : 'filtered';
+  /** Through the recipient's stream filter; control SETs (verification, stream-updated) go to `inner` directly. */
+  override async enqueue(clientId: string, set: NewSet): Promise<EnqueueOutcome> {
+    return (await this.#takes(clientId, set.set)) ? this.inner.enqueue(clientId, set) : 'filtered';
   }
 
   /**
@@ -94,40 +79,6 @@ export class StreamQueueStore extends QueueStore {
     if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
     this.#cache.set(clientId, { stream, until: now + this.#ttlMs });
     return stream;
-  }
-
-  readLease(clientId: string, consistent: boolean): Promise<Lease> {
-    return this.#queue.readLease(clientId, consistent);
-  }
-  readHead(clientId: string, limit: number, consistent: boolean): Promise<QueueHead> {
-    return this.#queue.readHead(clientId, limit, consistent);
-  }
-  readQueue(clientId: string, limit: number, start?: Record<string, unknown>, consistent?: boolean): Promise<QueuePage> {
-    return this.#queue.readQueue(clientId, limit, start, consistent);
-  }
-  writeLease(clientId: string, expectedVersion: number, entries: ReadonlyMap<string, number>, withAcks?: ReadonlySet<string>): Promise<void> {
-    return this.#queue.writeLease(clientId, expectedVersion, entries, withAcks);
-  }
-  acknowledge(clientId: string, jtis: readonly string[]): Promise<{ readonly queued: number; readonly failed: number }> {
-    return this.#queue.acknowledge(clientId, jtis);
-  }
-  deleteSets(clientId: string, jtis: readonly string[]): Promise<number> {
-    return this.#queue.deleteSets(clientId, jtis);
-  }
-  recordError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
-    return this.#queue.recordError(clientId, jti, report, now);
-  }
-  noteError(clientId: string, jti: string, report: ErrorReport, now: number): Promise<boolean> {
-    return this.#queue.noteError(clientId, jti, report, now);
-  }
-  markFailed(clientId: string, item: QueuedSet, now: number): Promise<boolean> {
-    return this.#queue.markFailed(clientId, item, now);
-  }
-  countAttempts(clientId: string, jtis: readonly string[]): Promise<void> {
-    return this.#queue.countAttempts(clientId, jtis);
-  }
-  readRecord(clientId: string, jti: string): Promise<DeliveryRecord | undefined> {
-    return this.#queue.readRecord(clientId, jti);
   }
 }
 

@@ -2,10 +2,11 @@
  * StreamQueueStore wraps the queue the Notifier and producers enqueue to; every method other than
  * `enqueue` must reach the wrapped store unchanged. The table below is typed by QueueStore's own
  * keys, so a method added to QueueStore fails the type check until it is listed here, and then
- * fails this test until StreamQueueStore forwards it.
+ * fails this test until ForwardingQueueStore (StreamQueueStore's base) forwards it.
  */
 import { describe, expect, it } from 'vitest';
 import { StreamQueueStore } from '../../lambdas/ssf/stream-queue-store.ts';
+import { ForwardingQueueStore } from '../../lambdas/store/forwarding-queue-store.ts';
 import type { QueueStore } from '../../lambdas/store/queue-store.ts';
 import type { StreamStore } from '../../lambdas/store/stream-store.ts';
 
@@ -46,7 +47,7 @@ describe('StreamQueueStore', () => {
     // Act
     const answers = [];
     for (const method of methods) {
-      expect(Object.hasOwn(StreamQueueStore.prototype, method), `StreamQueueStore defines ${method}`).toBe(true);
+      expect(Object.hasOwn(ForwardingQueueStore.prototype, method), `ForwardingQueueStore defines ${method}`).toBe(true);
       answers.push(await (store[method] as (...args: unknown[]) => Promise<unknown>)(...ARGS[method]));
     }
     // Assert
