@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoQueueStore } from '../../lambdas/store/dynamo-queue-store.ts';
 import { QueueAdmin, QueueBusy, RECORD_STATES, type Backlog, type RecordView, type ReplayItem } from '../../lambdas/store/queue-admin.ts';
+import { reportMembers } from '../../lambdas/store/queue-items.ts';
 import type { RecordState } from '../../lambdas/store/schema.ts';
 import { positiveInteger, subcommandLine } from '../args.ts';
 import { withTarget } from '../connection.ts';
@@ -271,9 +272,7 @@ function recordJson(r: RecordView, now: number) {
   return {
     jti: r.jti,
     state: r.state,
-    ...(r.err === undefined ? {} : { err: r.err }),
-    ...(r.description === undefined ? {} : { description: r.description }),
-    ...(r.lang === undefined ? {} : { lang: r.lang }),
+    ...reportMembers(r),
     attempts: r.attempts,
     recordedAt: new Date(r.at).toISOString(),
     expiresAt: new Date(r.ttl * 1000).toISOString(),

@@ -43,7 +43,7 @@ import {
 } from './queue-store.ts';
 import { TableAdapter, type TableOptions } from './table-adapter.ts';
 import { enqueueWithConsent } from './consented-enqueue.ts';
-import { toDeliveryRecord, toGate, toLease, toQueuedSet } from './queue-items.ts';
+import { reportMembers, toDeliveryRecord, toGate, toLease, toQueuedSet } from './queue-items.ts';
 
 export type CapacityListener = (operation: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) => void;
 
@@ -255,9 +255,7 @@ export class DynamoQueueStore extends TableAdapter implements QueueStore {
       sk: recordSk(jti),
       jti,
       state: 'errored',
-      err: report.err,
-      ...(report.description === undefined ? {} : { description: report.description }),
-      ...(report.lang === undefined ? {} : { lang: report.lang }),
+      ...reportMembers(report),
       att: Number(item.att ?? 0),
       at: now,
       set: item.set,
@@ -307,9 +305,7 @@ export class DynamoQueueStore extends TableAdapter implements QueueStore {
       jti: item.jti,
       state: 'failed',
       // The recipient's last report on it, when it reported one (erroredSets `redeliver`).
-      ...(item.error === undefined ? {} : { err: item.error.err }),
-      ...(item.error?.description === undefined ? {} : { description: item.error.description }),
-      ...(item.error?.lang === undefined ? {} : { lang: item.error.lang }),
+      ...reportMembers(item.error),
       att: item.attempts,
       at: now,
       set: item.set,

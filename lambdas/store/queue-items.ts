@@ -3,16 +3,26 @@
  * delivery gate, a queued SET and a delivery record. Unreadable attributes read as empty or closed.
  */
 import type { DeliveryRecordItem, QueuedSetItem } from './schema.ts';
-import type { DeliveryGate, DeliveryRecord, Lease, QueuedSet } from './queue-store.ts';
+import type { DeliveryGate, DeliveryRecord, ErrorReport, Lease, QueuedSet } from './queue-store.ts';
+
+/**
+ * The members of a recipient's error report that are present, in their order (`err`, `description`,
+ * `lang`): how a delivery record, a queued SET's last error and the operators' view carry one.
+ */
+export function reportMembers(report: Partial<ErrorReport> | undefined): Partial<ErrorReport> {
+  return {
+    ...(report?.err === undefined ? {} : { err: report.err }),
+    ...(report?.description === undefined ? {} : { description: report.description }),
+    ...(report?.lang === undefined ? {} : { lang: report.lang }),
+  };
+}
 
 /** A delivery record item as the store's callers see it (also the operators' view, queue-admin.ts). */
 export function toDeliveryRecord(item: DeliveryRecordItem): DeliveryRecord {
   return {
     jti: item.jti,
     state: item.state,
-    ...(item.err === undefined ? {} : { err: item.err }),
-    ...(item.description === undefined ? {} : { description: item.description }),
-    ...(item.lang === undefined ? {} : { lang: item.lang }),
+    ...reportMembers(item),
     attempts: Number(item.att ?? 0),
     at: Number(item.at),
     set: item.set,
@@ -43,10 +53,5 @@ export function toQueuedSet(raw: Record<string, unknown>): QueuedSet {
   const item = raw as unknown as QueuedSetItem;
   const queued = { jti: item.jti, set: item.set, ttl: Number(item.ttl), attempts: Number(item.att ?? 0) };
   if (item.err === undefined) return queued;
-  const error = {
-    err: item.err,
-    ...(item.description === undefined ? {} : { description: item.description }),
-    ...(item.lang === undefined ? {} : { lang: item.lang }),
-  };
-  return { ...queued, error };
+  return { ...queued, error: { ...reportMembers(item), err: item.err } };
 }
