@@ -21,6 +21,8 @@ export const NODEJS_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const LAMBDA_BUNDLE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
   // Lambda's credentials are always in the environment: lambdas/runtime/credentials-from-env.ts.
   '@aws-sdk/credential-provider-node': './lambdas/runtime/credentials-from-env.ts',
+  // The SDK's endpoint cache needs only a small LRU map: lambdas/runtime/lru-cache.ts.
+  'mnemonist/lru-cache': './lambdas/runtime/lru-cache.ts',
 });
 
 /**

@@ -65,12 +65,13 @@ describe('the Lambda bundles', () => {
     for (const n of named) expect(n.name).toBe(n.expected);
   });
 
-  it('keep the poll bundle free of the Notifier, KMS and Lambda SDKs', async () => {
+  it('keep the poll bundle free of the Notifier, KMS and Lambda SDKs, and of mnemonist (its stand-in is bundled instead)', async () => {
     // Prepare / Act
     const result = await bundle(join(ROOT, 'lambdas/handlers/poll.ts'), join(dir, 'poll.mjs'));
     // Assess
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((file) => /lambdas\/notifier\/|lambdas\/aws\/|@aws-sdk\/client-(kms|lambda)\//.test(file))).toEqual([]);
+    expect(inputs.filter((file) => /lambdas\/notifier\/|lambdas\/aws\/|@aws-sdk\/client-(kms|lambda)\/|\/mnemonist\//.test(file))).toEqual([]);
+    expect(inputs).toContain('lambdas/runtime/lru-cache.ts');
     expect(inputs).toContain('lambdas/handlers/poll.ts');
   });
 });
