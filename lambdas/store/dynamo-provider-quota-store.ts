@@ -24,17 +24,7 @@ export class DynamoProviderQuotaStore extends TableAdapter implements ProviderQu
   async reserveDestinations(providerId: string, count: number, max: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
-            UpdateExpression: 'SET #n = #n + :count',
-            ConditionExpression: 'attribute_exists(#n) AND #n <= :room',
-            ExpressionAttributeNames: { '#n': 'n' },
-            ExpressionAttributeValues: { ':count': count, ':room': max - count },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
+        await this.#changeCount(providerId, { update: 'SET #n = #n + :count', condition: '#n <= :room', values: { ':count': count, ':room': max - count } });
         return;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -46,16 +36,7 @@ export class DynamoProviderQuotaStore extends TableAdapter implements ProviderQu
 
   async releaseDestinations(providerId: string, count: number): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
-          UpdateExpression: 'SET #n = #n - :count',
-          ConditionExpression: 'attribute_exists(#n) AND #n >= :count',
-          ExpressionAttributeNames: { '#n': 'n' },
-          ExpressionAttributeValues: { ':count': count },
-        }),
-      );
+      await this.#changeCount(providerId, { update: 'SET #n = #n - :count', condition: '#n >= :count', values: { ':count': count } });
     } catch (error) {
       // No count yet (it starts from the destinations themselves), or already at 0: nothing to release.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -85,6 +66,24 @@ export class DynamoProviderQuotaStore extends TableAdapter implements ProviderQu
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - nowMs) / 1000)) } as const;
     }
+  }
+
+  /**
+   * Changes the provider's destination count where it exists and `condition` holds. A refusal
+   * (ConditionalCheckFailedException) carries the stored count item, absent when there is none yet.
+   */
+  #changeCount(providerId: string, change: { update: string; condition: string; values: Record<string, number> }): Promise<unknown> {
+    return this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: providerPk(providerId), sk: DESTINATION_COUNT_SK },
+        UpdateExpression: change.update,
+        ConditionExpression: `attribute_exists(#n) AND ${change.condition}`,
+        ExpressionAttributeNames: { '#n': 'n' },
+        ExpressionAttributeValues: change.values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
   }
 
   /** Counts the provider's destinations (a COUNT Query) and stores that as its count, unless one appeared meanwhile. */
