@@ -5,10 +5,9 @@
  * Their keys, reads and the unregistering writes, shared by RecipientRegistry (the poll path's
  * lookup and the plain operations) and RecipientCertificates (the operators' view and rotation).
  */
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientCertSk, clientPk } from './schema.ts';
-
-type TransactWriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+import type { TransactWriteItem } from './table-adapter.ts';
 
 /** What an operator reads off a certificate at registration, kept beside its fingerprint. */
 export interface CertificateFacts {

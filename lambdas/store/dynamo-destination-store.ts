@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DestinationStore, DestinationWrite } from './destination-store.ts';
 import { batchGetItems } from './notifier-batch.ts';
 import type { DestinationItem } from './notifier-items.ts';
 import { listPage, queryPage, type ListPage } from './notifier-query.ts';
 import { DESTINATION_PREFIX, destinationSk, providerPk } from './schema.ts';
 import { ItemExists, ItemMissing, StoreUnavailable, TransactionRefused, VersionConflict, WriteContended, type StorageError } from './store-errors.ts';
-import { TableAdapter } from './table-adapter.ts';
-
-type TransactWriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+import { TableAdapter, type TransactWriteItem } from './table-adapter.ts';
 
 // Named sub-expressions of the conditions (the Powertools idempotency style): each says one thing.
 const DESTINATION_ABSENT = 'attribute_not_exists(#sk)';
@@ -137,7 +135,7 @@ export class DynamoDestinationStore extends TableAdapter implements DestinationS
     });
     try {
       // The token makes the SDK's own retries of this call idempotent (for 10 minutes).
-      await this.client.send(new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: randomUUID() }));
+      await this.transact(transactItems, { ClientRequestToken: randomUUID() });
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = new Map<number, StorageError>();

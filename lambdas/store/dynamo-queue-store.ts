@@ -15,7 +15,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -317,14 +316,12 @@ export class DynamoQueueStore extends TableAdapter implements QueueStore {
   /** Deletes the queued SET and writes its record in one transaction, so it is never in both or neither. */
   async #moveToRecord(item: QueuedSetItem, record: DeliveryRecordItem): Promise<boolean> {
     try {
-      const out = await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Delete: { TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(sk)' } },
-            { Put: { TableName: this.table, Item: record } },
-          ],
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
+      const out = await this.transact(
+        [
+          { Delete: { TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(sk)' } },
+          { Put: { TableName: this.table, Item: record } },
+        ],
+        { ReturnConsumedCapacity: 'TOTAL' },
       );
       this.#onCapacity?.('moveToRecord', out.ConsumedCapacity);
       return true;

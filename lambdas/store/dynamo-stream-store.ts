@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryGate } from './queue-store.ts';
 import { GATE_SK, STREAM_SK, queuePk } from './schema.ts';
 import { StreamWriteConflict, type StreamLookup, type StreamStore, type StreamRecord } from './stream-store.ts';
-import { TableAdapter } from './table-adapter.ts';
+import { TableAdapter, written, type TransactWriteItem } from './table-adapter.ts';
 
 /**
  * The stream item (`Q#<clientId>` / `SSF#STREAM`) and its delivery gate (`Q#<clientId>` /
@@ -20,19 +20,17 @@ export class DynamoStreamStore extends TableAdapter implements StreamStore {
   }
 
   async create(record: StreamRecord): Promise<void> {
-    try {
-      await this.client.send(
+    const created = await written(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: toItem(record),
           ConditionExpression: 'attribute_not_exists(sk) OR deleted = :true',
           ExpressionAttributeValues: { ':true': true },
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new StreamWriteConflict(record.clientId);
-      throw error;
-    }
+      ),
+    );
+    if (!created) throw new StreamWriteConflict(record.clientId);
   }
 
   async save(record: StreamRecord, expectedVersion: number, gate: DeliveryGate | undefined | 'unchanged'): Promise<void> {
@@ -46,17 +44,17 @@ export class DynamoStreamStore extends TableAdapter implements StreamStore {
       },
     };
     if (gate === 'unchanged') {
-      await this.#transact(record.clientId, [put]);
+      await this.#transactOrConflict(record.clientId, [put]);
       return;
     }
-    await this.#transact(record.clientId, [
+    await this.#transactOrConflict(record.clientId, [
       put,
       gate ? { Put: { TableName: this.table, Item: { ...gateKey, ...gate } } } : { Delete: { TableName: this.table, Key: gateKey } },
     ]);
   }
 
   async markDeleted(clientId: string, expectedVersion: number, at: string): Promise<void> {
-    await this.#transact(clientId, [
+    await this.#transactOrConflict(clientId, [
       {
         Put: {
           TableName: this.table,
@@ -70,8 +68,8 @@ export class DynamoStreamStore extends TableAdapter implements StreamStore {
   }
 
   async claimVerification(clientId: string, streamId: string, now: number, notBefore: number): Promise<{ accepted: true } | { accepted: false; lastAt: number }> {
-    try {
-      await this.client.send(
+    const claimed = await written(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key(clientId),
@@ -79,19 +77,17 @@ export class DynamoStreamStore extends TableAdapter implements StreamStore {
           ConditionExpression: 'streamId = :sid AND attribute_not_exists(deleted) AND (attribute_not_exists(verifiedAt) OR verifiedAt <= :notBefore)',
           ExpressionAttributeValues: { ':now': now, ':sid': streamId, ':notBefore': notBefore },
         }),
-      );
-      return { accepted: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = await this.read(clientId, true);
-      if (typeof current !== 'object' || current.streamId !== streamId) throw new StreamWriteConflict(clientId);
-      return { accepted: false, lastAt: current.verifiedAt ?? now };
-    }
+      ),
+    );
+    if (claimed) return { accepted: true };
+    const current = await this.read(clientId, true);
+    if (typeof current !== 'object' || current.streamId !== streamId) throw new StreamWriteConflict(clientId);
+    return { accepted: false, lastAt: current.verifiedAt ?? now };
   }
 
-  async #transact(clientId: string, items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>): Promise<void> {
+  async #transactOrConflict(clientId: string, items: TransactWriteItem[]): Promise<void> {
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.transact(items);
     } catch (error) {
       const conditionFailed =
         error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');

@@ -1,5 +1,4 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailable } from './store-errors.ts';
 import type { QueueStore } from './queue-store.ts';
 import { decodeJwt } from 'jose';
@@ -128,66 +127,62 @@ export class NotifierQueue extends TableAdapter {
       const neverAttempted = '(attribute_not_exists(#att) OR #att = :zero)';
       const receiptNamesJti = 'attribute_exists(sk) AND #jti = :jti';
       try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: { pk: queuePk(clientId), sk: LEASE_SK },
-                  // Only the version changes: the leases (`l`) stay as the poll path wrote them, in
-                  // whatever shape it uses; a record created here has none, which reads as empty.
-                  UpdateExpression: 'SET #v = :next, #ttl = if_not_exists(#ttl, :ttl)',
-                  ConditionExpression: leaseVersionUnchanged,
-                  ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
-                  ExpressionAttributeValues: {
-                    ':next': lease.version + 1,
-                    ':ttl': Math.ceil(nowMs / 1000) + EMPTY_LEASE_TTL_SECONDS,
-                    ...(lease.version === 0 ? {} : { ':v': lease.version }),
+        await this.transact([
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: queuePk(clientId), sk: LEASE_SK },
+              // Only the version changes: the leases (`l`) stay as the poll path wrote them, in
+              // whatever shape it uses; a record created here has none, which reads as empty.
+              UpdateExpression: 'SET #v = :next, #ttl = if_not_exists(#ttl, :ttl)',
+              ConditionExpression: leaseVersionUnchanged,
+              ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
+              ExpressionAttributeValues: {
+                ':next': lease.version + 1,
+                ':ttl': Math.ceil(nowMs / 1000) + EMPTY_LEASE_TTL_SECONDS,
+                ...(lease.version === 0 ? {} : { ':v': lease.version }),
+              },
+            },
+          },
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { pk: queuePk(clientId), sk: setSk(jti) },
+              ConditionExpression: `${setStillQueued} AND ${neverAttempted}`,
+              ExpressionAttributeNames: { '#att': 'att' },
+              ExpressionAttributeValues: { ':zero': 0 },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+          ...(withInbox
+            ? [
+                {
+                  Update: {
+                    TableName: this.table,
+                    Key: { pk: inboxPk(clientId), sk: inboxSk(jti) },
+                    UpdateExpression: 'SET #w = :true, #wat = :at',
+                    ConditionExpression: 'attribute_exists(sk)',
+                    ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt' },
+                    ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString() },
                   },
                 },
-              },
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: { pk: queuePk(clientId), sk: setSk(jti) },
-                  ConditionExpression: `${setStillQueued} AND ${neverAttempted}`,
-                  ExpressionAttributeNames: { '#att': 'att' },
-                  ExpressionAttributeValues: { ':zero': 0 },
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              ]
+            : []),
+          ...(withReceipt && receipt
+            ? [
+                {
+                  Update: {
+                    TableName: this.table,
+                    Key: { pk: receiptPk(receipt.providerId, receipt.notificationId), sk: receiptSk(clientId) },
+                    UpdateExpression: 'SET #w = :true, #wat = :at',
+                    ConditionExpression: receiptNamesJti,
+                    ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt', '#jti': 'jti' },
+                    ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString(), ':jti': jti },
+                  },
                 },
-              },
-              ...(withInbox
-                ? [
-                    {
-                      Update: {
-                        TableName: this.table,
-                        Key: { pk: inboxPk(clientId), sk: inboxSk(jti) },
-                        UpdateExpression: 'SET #w = :true, #wat = :at',
-                        ConditionExpression: 'attribute_exists(sk)',
-                        ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt' },
-                        ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString() },
-                      },
-                    },
-                  ]
-                : []),
-              ...(withReceipt && receipt
-                ? [
-                    {
-                      Update: {
-                        TableName: this.table,
-                        Key: { pk: receiptPk(receipt.providerId, receipt.notificationId), sk: receiptSk(clientId) },
-                        UpdateExpression: 'SET #w = :true, #wat = :at',
-                        ConditionExpression: receiptNamesJti,
-                        ExpressionAttributeNames: { '#w': 'withdrawn', '#wat': 'withdrawnAt', '#jti': 'jti' },
-                        ExpressionAttributeValues: { ':true': true, ':at': new Date(nowMs).toISOString(), ':jti': jti },
-                      },
-                    },
-                  ]
-                : []),
-            ],
-          }),
-        );
+              ]
+            : []),
+        ]);
         return 'withdrawn';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;

@@ -4,7 +4,7 @@
  */
 import { InvalidClientId, isClientId } from '../shared/client-id.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';
 import { CERT_SK, CLIENT_CERT_PREFIX, REVOKED_SK, certPk, clientPk } from './schema.ts';
 import { TableAdapter } from './table-adapter.ts';
@@ -105,35 +105,31 @@ export class RecipientCertificates extends TableAdapter {
   async swap(clientId: string, newFingerprint: string, oldFingerprint: string, now = Date.now(), facts?: CertificateFacts): Promise<void> {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: registrationKey(newFingerprint),
-                UpdateExpression: 'SET clientId = :c, #at = if_not_exists(#at, :now)',
-                ConditionExpression: 'attribute_not_exists(sk) OR clientId = :c',
-                ExpressionAttributeNames: { '#at': 'at' },
-                ExpressionAttributeValues: { ':c': clientId, ':now': now },
-              },
-            },
-            {
-              Update: {
-                TableName: this.table,
-                Key: listingKey(clientId, newFingerprint),
-                UpdateExpression: `SET #at = if_not_exists(#at, :now)${facts === undefined ? '' : ', subject = :s, notAfter = :n'}`,
-                ExpressionAttributeNames: { '#at': 'at' },
-                ExpressionAttributeValues: { ':now': now, ...(facts === undefined ? {} : { ':s': facts.subject, ':n': facts.notAfter }) },
-              },
-            },
-            ...unregistration(this.table, clientId, oldFingerprint),
-            // The caller checked the new certificate is not revoked; a revocation since then must
-            // not cost the recipient its working certificate.
-            { ConditionCheck: { TableName: this.table, Key: revocationKey(newFingerprint), ConditionExpression: 'attribute_not_exists(sk)' } },
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          Update: {
+            TableName: this.table,
+            Key: registrationKey(newFingerprint),
+            UpdateExpression: 'SET clientId = :c, #at = if_not_exists(#at, :now)',
+            ConditionExpression: 'attribute_not_exists(sk) OR clientId = :c',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':c': clientId, ':now': now },
+          },
+        },
+        {
+          Update: {
+            TableName: this.table,
+            Key: listingKey(clientId, newFingerprint),
+            UpdateExpression: `SET #at = if_not_exists(#at, :now)${facts === undefined ? '' : ', subject = :s, notAfter = :n'}`,
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':now': now, ...(facts === undefined ? {} : { ':s': facts.subject, ':n': facts.notAfter }) },
+          },
+        },
+        ...unregistration(this.table, clientId, oldFingerprint),
+        // The caller checked the new certificate is not revoked; a revocation since then must
+        // not cost the recipient its working certificate.
+        { ConditionCheck: { TableName: this.table, Key: revocationKey(newFingerprint), ConditionExpression: 'attribute_not_exists(sk)' } },
+      ]);
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const [registration, , removal, , revocation] = error.CancellationReasons ?? [];

@@ -13,7 +13,7 @@
  * operator commands share one paging (paginateQuery) and batching core.
  */
 import { TransactionCanceledException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, paginateQuery, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { jtiCreatedAt } from './set-age.ts';
 import { toDeliveryRecord } from './queue-items.ts';
 import { type Backlog, type PurgeResult, type RecordView, type ReplayItem, type ReplayOutcome, type ReplayResult } from './queue-admin-results.ts';
@@ -282,22 +282,18 @@ export class QueueAdmin extends TableAdapter {
     const item: QueuedSetItem = { pk, sk: setSk(record.jti), jti: record.jti, set: record.set, ttl: Number(record.ttl) };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: { pk, sk: recordSk(record.jti) },
-                  ConditionExpression: '#at = :at AND #state = :state',
-                  ExpressionAttributeNames: { '#at': 'at', '#state': 'state' },
-                  ExpressionAttributeValues: { ':at': record.at, ':state': record.state },
-                },
-              },
-            ],
-          }),
-        );
+        await this.transact([
+          { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { pk, sk: recordSk(record.jti) },
+              ConditionExpression: '#at = :at AND #state = :state',
+              ExpressionAttributeNames: { '#at': 'at', '#state': 'state' },
+              ExpressionAttributeValues: { ':at': record.at, ':state': record.state },
+            },
+          },
+        ]);
         return 'replayed';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -318,23 +314,21 @@ export class QueueAdmin extends TableAdapter {
     let conflicts = 0;
     while (keys.length > 0) {
       try {
-        const out = await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: { pk, sk: LEASE_SK },
-                  // Only the version changes (monotonically); the leases stay in the poll path's shape.
-                  UpdateExpression: 'SET #ttl = if_not_exists(#ttl, :ttl) ADD #v :one',
-                  ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
-                  ExpressionAttributeValues: { ':one': 1, ':ttl': Math.ceil(this.#now() / 1000) + EMPTY_LEASE_TTL_SECONDS },
-                },
+        const out = await this.transact(
+          [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk, sk: LEASE_SK },
+                // Only the version changes (monotonically); the leases stay in the poll path's shape.
+                UpdateExpression: 'SET #ttl = if_not_exists(#ttl, :ttl) ADD #v :one',
+                ExpressionAttributeNames: { '#v': 'v', '#ttl': 'ttl' },
+                ExpressionAttributeValues: { ':one': 1, ':ttl': Math.ceil(this.#now() / 1000) + EMPTY_LEASE_TTL_SECONDS },
               },
-              ...keys.map((sk) => ({ Delete: { TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(sk)' } })),
-            ],
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
+            },
+            ...keys.map((sk) => ({ Delete: { TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(sk)' } })),
+          ],
+          { ReturnConsumedCapacity: 'TOTAL' },
         );
         usage.writeUnits += units(out.ConsumedCapacity);
         return keys.length;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidClientId, isClientId } from '../shared/client-id.ts';
 import { certificateItems, listingKey, listingQuery, registrationKey, revocationKey, toRegisteredCertificate, unregistration, type CertificateFacts, type RegisteredCertificate } from './certificate-items.ts';
 import { CERT_SK, REVOKED_SK } from './schema.ts';
@@ -45,14 +45,10 @@ export class RecipientRegistry extends TableAdapter {
     if (!isClientId(clientId)) throw new InvalidClientId(clientId);
     const kept = facts === undefined ? {} : { subject: facts.subject, notAfter: facts.notAfter };
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: { ...registrationKey(fingerprint), clientId, at: now }, ConditionExpression: 'attribute_not_exists(sk)' } },
-            { Put: { TableName: this.table, Item: { ...listingKey(clientId, fingerprint), at: now, ...kept } } },
-          ],
-        }),
-      );
+      await this.transact([
+        { Put: { TableName: this.table, Item: { ...registrationKey(fingerprint), clientId, at: now }, ConditionExpression: 'attribute_not_exists(sk)' } },
+        { Put: { TableName: this.table, Item: { ...listingKey(clientId, fingerprint), at: now, ...kept } } },
+      ]);
       return 'registered';
     } catch (error) {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
@@ -86,7 +82,7 @@ export class RecipientRegistry extends TableAdapter {
 
   async remove(clientId: string, fingerprint: string): Promise<boolean> {
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: unregistration(this.table, clientId, fingerprint) }));
+      await this.transact(unregistration(this.table, clientId, fingerprint));
       return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException) return false;

@@ -1,10 +1,29 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput, type TransactWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 
 /** How an adapter reaches the setpoll table: a document client (document-client.ts) and the table's name. */
 export interface TableOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
+}
+
+/** One item of a TransactWriteItems call (a Put, Update, Delete or ConditionCheck). */
+export type TransactWriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * Awaits one conditional write (a Put, Update or Delete with a ConditionExpression): true when it
+ * was written, false when DynamoDB refused it on its condition (ConditionalCheckFailedException).
+ * Any other error is thrown.
+ */
+export async function written(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
 
 /**
@@ -21,5 +40,13 @@ export abstract class TableAdapter {
     if (!options.tableName) throw new ProgrammerError('tableName is required');
     this.client = options.client;
     this.table = options.tableName;
+  }
+
+  /**
+   * One TransactWriteItems call: all of `items` are written or none is; a TransactionCanceledException
+   * gives the reason per item, in the order given. `options` are the call's other members.
+   */
+  protected transact(items: TransactWriteItem[], options?: Omit<TransactWriteCommandInput, 'TransactItems'>): Promise<TransactWriteCommandOutput> {
+    return this.client.send(new TransactWriteCommand({ TransactItems: items, ...options }));
   }
 }
