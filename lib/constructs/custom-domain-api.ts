@@ -11,6 +11,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { RETAINED } from './removal.ts';
 
 /**
  * Access log line: who called (source IP, client certificate identity), what was routed, and
@@ -87,7 +88,10 @@ export interface LoggedStageOptions {
   readonly domainName?: apigwv2.DomainName | undefined;
   readonly throttle: apigwv2.ThrottleSettings;
   readonly accessLogRetention: logs.RetentionDays;
-  /** @default - the LogGroup default */
+  /**
+   * @default RETAINED (RetainExceptOnCreate): access logs are kept, yet a failed first create
+   * leaves none behind (LogGroup's own default is plain Retain)
+   */
   readonly accessLogRemovalPolicy?: RemovalPolicy;
 }
 
@@ -98,7 +102,7 @@ export interface LoggedStage {
 
 /** The access log group (`AccessLogs`) and the auto-deployed `$default` stage (`DefaultStage`) that writes ACCESS_LOG_FORMAT to it. */
 export function createLoggedStage(scope: Construct, options: LoggedStageOptions): LoggedStage {
-  const accessLogGroup = new logs.LogGroup(scope, 'AccessLogs', { retention: options.accessLogRetention, removalPolicy: options.accessLogRemovalPolicy });
+  const accessLogGroup = new logs.LogGroup(scope, 'AccessLogs', { retention: options.accessLogRetention, removalPolicy: options.accessLogRemovalPolicy ?? RETAINED });
   const stage = new apigwv2.HttpStage(scope, 'DefaultStage', {
     httpApi: options.httpApi,
     stageName: '$default',

@@ -6,7 +6,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { createDomainOnlyApi, createLoggedStage, createRegionalDomain, lambdaIntegration } from './custom-domain-api.ts';
 import { acknowledgeNag } from './nag.ts';
-import { RETAINED } from './removal.ts';
 import { ConfigError } from './validation.ts';
 import { DEFAULT_POLL_PATH, JWKS_PATH } from '../../lambdas/contract.ts';
 import { DEFAULT_TRUSTSTORE_KEY, createTruststoreBucket, parseTruststoreUri } from './truststore.ts';
@@ -237,7 +236,6 @@ export class PollApi extends Construct {
         rateLimit: props.throttleRateLimit ?? 100,
       },
       accessLogRetention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      accessLogRemovalPolicy: RETAINED,
     }));
 
     this.pollUrl = `https://${props.domainName}${this.pollPath}`;

@@ -105,11 +105,21 @@ describe('SetpollStack, first deployment', () => {
       }
     });
 
-    it('never use plain Retain, which a failed first create would leave behind', () => {
-      // Prepare / Act
-      const plain = Object.values(pinned.toJSON().Resources as Record<string, { DeletionPolicy?: string }>).filter((r) => r.DeletionPolicy === 'Retain');
+    it('never use plain Retain, which a failed first create would leave behind, whatever optional parts are on', () => {
+      // Prepare: the public key domain adds a function, an API and their log groups.
+      const withPublicKeys = Template.fromStack(testStack({
+        truststoreVersion: 'v7',
+        publicJwksDomainName: 'keys.bank.example',
+        publicJwksCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0f3c5e1a-aaaa-bbbb-cccc-123456789012',
+      }));
+      // Act
+      const plainlyRetained = (template: Template) => Object.entries(template.toJSON().Resources as Record<string, { DeletionPolicy?: string }>)
+        .filter(([, r]) => r.DeletionPolicy === 'Retain').map(([id]) => id);
       // Assess
-      expect(plain).toEqual([]);
+      expect(withPublicKeys.findResources('AWS::ApiGatewayV2::Api')).not.toEqual({});
+      expect(Object.keys(withPublicKeys.findResources('AWS::Logs::LogGroup')).length).toBeGreaterThan(3);
+      expect(plainlyRetained(pinned)).toEqual([]);
+      expect(plainlyRetained(withPublicKeys)).toEqual([]);
     });
   });
 
