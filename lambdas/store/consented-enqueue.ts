@@ -4,9 +4,9 @@ import { pauseBeforeRetry } from '../shared/helpers.ts';
 import type { NewSet } from './queue-store.ts';
 import { authorizationPk, authorizedProviderSk, queuedSetItem, type QueuedSetItem } from './schema.ts';
 import { StoreUnavailable } from './store-errors.ts';
+import { anyTransient } from './table-adapter.ts';
 
 const RETRIES = 5;
-const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /**
  * Queues a Notifier SET (idempotent on the jti) only while the recipient's authorization of its
@@ -46,7 +46,7 @@ export async function enqueueWithConsent(
       const [putReason, authReason] = error.CancellationReasons ?? [];
       if (authReason?.Code === 'ConditionalCheckFailed') return { outcome: 'unauthorized' };
       if (putReason?.Code === 'ConditionalCheckFailed') return { outcome: 'duplicate' };
-      if (![putReason, authReason].some((r) => r?.Code !== undefined && RETRYABLE_REASONS.has(r.Code))) throw error;
+      if (!anyTransient([putReason, authReason])) throw error;
     }
   }
   throw new StoreUnavailable(`The queue of ${clientId} is too busy to queue a SET; retry shortly`);

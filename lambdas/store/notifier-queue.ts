@@ -7,7 +7,7 @@ import { LEASE_SK, SET_PREFIX, inboxPk, inboxSk, queuePk, receiptPk, receiptSk, 
 import { batchGetItems } from './notifier-batch.ts';
 import { queryPage } from './notifier-query.ts';
 import { pauseBeforeRetry } from '../shared/helpers.ts';
-import { TableAdapter, type TableOptions } from './table-adapter.ts';
+import { TableAdapter, anyTransient, type TableOptions } from './table-adapter.ts';
 
 /** What withdrawing one queued SET found. */
 export type WithdrawOutcome =
@@ -47,7 +47,6 @@ const PROVIDER_SETS_PAGE = 100;
 /** A lease record the Notifier had to create is worth keeping no longer than a day. */
 const EMPTY_LEASE_TTL_SECONDS = 86_400;
 
-const RETRYABLE_REASONS = new Set(['ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 const key = (clientId: string, jti: string): string => `${clientId}\u0000${jti}`;
 
@@ -194,10 +193,9 @@ export class NotifierQueue extends TableAdapter {
         // A newer revision overwrote the receipt: withdraw the SET and leave the receipt be.
         if (receiptReason?.Code === 'ConditionalCheckFailed') withReceipt = false;
         if (inboxReason?.Code === 'ConditionalCheckFailed') withInbox = false;
-        const retryable = [leaseReason, setReason, inboxReason, receiptReason].some(
-          (r) => r?.Code !== undefined && RETRYABLE_REASONS.has(r.Code),
-        );
-        if (!retryable) throw error;
+        // A lease version that moved, or a mark just left out above, is worth another attempt too.
+        const moved = [leaseReason, inboxReason, receiptReason].some((r) => r?.Code === 'ConditionalCheckFailed');
+        if (!moved && !anyTransient([leaseReason, setReason, inboxReason, receiptReason])) throw error;
       }
     }
     throw new StoreUnavailable(`The queue of ${clientId} is too busy to withdraw a SET; retry shortly`);

@@ -20,7 +20,7 @@ import { type Backlog, type PurgeResult, type RecordView, type ReplayItem, type 
 import type { QueueStore } from './queue-store.ts';
 import { LEASE_SK, RECORD_PREFIX, SET_PREFIX, queuePk, recordSk, setSk, type DeliveryRecordItem, type QueuedSetItem, type RecordState } from './schema.ts';
 import { mapLimit, pauseBeforeRetry } from '../shared/helpers.ts';
-import { TableAdapter, type TableOptions } from './table-adapter.ts';
+import { TableAdapter, anyTransient, type TableOptions } from './table-adapter.ts';
 import { codedStorageError } from './store-errors.ts';
 
 export { RECORD_STATES } from './queue-admin-results.ts';
@@ -45,7 +45,6 @@ const CONFLICT_RETRIES = 10;
 const REPLAY_CONCURRENCY = 16;
 /** A lease record a purge had to create is worth keeping no longer than a day. */
 const EMPTY_LEASE_TTL_SECONDS = 86_400;
-const RETRYABLE = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 export class QueueAdmin extends TableAdapter {
   readonly #queue: QueueStore;
@@ -300,7 +299,7 @@ export class QueueAdmin extends TableAdapter {
         const [put, del] = error.CancellationReasons ?? [];
         if (put?.Code === 'ConditionalCheckFailed') return 'already_queued';
         if (del?.Code === 'ConditionalCheckFailed') return 'changed';
-        const retryable = [put, del].some((r) => r?.Code !== undefined && RETRYABLE.has(r.Code));
+        const retryable = anyTransient([put, del]);
         if (!retryable || attempt >= CONFLICT_RETRIES) throw error;
         await pauseBeforeRetry(attempt + 1, 10);
       }
@@ -341,7 +340,7 @@ export class QueueAdmin extends TableAdapter {
           keys = keys.filter((k) => !gone.has(k));
           continue;
         }
-        if (!reasons.some((r) => r?.Code !== undefined && RETRYABLE.has(r.Code))) throw error;
+        if (!anyTransient(reasons)) throw error;
         if (++conflicts > CONFLICT_RETRIES) {
           throw new QueueBusy(`The queue of ${clientId} is too busy to purge (${deletedSoFar} SETs deleted so far); run the purge again`);
         }

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput, type TransactWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { ProgrammerError } from '../shared/programmer-error.ts';
 
@@ -10,6 +10,17 @@ export interface TableOptions {
 
 /** One item of a TransactWriteItems call (a Put, Update, Delete or ConditionCheck). */
 export type TransactWriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * TransactWriteItems cancellation reasons a retry can clear: a concurrent transaction on one of the
+ * items, or throttling. Any other (a failed condition, a validation error) would fail again alike.
+ */
+const TRANSIENT_CANCELLATION_REASONS: ReadonlySet<string> = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+
+/** Whether any of a TransactionCanceledException's reasons is one a retry can clear. */
+export function anyTransient(reasons: readonly (CancellationReason | undefined)[]): boolean {
+  return reasons.some((r) => r?.Code !== undefined && TRANSIENT_CANCELLATION_REASONS.has(r.Code));
+}
 
 /**
  * Awaits one conditional write (a Put, Update or Delete with a ConditionExpression): true when it
